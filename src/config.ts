@@ -1,0 +1,239 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import ms from 'ms';
+
+/**
+ * One typed configuration, read from the environment once. Every problem is collected and reported together,
+ * so an operator fixes a bad deployment in one pass instead of one crash at a time.
+ */
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  host: string;
+  port: number;
+  publicBaseUrl: string;
+  dataDir: string;
+  logLevel: string;
+  temporal: {
+    /** host:port of the frontend; `embedded` is true when we start the dev server ourselves. */
+    address: string;
+    embedded: boolean;
+    namespace: string;
+    taskQueue: string;
+    uiPort: number;
+    uiUrl: string;
+  };
+  mongo: {
+    url: string;
+    embedded: boolean;
+    dbName: string;
+  };
+  /** AES-256 key protecting vaulted card data and webhook secrets at rest. */
+  vaultKey: Buffer;
+  /** How long the payment endpoint waits for the workflow's decision before answering `pending`. */
+  apiWaitBudgetMs: number;
+  keyCacheTtlMs: number;
+  keyRotationGraceMs: number;
+  webhookSecretGraceMs: number;
+  /** Defaults given to new merchant accounts; each account may override them. */
+  accountDefaults: {
+    currency: string;
+    threeDSTimeoutMs: number;
+    refundWindowMs: number;
+  };
+  webhook: {
+    attemptTimeoutMs: number;
+    initialBackoffMs: number;
+    maxRetryLiveMs: number;
+    maxRetrySandboxMs: number;
+  };
+  vaultSweepIntervalMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  string(name: string, fallback: string): string {
+    const raw = this.env[name];
+    return raw === undefined || raw.trim() === '' ? fallback : raw.trim();
+  }
+
+  optional(name: string): string | undefined {
+    const raw = this.env[name]?.trim();
+    return raw ? raw : undefined;
+  }
+
+  port(name: string, fallback: number): number {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+      this.problems.push(`${name} must be a TCP port (1-65535), got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  /** Durations accept `15m`, `24h`, `180d` or plain milliseconds. */
+  duration(name: string, fallback: string, { max }: { max?: number } = {}): number {
+    const raw = this.string(name, fallback);
+    const value = /^\d+$/.test(raw) ? Number(raw) : (ms(raw as ms.StringValue) as number | undefined);
+    if (value === undefined || !Number.isFinite(value) || value <= 0) {
+      this.problems.push(`${name} must be a positive duration like 15m or 10s, got "${raw}"`);
+      return ms(fallback as ms.StringValue);
+    }
+    if (max !== undefined && value > max) {
+      this.problems.push(`${name} must be at most ${ms(max)}, got "${raw}"`);
+      return max;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.string(name, fallback);
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  url(name: string, fallback: string): string {
+    const raw = this.string(name, fallback);
+    try {
+      const parsed = new URL(raw);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
+      return raw.replace(/\/+$/, '');
+    } catch {
+      this.problems.push(`${name} must be an absolute http(s) URL, got "${raw}"`);
+      return fallback;
+    }
+  }
+}
+
+/**
+ * Outside production the vault key may come from a file under the data dir, created on first use, so the
+ * embedded stack and the admin command agree on it with no setup. Production must set VAULT_KEY explicitly.
+ */
+function loadVaultKey(read: Reader, env: Config['env'], dataDir: string): Buffer {
+  const raw = read.optional('VAULT_KEY');
+  if (raw !== undefined) {
+    const key = Buffer.from(raw, 'base64');
+    if (key.length !== 32) {
+      read.problems.push('VAULT_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+    }
+    return key;
+  }
+  if (env === 'production') {
+    read.problems.push('VAULT_KEY is required in production (32 bytes, base64: openssl rand -base64 32)');
+    return Buffer.alloc(32);
+  }
+  const file = path.join(dataDir, 'secrets', 'vault.key');
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = new Reader(env);
+  const nodeEnv = read.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
+  const host = read.string('HOST', '127.0.0.1');
+  const port = read.port('PORT', 3000);
+  const dataDir = path.resolve(read.string('DATA_DIR', '.data'));
+
+  const temporalAddress = read.optional('TEMPORAL_ADDRESS');
+  const temporalPort = read.port('TEMPORAL_PORT', 7233);
+  const uiPort = read.port('TEMPORAL_UI_PORT', 8233);
+  const mongoUrl = read.optional('MONGODB_URL');
+  const mongoPort = read.port('FERRETDB_PORT', 27017);
+
+  const config: Config = {
+    env: nodeEnv,
+    host,
+    port,
+    publicBaseUrl: read.url('PUBLIC_BASE_URL', `http://${host}:${port}`),
+    dataDir,
+    logLevel: read.oneOf('LOG_LEVEL', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+    temporal: {
+      address: temporalAddress ?? `127.0.0.1:${temporalPort}`,
+      embedded: temporalAddress === undefined,
+      namespace: read.string('TEMPORAL_NAMESPACE', 'settleflow'),
+      taskQueue: read.string('TEMPORAL_TASK_QUEUE', 'settleflow-payments'),
+      uiPort,
+      uiUrl: read.url('TEMPORAL_UI_URL', `http://127.0.0.1:${uiPort}`),
+    },
+    mongo: {
+      url: mongoUrl ?? `mongodb://127.0.0.1:${mongoPort}/`,
+      embedded: mongoUrl === undefined,
+      dbName: read.string('MONGODB_DB', 'settleflow'),
+    },
+    vaultKey: loadVaultKey(read, nodeEnv, dataDir),
+    apiWaitBudgetMs: read.duration('API_WAIT_BUDGET', '10s', { max: ms('60s') }),
+    // The contract caps the verified-key cache at 60 s: revocation must bite within that bound.
+    keyCacheTtlMs: read.duration('KEY_CACHE_TTL', '60s', { max: ms('60s') }),
+    keyRotationGraceMs: read.duration('KEY_ROTATION_GRACE', '24h'),
+    webhookSecretGraceMs: read.duration('WEBHOOK_SECRET_GRACE', '24h'),
+    accountDefaults: {
+      currency: read.string('DEFAULT_CURRENCY', 'EUR').toUpperCase(),
+      threeDSTimeoutMs: read.duration('THREEDS_TIMEOUT', '15m'),
+      refundWindowMs: read.duration('REFUND_WINDOW', '180d'),
+    },
+    webhook: {
+      attemptTimeoutMs: read.duration('WEBHOOK_ATTEMPT_TIMEOUT', '10s'),
+      initialBackoffMs: read.duration('WEBHOOK_INITIAL_BACKOFF', '10s'),
+      maxRetryLiveMs: read.duration('WEBHOOK_MAX_RETRY_LIVE', '3d'),
+      maxRetrySandboxMs: read.duration('WEBHOOK_MAX_RETRY_SANDBOX', '1h'),
+    },
+    vaultSweepIntervalMs: read.duration('VAULT_SWEEP_INTERVAL', '5m'),
+  };
+
+  if (!/^[A-Z]{3}$/.test(config.accountDefaults.currency)) {
+    read.problems.push(`DEFAULT_CURRENCY must be an ISO 4217 code like EUR, got "${config.accountDefaults.currency}"`);
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
+
+/** The environment a child process needs to see exactly this configuration. */
+export function configToEnv(config: Config): Record<string, string> {
+  return {
+    NODE_ENV: config.env,
+    HOST: config.host,
+    PORT: String(config.port),
+    PUBLIC_BASE_URL: config.publicBaseUrl,
+    DATA_DIR: config.dataDir,
+    LOG_LEVEL: config.logLevel,
+    TEMPORAL_ADDRESS: config.temporal.address,
+    TEMPORAL_NAMESPACE: config.temporal.namespace,
+    TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+    TEMPORAL_UI_PORT: String(config.temporal.uiPort),
+    TEMPORAL_UI_URL: config.temporal.uiUrl,
+    MONGODB_URL: config.mongo.url,
+    MONGODB_DB: config.mongo.dbName,
+    VAULT_KEY: config.vaultKey.toString('base64'),
+    API_WAIT_BUDGET: String(config.apiWaitBudgetMs),
+    KEY_CACHE_TTL: String(config.keyCacheTtlMs),
+    KEY_ROTATION_GRACE: String(config.keyRotationGraceMs),
+    WEBHOOK_SECRET_GRACE: String(config.webhookSecretGraceMs),
+    DEFAULT_CURRENCY: config.accountDefaults.currency,
+    THREEDS_TIMEOUT: String(config.accountDefaults.threeDSTimeoutMs),
+    REFUND_WINDOW: String(config.accountDefaults.refundWindowMs),
+    WEBHOOK_ATTEMPT_TIMEOUT: String(config.webhook.attemptTimeoutMs),
+    WEBHOOK_INITIAL_BACKOFF: String(config.webhook.initialBackoffMs),
+    WEBHOOK_MAX_RETRY_LIVE: String(config.webhook.maxRetryLiveMs),
+    WEBHOOK_MAX_RETRY_SANDBOX: String(config.webhook.maxRetrySandboxMs),
+    VAULT_SWEEP_INTERVAL: String(config.vaultSweepIntervalMs),
+  };
+}

@@ -1,0 +1,49 @@
+import { Client, Connection } from '@temporalio/client';
+import { MongoClient } from 'mongodb';
+import { ConfigError, loadConfig } from './config';
+import { createApp } from './http/app';
+import { createLogger } from './logger';
+
+/**
+ * The API process. It boots even while Temporal or MongoDB are unreachable (both connect lazily), so that it
+ * can answer merchants with Code 9 and report itself not ready, instead of crash-looping.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger('api', config.logLevel);
+
+  const mongoClient = new MongoClient(config.mongo.url, {
+    appName: 'settleflow-api',
+    serverSelectionTimeoutMS: 5000,
+    retryWrites: false,
+  });
+  const db = mongoClient.db(config.mongo.dbName);
+  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '5s' });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+
+  const app = createApp({ config, logger, db, temporal: { connection, client } });
+  const server = app.listen(config.port, config.host, () => {
+    logger.info({ url: `http://${config.host}:${config.port}` }, 'settleflow-api ready');
+  });
+  // Bound slow clients: a request that trickles its body must not hold a socket forever.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 15_000;
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'settleflow-api stopping');
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.allSettled([mongoClient.close(), connection.close()]);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error('settleflow-api failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,18 @@
+import { Client, Connection } from '@temporalio/client';
+import type { Config } from '../config';
+
+export interface Temporal {
+  connection: Connection;
+  client: Client;
+}
+
+export async function connectTemporal(config: Config): Promise<Temporal> {
+  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  return { connection, client };
+}
+
+export async function temporalReachable(temporal: Temporal, namespace: string): Promise<boolean> {
+  await temporal.connection.workflowService.describeNamespace({ namespace });
+  return true;
+}

@@ -1,0 +1,59 @@
+// Command ferretdb starts an embedded FerretDB (MongoDB wire protocol over SQLite) for SettleFlow's local
+// stack. We launch it through the embeddable package instead of `go install …/cmd/ferretdb`, because that
+// command panics at start when built from the module proxy: its generated build/version/version.txt is not
+// part of the published module, and only the official binary's main package insists on it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on (keep it on loopback)")
+	sqliteDir := flag.String("sqlite-dir", ".data/ferretdb", "directory holding one SQLite file per database")
+	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
+	flag.Parse()
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fail("bad --log-level: %v", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	if err := os.MkdirAll(*sqliteDir, 0o700); err != nil {
+		fail("cannot create %s: %v", *sqliteDir, err)
+	}
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + *sqliteDir + "/",
+	})
+	if err != nil {
+		fail("cannot start FerretDB: %v", err)
+	}
+
+	// SIGTERM/SIGINT end Run; the SQLite backend is closed on the way out so the files stay consistent.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	// The supervisor waits for this line (and for the port) before it reports the server ready.
+	fmt.Fprintf(os.Stdout, "ferretdb listening on %s\n", f.MongoDBURI())
+	if err := f.Run(ctx); err != nil {
+		fail("FerretDB stopped: %v", err)
+	}
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "ferretdb: "+format+"\n", args...)
+	os.Exit(1)
+}

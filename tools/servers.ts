@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { MongoClient } from 'mongodb';
+import { Connection } from '@temporalio/client';
+import type { Config } from '../src/config';
+import { ensureNamespace, ensureSearchAttributes } from '../src/temporal/setup';
+import { type ManagedProcess, portIsOpen, splitHostPort, startProcess, waitUntilReady } from './process';
+
+/**
+ * The two real servers of the embedded stack. When TEMPORAL_ADDRESS or MONGODB_URL is set, that server is used
+ * as it is and nothing is started for it (a production cluster, a real MongoDB, or a stack already running).
+ */
+
+async function refuseBusyPort(what: string, host: string, port: number, envVar: string): Promise<void> {
+  if (await portIsOpen(host, port)) {
+    throw new Error(
+      `${what} cannot start: ${host}:${port} is already in use. Stop whatever holds it, or set ${envVar} to use ` +
+        'the server that is already there.',
+    );
+  }
+}
+
+export async function startTemporalDevServer(config: Config, binary: string): Promise<ManagedProcess> {
+  const { host, port } = splitHostPort(config.temporal.address);
+  await refuseBusyPort('Temporal dev server', host, port, 'TEMPORAL_ADDRESS');
+  const uiPort = config.temporal.uiPort;
+  const proc = startProcess(
+    'temporal',
+    binary,
+    [
+      'server', 'start-dev',
+      '--ip', host,
+      '--port', String(port),
+      '--ui-ip', host,
+      '--ui-port', String(uiPort),
+      // The SQLite file makes workflow histories survive a restart of the stack.
+      '--db-filename', path.join(config.dataDir, 'temporal.db'),
+      '--namespace', config.temporal.namespace,
+      '--log-level', 'warn',
+      // Update-with-start answers the payment request in one round trip.
+      '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
+      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+      // Search attributes added at runtime are usable at once, not after a cache refresh.
+      '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=true',
+    ],
+    { logDir: path.join(config.dataDir, 'logs') },
+  );
+  await waitUntilReady(proc, 'Temporal dev server', async () => {
+    if (!(await portIsOpen(host, port))) return false;
+    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '2s' });
+    try {
+      await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
+      return true;
+    } finally {
+      await connection.close();
+    }
+  });
+  return proc;
+}
+
+/** Namespace and search attributes, on the embedded server or on a configured cluster alike. */
+export async function prepareTemporal(config: Config): Promise<string[]> {
+  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '10s' });
+  try {
+    await ensureNamespace(connection, config.temporal.namespace);
+    return await ensureSearchAttributes(connection, config.temporal.namespace);
+  } finally {
+    await connection.close();
+  }
+}
+
+export async function startFerretdb(config: Config, binary: string): Promise<ManagedProcess> {
+  const url = new URL(config.mongo.url);
+  const host = url.hostname;
+  const port = Number(url.port || 27017);
+  await refuseBusyPort('FerretDB', host, port, 'MONGODB_URL');
+  const proc = startProcess(
+    'ferretdb',
+    binary,
+    ['--listen-addr', `${host}:${port}`, '--sqlite-dir', path.join(config.dataDir, 'ferretdb'), '--log-level', 'error'],
+    { logDir: path.join(config.dataDir, 'logs') },
+  );
+  await waitUntilReady(proc, 'FerretDB', async () => {
+    if (!(await portIsOpen(host, port))) return false;
+    const client = new MongoClient(config.mongo.url, { serverSelectionTimeoutMS: 2000 });
+    try {
+      await client.connect();
+      return (await client.db('admin').command({ ping: 1 })).ok === 1;
+    } finally {
+      await client.close();
+    }
+  });
+  return proc;
+}

@@ -1,0 +1,124 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { type Config, configToEnv } from '../src/config';
+import { ensureBinary, ferretdbSpec, projectRoot, temporalSpec } from './binaries';
+import { type ManagedProcess, startProcess, waitUntilReady } from './process';
+import { prepareTemporal, startFerretdb, startTemporalDevServer } from './servers';
+
+/**
+ * The whole local system, started by the same code for `npm start`, the test suite and the benchmarks:
+ * Temporal dev server and FerretDB (unless configured servers are given), then the worker and the API as
+ * child processes of their own, so each can be killed and restarted on its own.
+ */
+export interface Stack {
+  config: Config;
+  temporal?: ManagedProcess;
+  ferretdb?: ManagedProcess;
+  worker?: ManagedProcess;
+  api?: ManagedProcess;
+  apiUrl: string;
+  /** Starts (or restarts) the worker process; the returned promise resolves once it polls its task queue. */
+  startWorker(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
+  startApi(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Start the worker and API processes too (default true). */
+  apps?: boolean;
+  /** Extra environment for the worker and API (e.g. short timeouts in tests). */
+  appEnv?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+const distDir = path.join(projectRoot, 'dist');
+
+function logLength(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Reads what a process wrote to its log since `offset`: log files are appended to across restarts. */
+function logSince(file: string, offset: number): string {
+  const size = logLength(file);
+  if (size <= offset) return '';
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(size - offset);
+    readSync(fd, buffer, 0, buffer.length, offset);
+    return buffer.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function startStack(config: Config, options: StackOptions = {}): Promise<Stack> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const logDir = path.join(config.dataDir, 'logs');
+  const started: ManagedProcess[] = [];
+  const apiUrl = `http://${config.host}:${config.port}`;
+
+  const stack: Stack = {
+    config,
+    apiUrl,
+    async startWorker(extraEnv = {}) {
+      await stack.worker?.stop();
+      const logFile = path.join(logDir, 'worker.log');
+      const from = logLength(logFile);
+      const proc = startProcess('worker', process.execPath, [path.join(distDir, 'src', 'worker.js')], {
+        logDir,
+        env: { ...process.env, ...configToEnv(config), ...options.appEnv, ...extraEnv },
+      });
+      stack.worker = proc;
+      await waitUntilReady(proc, 'worker', async () => logSince(logFile, from).includes('settleflow-worker ready'));
+      return proc;
+    },
+    async startApi(extraEnv = {}) {
+      await stack.api?.stop();
+      const proc = startProcess('api', process.execPath, [path.join(distDir, 'src', 'main.js')], {
+        logDir,
+        env: { ...process.env, ...configToEnv(config), ...options.appEnv, ...extraEnv },
+      });
+      stack.api = proc;
+      await waitUntilReady(proc, 'API', async () => (await fetch(`${apiUrl}/ready`)).status === 200);
+      return proc;
+    },
+    async stop() {
+      // Apps first, so nothing is mid-call when the servers go away; servers in parallel after that.
+      await Promise.all([stack.api?.stop(), stack.worker?.stop()]);
+      await Promise.all(started.map((proc) => proc.stop()));
+    },
+  };
+
+  try {
+    // Build sequentially (two Go builds at once are slower on two cores), then start both servers together.
+    const temporalBinary = config.temporal.embedded ? await ensureBinary(temporalSpec, log) : undefined;
+    const ferretdbBinary = config.mongo.embedded ? await ensureBinary(ferretdbSpec, log) : undefined;
+    const [temporal, ferretdb] = await Promise.all([
+      temporalBinary ? startTemporalDevServer(config, temporalBinary) : undefined,
+      ferretdbBinary ? startFerretdb(config, ferretdbBinary) : undefined,
+    ]);
+    for (const proc of [temporal, ferretdb]) if (proc) started.push(proc);
+    stack.temporal = temporal;
+    stack.ferretdb = ferretdb;
+    log(`[stack] Temporal ${config.temporal.embedded ? 'dev server started' : 'cluster'} at ${config.temporal.address}`);
+    log(`[stack] MongoDB wire ${config.mongo.embedded ? '(FerretDB) started' : 'server'} at ${config.mongo.url}`);
+
+    const added = await prepareTemporal(config);
+    if (added.length > 0) log(`[stack] registered search attributes: ${added.join(', ')}`);
+
+    if (options.apps !== false) {
+      await stack.startWorker();
+      log('[stack] worker polling');
+      await stack.startApi();
+      log(`[stack] API ready at ${apiUrl}`);
+    }
+    return stack;
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}

@@ -1,0 +1,54 @@
+import { MongoClient } from 'mongodb';
+import { ConfigError, loadConfig } from '../src/config';
+import { ensureDemoMerchant } from './demo-merchant';
+import { startStack } from './stack';
+
+/**
+ * `npm start`: the whole system on embedded defaults (or on the servers named by TEMPORAL_ADDRESS and
+ * MONGODB_URL), a demo sandbox merchant, and one banner with everything needed to send a first payment.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const started = Date.now();
+  const stack = await startStack(config);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n[stack] ${signal}: stopping API, worker and servers…`);
+    await stack.stop();
+    console.log('[stack] stopped; data kept in', config.dataDir);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  const mongo = new MongoClient(config.mongo.url, { retryWrites: false });
+  const demo = await ensureDemoMerchant(mongo.db(config.mongo.dbName), config).finally(() => mongo.close());
+
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  console.log(`
+SettleFlow is running (up in ${seconds}s). Ctrl-C stops everything; data stays in ${config.dataDir}.
+
+  API                 ${stack.apiUrl}   (POST /v1/payment/direct, /v1/refund/direct, /v1/status/direct)
+  Temporal Web UI     ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows
+  Temporal gRPC       ${config.temporal.address}   namespace ${config.temporal.namespace}
+  MongoDB wire        ${config.mongo.url}   database ${config.mongo.dbName}
+  Logs                ${config.dataDir}/logs/
+
+  Demo merchant       ${demo.merchantId}${demo.created ? '   (created now)' : ''}
+  Sandbox API key     ${demo.testKey}
+  Webhook secret      ${demo.webhookSecret}
+
+Try it:
+  curl -s -X POST ${stack.apiUrl}/v1/payment/direct -H 'epro-api-key: ${demo.testKey}' \\
+    -d Amount=1234 -d Uid=customer-42 -d Tid=order-$(date +%s) -d Email=jane@example.com \\
+    -d CardNumber=4111111111111111 -d CardMonth=12 -d CardYear=2030 -d CardCVV=123
+`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof ConfigError ? err.message : `[stack] failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
