@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import ms from 'ms';
+import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
 
 /**
  * One typed configuration, read from the environment once. Every problem is collected and reported together,
@@ -170,7 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
       address: temporalAddress ?? `127.0.0.1:${temporalPort}`,
       embedded: temporalAddress === undefined,
       namespace: read.string('TEMPORAL_NAMESPACE', 'settleflow'),
-      taskQueue: read.string('TEMPORAL_TASK_QUEUE', 'settleflow-payments'),
+      taskQueue: read.string('TEMPORAL_TASK_QUEUE', DEFAULT_TASK_QUEUE),
       uiPort,
       uiUrl: read.url('TEMPORAL_UI_URL', `http://127.0.0.1:${uiPort}`),
     },

@@ -8,7 +8,7 @@ import { createLogger } from './logger';
  * The API process. It boots even while Temporal or MongoDB are unreachable (both connect lazily), so that it
  * can answer merchants with Code 9 and report itself not ready, instead of crash-looping.
  */
-async function main(): Promise<void> {
+function main(): void {
   const config = loadConfig();
   const logger = createLogger('api', config.logLevel);
 
@@ -42,8 +42,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-main().catch((err: unknown) => {
+try {
+  main();
+} catch (err) {
   if (err instanceof ConfigError) console.error(err.message);
   else console.error('settleflow-api failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
-});
+}

@@ -73,7 +73,7 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
         env: { ...process.env, ...configToEnv(config), ...options.appEnv, ...extraEnv },
       });
       stack.worker = proc;
-      await waitUntilReady(proc, 'worker', async () => logSince(logFile, from).includes('settleflow-worker ready'));
+      await waitUntilReady(proc, 'worker', () => Promise.resolve(logSince(logFile, from).includes('settleflow-worker ready')));
       return proc;
     },
     async startApi(extraEnv = {}) {
