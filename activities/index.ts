@@ -1,14 +1,22 @@
 import type { Db } from 'mongodb';
+import type { Config } from '../src/config';
+import { createPaymentActivities } from './payment';
+import type { PspAdapter } from './psp';
 import { createSelfCheckActivities } from './self-check';
+import { createWebhookActivities } from './webhook';
 
 /** Dependencies of every activity: passed in, so tests can hand plain objects instead of real services. */
 export interface ActivityDeps {
   db: Db;
+  config: Pick<Config, 'vaultKey' | 'webhook'>;
+  connectors: Record<string, PspAdapter>;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
+    ...createPaymentActivities({ db: deps.db, vaultKey: deps.config.vaultKey, connectors: deps.connectors }),
+    ...createWebhookActivities(deps),
   };
 }
 

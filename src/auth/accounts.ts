@@ -119,11 +119,11 @@ export async function rotateWebhookSecret(db: Db, config: Config, merchantId: st
 }
 
 /** The secrets that sign a webhook now: the newest first, then any still inside their grace period. */
-export function activeWebhookSecrets(config: Config, merchant: MerchantDoc, now = Date.now()): string[] {
+export function activeWebhookSecrets(vaultKey: Buffer, merchant: MerchantDoc, now = Date.now()): string[] {
   return merchant.webhookSecrets
     .filter((s) => s.expiresAt === null || s.expiresAt.getTime() > now)
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
-    .map((s) => open(config.vaultKey, s.sealed, webhookSecretContext(merchant._id, s.id)));
+    .map((s) => open(vaultKey, s.sealed, webhookSecretContext(merchant._id, s.id)));
 }
 
 export async function setMerchantStatus(db: Db, merchantId: string, status: MerchantDoc['status']): Promise<boolean> {

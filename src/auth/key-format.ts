@@ -1,10 +1,12 @@
+import type { Mode } from '../../workflows/messages';
 import { randomBase62 } from '../crypto';
+
+export type { Mode };
 
 /**
  * API keys look like `sk_test_<keyId>_<secret>`: the mode, a non-secret key id that finds the stored hash by
  * `_id` (verification never scans), and 32 base62 characters (~190 bits) of secret.
  */
-export type Mode = 'test' | 'live';
 
 export const KEY_ID_LENGTH = 12;
 export const KEY_SECRET_LENGTH = 32;

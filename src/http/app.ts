@@ -1,17 +1,38 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Router from '@koa/router';
 import Koa from 'koa';
 import type { Db } from 'mongodb';
+import type { ApiKeyVerifier } from '../auth/verifier';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { pingMongo } from '../store/mongo';
 import { type Temporal, temporalReachable } from '../temporal/client';
+import { authenticate, eproBoundary, type EproState, parseBody } from './epro';
 import { healthRoutes } from './health';
 import { type RequestState, requestContext } from './request-id';
+import { paymentHandler } from './routes/payment';
+import { refundHandler } from './routes/refund';
+import { statusHandler } from './routes/status';
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
   db: Db;
   temporal: Temporal;
+  verifier: ApiKeyVerifier;
+}
+
+const OPENAPI_FILE = path.join(__dirname, '..', '..', '..', 'docs', 'openapi.yaml');
+
+/** The three E-PRO endpoints, each a readable chain: envelope boundary → key → body → handler. */
+function eproRoutes(deps: AppDeps): Router<EproState> {
+  const router = new Router<EproState>();
+  const chain = [eproBoundary, authenticate(deps.verifier), parseBody] as const;
+  router.all('/v1/payment/direct', ...chain, paymentHandler({ db: deps.db, client: deps.temporal.client, config: deps.config }));
+  router.all('/v1/refund/direct', ...chain, refundHandler(deps.db, deps.temporal.client));
+  router.all('/v1/status/direct', ...chain, statusHandler(deps.db));
+  return router;
 }
 
 export function createApp(deps: AppDeps): Koa<RequestState> {
@@ -25,6 +46,17 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     temporal: () => temporalReachable(deps.temporal, deps.config.temporal.namespace),
     mongo: () => pingMongo(deps.db),
   });
-  app.use(health.routes()).use(health.allowedMethods());
+  app.use(health.routes());
+
+  const docs = new Router();
+  const openapi = readFileSync(OPENAPI_FILE, 'utf8');
+  docs.get('/openapi.yaml', (ctx) => {
+    ctx.type = 'application/yaml';
+    ctx.body = openapi;
+  });
+  app.use(docs.routes());
+
+  const epro = eproRoutes(deps);
+  app.use(epro.routes() as unknown as Koa.Middleware<RequestState>);
   return app;
 }

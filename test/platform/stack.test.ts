@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { selfChecks } from '../../src/store/self-checks';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { DEFAULT_TASK_QUEUE } from '../../workflows/messages';
+import type { selfCheckWorkflow } from '../../workflows/self-check';
 import { connectToStack, type StackClients } from '../support/stack-client';
 
 let stack: StackClients;
@@ -13,7 +14,7 @@ afterAll(() => stack.close());
 describe('the running platform', () => {
   it('runs a workflow on the real Temporal server whose activity writes to the real MongoDB-wire server', async () => {
     const checkId = `check-${randomUUID()}`;
-    const result = await stack.temporal.workflow.execute('selfCheckWorkflow', {
+    const result = await stack.temporal.workflow.execute<typeof selfCheckWorkflow>('selfCheckWorkflow', {
       taskQueue: stack.config.temporal.taskQueue,
       workflowId: `self-check-${checkId}`,
       args: [{ checkId }],

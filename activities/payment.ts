@@ -1,0 +1,119 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Db } from 'mongodb';
+import { type ProjectionPatch, applyProjection } from '../src/store/payments';
+import { recordReference } from '../src/store/references';
+import { deleteCard, dropCvv, openCard } from '../src/store/vault';
+import type { Mode, PaymentStatus, RefundStatus } from '../workflows/messages';
+import type { AuthorizeOutcome, PspAdapter } from './psp';
+
+export interface PaymentActivityDeps {
+  db: Db;
+  vaultKey: Buffer;
+  connectors: Record<string, PspAdapter>;
+}
+
+/** Named, non-retryable failure types the workflow tells apart; anything else is retried by Temporal. */
+export const FAILURE_CARD_UNAVAILABLE = 'CardDataUnavailable';
+export const FAILURE_UNKNOWN_CONNECTOR = 'UnknownConnector';
+
+export interface AuthorizeInput {
+  idempotencyKey: string;
+  vaultToken: string;
+  connector: string;
+  amount: number;
+  currency: string;
+  authenticated: boolean;
+}
+
+export interface MovementInput {
+  idempotencyKey: string;
+  connector: string;
+  pspReference: string;
+  amount: number;
+  currency: string;
+}
+
+/** A projection write: dates travel as ISO strings through Temporal's JSON payloads. */
+export interface ProjectionInput {
+  paymentKey: string;
+  seq: number;
+  status?: PaymentStatus;
+  message?: string;
+  threeDSUrl?: string;
+  date: string;
+  refund?: { reference: string; status: RefundStatus; message: string };
+}
+
+export interface RefundReferenceInput {
+  reference: string;
+  paymentKey: string;
+  merchantId: string;
+  mode: Mode;
+}
+
+export function createPaymentActivities(deps: PaymentActivityDeps) {
+  const connector = (name: string): PspAdapter => {
+    const adapter = deps.connectors[name];
+    if (!adapter) throw ApplicationFailure.nonRetryable(`no processor connector named ${name}`, FAILURE_UNKNOWN_CONNECTOR);
+    return adapter;
+  };
+
+  return {
+    /**
+     * Opens the vault, asks the processor, and drops the CVV once the processor has answered (approved,
+     * declined, or wants 3-D Secure first: in that case the CVV stays for the authorization after the challenge).
+     * Card data never leaves this function: the result carries only the processor's outcome.
+     */
+    async authorizePayment(input: AuthorizeInput): Promise<AuthorizeOutcome> {
+      const adapter = connector(input.connector);
+      const card = await openCard(deps.db, deps.vaultKey, input.vaultToken);
+      if (!card) throw ApplicationFailure.nonRetryable('card data is no longer in the vault', FAILURE_CARD_UNAVAILABLE);
+      const outcome = await adapter.authorize({
+        idempotencyKey: input.idempotencyKey,
+        amount: input.amount,
+        currency: input.currency,
+        card,
+        authenticated: input.authenticated,
+      });
+      if (outcome.kind !== 'challenge_required') await dropCvv(deps.db, input.vaultToken);
+      return outcome;
+    },
+
+    async capturePayment(input: MovementInput) {
+      return connector(input.connector).capture(input);
+    },
+
+    async refundPayment(input: MovementInput) {
+      return connector(input.connector).refund(input);
+    },
+
+    async projectPayment(input: ProjectionInput): Promise<void> {
+      const patch: ProjectionPatch = { updatedAt: new Date(input.date) };
+      if (input.status) patch.status = input.status;
+      if (input.message) patch.message = input.message;
+      if (input.threeDSUrl) {
+        patch.threeDS = true;
+        patch.threeDSUrl = input.threeDSUrl;
+      }
+      if (input.refund) patch.refund = { ...input.refund, date: new Date(input.date) };
+      await applyProjection(deps.db, input.paymentKey, input.seq, patch);
+    },
+
+    async recordRefundReference(input: RefundReferenceInput): Promise<void> {
+      await recordReference(deps.db, {
+        _id: input.reference,
+        kind: 'refund',
+        paymentKey: input.paymentKey,
+        merchantId: input.merchantId,
+        mode: input.mode,
+      });
+    },
+
+    /** The payment has ended: its card data goes. */
+    async releaseCard(input: { vaultToken: string }): Promise<void> {
+      await deleteCard(deps.db, input.vaultToken);
+    },
+  };
+}
+
+export type PaymentActivities = ReturnType<typeof createPaymentActivities>;

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import type { Db } from 'mongodb';
+import { isDuplicateKeyError } from '../../src/store/payments';
+import {
+  type AuthorizeOutcome, type AuthorizeRequest, type CaptureOutcome, type MovementRequest, type PspAdapter,
+  PspUnavailableError, type RefundOutcome, type VoidOutcome,
+} from './adapter';
+
+/**
+ * The sandbox card simulator: a processor with the behaviours of the test cards (CONTRACT.md §7) and a ledger
+ * of its own in MongoDB. Every money movement is one ledger document keyed by `{operation}:{idempotencyKey}`,
+ * inserted before it is reported: the `_id` makes a second capture or refund for the same payment impossible,
+ * and lets tests count movements per payment.
+ */
+export interface LedgerDoc {
+  _id: string;
+  operation: 'authorize' | 'capture' | 'refund' | 'void';
+  idempotencyKey: string;
+  amount: number;
+  currency: string;
+  outcome: AuthorizeOutcome | CaptureOutcome | RefundOutcome | VoidOutcome;
+  createdAt: Date;
+}
+
+export const simulatorLedger = (db: Db) => db.collection<LedgerDoc>('simulator_ledger');
+const simulatorAttempts = (db: Db) => db.collection<{ _id: string; count: number }>('simulator_attempts');
+
+const DECLINES: Record<string, string> = {
+  '4000000000000002': 'Card declined',
+  '4000000000009995': 'Insufficient funds',
+  '4000000000000069': 'Expired card',
+};
+/** Cards whose issuer demands 3-D Secure whatever the merchant asked. */
+const CHALLENGE_CARDS = new Set(['4000000000003220', '4000008400001629', '6759649826438453']);
+/** Approved only after authentication, then declined at authorization. */
+const DECLINED_AFTER_CHALLENGE: Record<string, string> = { '4000008400001629': 'Card declined' };
+/** Fails transiently on its first two authorization attempts. */
+const FLAKY_CARD = '4000000000000119';
+const FLAKY_FAILURES = 2;
+
+const pspReference = () => `sim_${randomBytes(12).toString('hex')}`;
+
+export class SandboxSimulator implements PspAdapter {
+  readonly name = 'simulator';
+
+  constructor(private readonly db: Db) {}
+
+  async authorize(request: AuthorizeRequest): Promise<AuthorizeOutcome> {
+    const key = `authorize:${request.idempotencyKey}`;
+    const previous = await simulatorLedger(this.db).findOne({ _id: key });
+    if (previous) return previous.outcome as AuthorizeOutcome;
+
+    const card = request.card.number;
+    if (CHALLENGE_CARDS.has(card) && !request.authenticated) return { kind: 'challenge_required' };
+    if (card === FLAKY_CARD) {
+      const attempts = await simulatorAttempts(this.db).findOneAndUpdate(
+        { _id: key },
+        { $inc: { count: 1 } },
+        { upsert: true, returnDocument: 'after' },
+      );
+      if ((attempts?.count ?? 1) <= FLAKY_FAILURES) throw new PspUnavailableError('simulator: processor timeout');
+    }
+    const declined = DECLINES[card] ?? DECLINED_AFTER_CHALLENGE[card];
+    const outcome: AuthorizeOutcome = declined ? { kind: 'declined', message: declined } : { kind: 'approved', pspReference: pspReference() };
+    return (await this.record('authorize', request.idempotencyKey, request.amount, request.currency, outcome)) as AuthorizeOutcome;
+  }
+
+  async capture(request: MovementRequest): Promise<CaptureOutcome> {
+    return (await this.record('capture', request.idempotencyKey, request.amount, request.currency, { kind: 'captured' })) as CaptureOutcome;
+  }
+
+  async refund(request: MovementRequest): Promise<RefundOutcome> {
+    const outcome: RefundOutcome = { kind: 'refunded', pspReference: pspReference() };
+    return (await this.record('refund', request.idempotencyKey, request.amount, request.currency, outcome)) as RefundOutcome;
+  }
+
+  async void(request: MovementRequest): Promise<VoidOutcome> {
+    return (await this.record('void', request.idempotencyKey, request.amount, request.currency, { kind: 'voided' })) as VoidOutcome;
+  }
+
+  /** Inserts the movement, or returns the outcome already recorded under the same idempotency key. */
+  private async record(operation: LedgerDoc['operation'], idempotencyKey: string, amount: number, currency: string, outcome: LedgerDoc['outcome']): Promise<LedgerDoc['outcome']> {
+    const _id = `${operation}:${idempotencyKey}`;
+    try {
+      await simulatorLedger(this.db).insertOne({ _id, operation, idempotencyKey, amount, currency, outcome, createdAt: new Date() });
+      return outcome;
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+      const existing = await simulatorLedger(this.db).findOne({ _id });
+      return existing!.outcome;
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import type { Middleware } from 'koa';
+import type { ApiKeyVerifier, Principal } from '../auth/verifier';
+import { failure, isEproError } from '../epro/envelope';
+import { errors } from '../epro/errors';
+import { readEproBody } from './body';
+import type { RequestState } from './request-id';
+
+export interface EproState extends RequestState {
+  principal: Principal;
+  body: Record<string, unknown>;
+}
+
+/**
+ * The outermost layer of every E-PRO endpoint: whatever happens inside, the answer is HTTP 200 with a JSON
+ * envelope and a documented Code. An unexpected error becomes Code 9, logged with its detail here and never
+ * shown to the caller.
+ */
+export const eproBoundary: Middleware<EproState> = async (ctx, next) => {
+  try {
+    if (ctx.method !== 'POST') throw errors.invalidRequest('use POST');
+    await next();
+  } catch (err) {
+    if (isEproError(err)) {
+      ctx.body = failure(err);
+    } else {
+      ctx.state.log.error({ err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'request failed');
+      ctx.body = failure(errors.unavailable());
+    }
+  }
+  ctx.status = 200;
+  ctx.type = 'application/json';
+};
+
+/** Key first (4, then 3), before the body is even read: an unauthenticated caller costs us nothing more. */
+export function authenticate(verifier: ApiKeyVerifier): Middleware<EproState> {
+  return async (ctx, next) => {
+    const result = await verifier.verify(ctx.get('epro-api-key'));
+    if (!result.ok) throw result.reason === 'missing' ? errors.missingApiKey() : errors.invalidApiKey();
+    ctx.state.principal = result.principal;
+    ctx.state.log = ctx.state.log.child({ merchantId: result.principal.merchant._id, mode: result.principal.mode });
+    await next();
+  };
+}
+
+export const parseBody: Middleware<EproState> = async (ctx, next) => {
+  ctx.state.body = await readEproBody(ctx);
+  await next();
+};

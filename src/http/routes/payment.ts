@@ -1,0 +1,154 @@
+import type { Client } from '@temporalio/client';
+import type { Middleware } from 'koa';
+import type { Db } from 'mongodb';
+import type { Principal } from '../../auth/verifier';
+import type { Config } from '../../config';
+import { hmacSha256Hex, randomBase62 } from '../../crypto';
+import { maskPan } from '../../epro/card';
+import { success } from '../../epro/envelope';
+import { errors } from '../../epro/errors';
+import { type PaymentRequest, validatePaymentRequest } from '../../epro/payment-request';
+import { paymentResult } from '../../epro/result';
+import { findPayment, markStarted, type PaymentDoc, paymentKey, releaseReservation, reserveTid, resumeReservation } from '../../store/payments';
+import { recordReference } from '../../store/references';
+import { deleteCard, vaultCard } from '../../store/vault';
+import { paymentWorkflowId, startPayment, type StartResult, workflowExists } from '../../temporal/payments';
+import type { Decision, PaymentInput } from '../../../workflows/messages';
+import type { EproState } from '../epro';
+
+export interface PaymentDeps {
+  db: Db;
+  client: Client;
+  config: Config;
+}
+
+const PENDING_MESSAGE = 'Payment is being processed';
+// Card data waits in the vault at most through a 3-D Secure challenge; the sweep removes it after this margin.
+const VAULT_MARGIN_MS = 10 * 60_000;
+
+function accountRules(principal: Principal) {
+  const { merchant, mode } = principal;
+  return { ...merchant, mode };
+}
+
+/** The input of the payment's workflow: everything it needs, and no card data. */
+function workflowInput(deps: PaymentDeps, principal: Principal, request: PaymentRequest, reference: string, vaultToken: string): PaymentInput {
+  const { merchant, mode } = principal;
+  const { webhook } = deps.config;
+  return {
+    paymentKey: paymentKey(mode, merchant._id, request.tid),
+    mode,
+    merchantId: merchant._id,
+    tid: request.tid,
+    reference,
+    uid: request.uid,
+    amount: request.amount,
+    currency: merchant.currency,
+    maskedPan: maskPan(request.card.number),
+    brand: request.card.brand,
+    vaultToken,
+    connector: mode === 'test' ? 'simulator' : merchant.liveConnector!,
+    callbackUrl: request.callbackUrl,
+    threeDSRequested: request.threeDS,
+    threeDSUrl: `${deps.config.publicBaseUrl}/v1/3ds/${reference}`,
+    threeDSTimeoutMs: merchant.threeDSTimeoutMs,
+    refundWindowMs: merchant.refundWindowMs,
+    webhook: {
+      attemptTimeoutMs: webhook.attemptTimeoutMs,
+      initialBackoffMs: webhook.initialBackoffMs,
+      retryForMs: mode === 'live' ? webhook.maxRetryLiveMs : webhook.maxRetrySandboxMs,
+    },
+  };
+}
+
+/**
+ * `POST /v1/payment/direct`. After validation, the order is what makes retries safe: reserve the Tid (the
+ * database's `_id` says who wins), vault the card, then start the workflow and wait for its decision. If the start
+ * provably failed, the reservation is released and the merchant gets 9 (retry with the same Tid); if it is
+ * uncertain, the reservation stays, holding the workflow input, and an identical retry or the worker's sweep
+ * starts it. A Tid never sits reserved with nothing behind it.
+ */
+export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
+  return async (ctx) => {
+    const { principal } = ctx.state;
+    const request = await validatePaymentRequest(ctx.state.body, { account: accountRules(principal), now: new Date() });
+    const key = paymentKey(principal.mode, principal.merchant._id, request.tid);
+    const digest = hmacSha256Hex(deps.config.vaultKey, `payment-request:${JSON.stringify(request)}`);
+
+    let reference = `pr_${randomBase62(24)}`;
+    const vaultToken = await vaultCard(deps.db, deps.config.vaultKey, key, request.card, principal.merchant.threeDSTimeoutMs + VAULT_MARGIN_MS);
+    const input = workflowInput(deps, principal, request, reference, vaultToken);
+    const now = new Date();
+    const reservation: PaymentDoc = {
+      _id: key,
+      mode: principal.mode,
+      merchantId: principal.merchant._id,
+      tid: request.tid,
+      reference,
+      uid: request.uid,
+      amount: request.amount,
+      currency: principal.merchant.currency,
+      maskedPan: input.maskedPan,
+      brand: input.brand,
+      workflowId: paymentWorkflowId(principal.mode, principal.merchant._id, request.tid),
+      lifecycle: 'reserved',
+      requestDigest: digest,
+      input,
+      status: 'pending',
+      message: PENDING_MESSAGE,
+      threeDS: request.threeDS,
+      seq: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+
+    let payment = reservation;
+    if (!(await reserveTid(deps.db, reservation))) {
+      const existing = await findPayment(deps.db, key);
+      // Only an identical retry of a request whose workflow never started may resume it; anything else is 104.
+      if (!existing || existing.lifecycle !== 'reserved' || existing.requestDigest !== digest) {
+        await deleteCard(deps.db, vaultToken);
+        throw errors.tidUsed();
+      }
+      payment = { ...existing, input: { ...existing.input, vaultToken } };
+      reference = existing.reference;
+      await resumeReservation(deps.db, key, vaultToken);
+      await deleteCard(deps.db, existing.input.vaultToken);
+    }
+    await recordReference(deps.db, { _id: reference, kind: 'payment', paymentKey: key, merchantId: principal.merchant._id, mode: principal.mode });
+
+    let started: StartResult;
+    try {
+      started = await startPayment(deps.client, deps.config.temporal.taskQueue, payment.input, deps.config.apiWaitBudgetMs);
+    } catch (err) {
+      await releaseIfNeverStarted(deps, key, payment.workflowId, vaultToken);
+      throw err;
+    }
+    // The workflow's first projection write marks the payment started too: this write is only a shortcut.
+    await markStarted(deps.db, key).catch(() => undefined);
+    if (started.kind === 'already_started') {
+      await deleteCard(deps.db, vaultToken);
+      throw errors.tidUsed();
+    }
+    const decision: Decision =
+      started.kind === 'decided' ? started.decision : { status: 'pending', message: PENDING_MESSAGE, date: new Date().toISOString() };
+
+    ctx.body = success(
+      paymentResult(payment, { status: decision.status, message: decision.message, date: new Date(decision.date) }, {
+        used: decision.threeDSUrl !== undefined || request.threeDS,
+        url: decision.threeDSUrl,
+      }),
+    );
+  };
+}
+
+/** After a failed start: free the Tid only if Temporal positively has no such workflow; otherwise keep it. */
+async function releaseIfNeverStarted(deps: PaymentDeps, key: string, workflowId: string, vaultToken: string): Promise<void> {
+  try {
+    if (await workflowExists(deps.client, workflowId)) return;
+    await releaseReservation(deps.db, key);
+    await deleteCard(deps.db, vaultToken);
+  } catch {
+    // Temporal or the database is still unreachable: the reservation keeps the input for a retry or the sweep.
+  }
+}

@@ -1,0 +1,33 @@
+import type { Client } from '@temporalio/client';
+import type { Middleware } from 'koa';
+import type { Db } from 'mongodb';
+import { randomBase62 } from '../../crypto';
+import { success } from '../../epro/envelope';
+import { errors } from '../../epro/errors';
+import { refundResult } from '../../epro/result';
+import { requestRefund } from '../../temporal/payments';
+import type { EproState } from '../epro';
+import { findTransaction } from './lookup';
+
+const REFUSALS = {
+  not_captured: 'payment is not captured',
+  already_refunded: 'payment already refunded',
+  refund_window_closed: 'refund window has ended',
+} as const;
+
+/**
+ * `POST /v1/refund/direct`: a full refund, once, of a captured payment. The projection answers the obvious
+ * refusals at once; the payment's workflow decides everything else, so concurrent refunds give exactly one
+ * success, and the answer carries the refund's outcome.
+ */
+export function refundHandler(db: Db, client: Client): Middleware<EproState> {
+  return async (ctx) => {
+    const payment = await findTransaction(db, ctx.state.principal, ctx.state.body);
+    if (payment.refund?.status === 'captured') throw errors.invalidTransaction(REFUSALS.already_refunded);
+    if (payment.status !== 'captured') throw errors.invalidTransaction(REFUSALS.not_captured);
+
+    const answer = await requestRefund(client, payment.workflowId, `ref_${randomBase62(24)}`);
+    if (!answer.ok) throw errors.invalidTransaction(REFUSALS[answer.reason]);
+    ctx.body = success(refundResult(payment, { ...answer, date: new Date(answer.date) }));
+  };
+}

@@ -1,0 +1,90 @@
+import type { Db } from 'mongodb';
+import type { Mode } from '../auth/key-format';
+import type { PaymentInput, PaymentStatus, RefundStatus } from '../../workflows/messages';
+
+/**
+ * One document per payment, keyed by `{mode}:{merchantId}:{Tid}`. It is first the Tid reservation (its `_id`
+ * insert is what makes a Tid single-use per merchant and mode, across API processes), then the projection that
+ * answers status queries, written only by the payment's workflow through sequence-guarded updates.
+ */
+export interface PaymentDoc {
+  _id: string;
+  mode: Mode;
+  merchantId: string;
+  tid: string;
+  reference: string;
+  uid: string;
+  amount: number;
+  currency: string;
+  maskedPan: string;
+  brand: string;
+  workflowId: string;
+  /** `reserved` until the API knows the workflow started; a retry with the same request resumes a reservation. */
+  lifecycle: 'reserved' | 'started';
+  /** Keyed digest of the request, so only an identical retry may resume a reservation. Reveals nothing. */
+  requestDigest: string;
+  /** The workflow input (no card data), so a reservation whose start was lost can be started later. */
+  input: PaymentInput;
+  status: PaymentStatus;
+  message: string;
+  threeDS: boolean;
+  threeDSUrl?: string;
+  refund?: { reference: string; status: RefundStatus; message: string; date: Date };
+  /** Last applied projection sequence number: an older or repeated write never moves the state back. */
+  seq: number;
+  createdAt: Date;
+  /** When the latest operation happened (the Date of status answers). */
+  updatedAt: Date;
+}
+
+export const payments = (db: Db) => db.collection<PaymentDoc>('payments');
+
+export function paymentKey(mode: Mode, merchantId: string, tid: string): string {
+  return `${mode}:${merchantId}:${tid}`;
+}
+
+export const DUPLICATE_KEY = 11000;
+
+export function isDuplicateKeyError(err: unknown): boolean {
+  return (err as { code?: number }).code === DUPLICATE_KEY;
+}
+
+/** Inserts the reservation; false when the Tid is taken (whatever became of it). */
+export async function reserveTid(db: Db, doc: PaymentDoc): Promise<boolean> {
+  try {
+    await payments(db).insertOne(doc);
+    return true;
+  } catch (err) {
+    if (isDuplicateKeyError(err)) return false;
+    throw err;
+  }
+}
+
+export function findPayment(db: Db, key: string): Promise<PaymentDoc | null> {
+  return payments(db).findOne({ _id: key });
+}
+
+export async function markStarted(db: Db, key: string): Promise<void> {
+  await payments(db).updateOne({ _id: key, lifecycle: 'reserved' }, { $set: { lifecycle: 'started' } });
+}
+
+/** A retry resuming a reservation brings the card again: the reservation's input now points at that vault entry. */
+export async function resumeReservation(db: Db, key: string, vaultToken: string): Promise<void> {
+  await payments(db).updateOne({ _id: key, lifecycle: 'reserved' }, { $set: { 'input.vaultToken': vaultToken } });
+}
+
+/** Frees a Tid whose workflow provably never started, so the merchant's retry can use it. */
+export async function releaseReservation(db: Db, key: string): Promise<void> {
+  await payments(db).deleteOne({ _id: key, lifecycle: 'reserved' });
+}
+
+export type ProjectionPatch = Partial<Pick<PaymentDoc, 'status' | 'message' | 'threeDS' | 'threeDSUrl' | 'refund' | 'updatedAt'>>;
+
+/**
+ * Applies a projection write from the workflow. The `seq` guard makes it idempotent and ordered: a retried
+ * activity, or a late write overtaken by a newer one, matches nothing and changes nothing.
+ */
+export async function applyProjection(db: Db, key: string, seq: number, patch: ProjectionPatch): Promise<boolean> {
+  const result = await payments(db).updateOne({ _id: key, seq: { $lt: seq } }, { $set: { ...patch, seq, lifecycle: 'started' } });
+  return result.modifiedCount === 1;
+}

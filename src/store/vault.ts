@@ -1,0 +1,75 @@
+import type { Db } from 'mongodb';
+import { open, randomBase62, seal } from '../crypto';
+
+/**
+ * The card vault: PAN and CVV sealed with AES-256-GCM (key from configuration), addressed by a random token.
+ * Only the token, the masked PAN and the brand travel in workflow inputs, so card data never reaches Temporal
+ * history. The CVV is dropped as soon as authorization is done; the entry is deleted when the payment ends, and a
+ * periodic sweep deletes anything past its `expiresAt` (FerretDB has no TTL indexes).
+ */
+export interface VaultDoc {
+  _id: string;
+  paymentKey: string;
+  sealedPan: string;
+  sealedCvv?: string;
+  expMonth: number;
+  expYear: number;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface VaultedCard {
+  number: string;
+  cvv?: string;
+  month: number;
+  year: number;
+}
+
+const vault = (db: Db) => db.collection<VaultDoc>('vault');
+const context = (token: string, part: string) => `vault:${token}:${part}`;
+
+export async function vaultCard(db: Db, key: Buffer, paymentKey: string, card: Required<VaultedCard>, ttlMs: number): Promise<string> {
+  const token = `vt_${randomBase62(24)}`;
+  const now = new Date();
+  await vault(db).insertOne({
+    _id: token,
+    paymentKey,
+    sealedPan: seal(key, card.number, context(token, 'pan')),
+    sealedCvv: seal(key, card.cvv, context(token, 'cvv')),
+    expMonth: card.month,
+    expYear: card.year,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + ttlMs),
+  });
+  return token;
+}
+
+export async function openCard(db: Db, key: Buffer, token: string): Promise<VaultedCard | undefined> {
+  const doc = await vault(db).findOne({ _id: token });
+  if (!doc) return undefined;
+  return {
+    number: open(key, doc.sealedPan, context(token, 'pan')),
+    cvv: doc.sealedCvv === undefined ? undefined : open(key, doc.sealedCvv, context(token, 'cvv')),
+    month: doc.expMonth,
+    year: doc.expYear,
+  };
+}
+
+/** PCI-DSS: the CVV may not be kept after authorization, not even encrypted. */
+export async function dropCvv(db: Db, token: string): Promise<void> {
+  await vault(db).updateOne({ _id: token }, { $unset: { sealedCvv: '' } });
+}
+
+export async function deleteCard(db: Db, token: string): Promise<void> {
+  await vault(db).deleteOne({ _id: token });
+}
+
+export async function vaultEntryExists(db: Db, token: string): Promise<boolean> {
+  return (await vault(db).countDocuments({ _id: token }, { limit: 1 })) > 0;
+}
+
+/** Deletes every entry past its expiry; returns how many. A background sweep, so a scan is acceptable here. */
+export async function sweepExpiredCards(db: Db, now = new Date()): Promise<number> {
+  const result = await vault(db).deleteMany({ expiresAt: { $lt: now } });
+  return result.deletedCount;
+}

@@ -1,0 +1,105 @@
+import {
+  type Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError,
+  WorkflowUpdateStage,
+} from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { paymentWorkflow } from '../../workflows/payment';
+import { decisionUpdate, type Decision, type Mode, type PaymentInput, refundUpdate, type RefundAnswer } from '../../workflows/messages';
+import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../../workflows/search-attributes';
+
+export function paymentWorkflowId(mode: Mode, merchantId: string, tid: string): string {
+  return `payment-${mode}-${merchantId}-${tid}`;
+}
+
+export type StartResult =
+  | { kind: 'decided'; decision: Decision }
+  /** Started, but no decision within the wait budget: the answer is `pending`, the outcome follows by webhook. */
+  | { kind: 'pending' }
+  | { kind: 'already_started' };
+
+function startOptions(workflowId: string, taskQueue: string, input: PaymentInput) {
+  return {
+    workflowId,
+    taskQueue,
+    args: [input] as [PaymentInput],
+    // A workflow id is a Tid: never started twice, even after the first run closed.
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: SA_TID, value: input.tid },
+      { key: SA_MERCHANT_ID, value: input.merchantId },
+      { key: SA_MODE, value: input.mode },
+      { key: SA_STATUS, value: 'pending' },
+      { key: SA_AMOUNT, value: input.amount },
+    ]),
+    // What ops read first in the Temporal UI. Masked PAN only.
+    staticSummary: `Payment ${input.tid} · ${input.amount} ${input.currency} minor units · ${input.brand} ${input.maskedPan}`,
+  };
+}
+
+/**
+ * Starts the payment's workflow and waits for its first decision in one round trip (update-with-start), at most
+ * `budgetMs`. Errors other than "already started" mean the start may not have happened: the caller decides.
+ */
+export async function startPayment(client: Client, taskQueue: string, input: PaymentInput, budgetMs: number): Promise<StartResult> {
+  const workflowId = paymentWorkflowId(input.mode, input.merchantId, input.tid);
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
+    ...startOptions(workflowId, taskQueue, input),
+    workflowIdConflictPolicy: 'FAIL',
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), budgetMs);
+  });
+  try {
+    const decided = client.workflow
+      .startUpdateWithStart(decisionUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED, startWorkflowOperation })
+      .then((handle) => handle.result());
+    const winner = await Promise.race([decided, budget]);
+    if (winner !== 'timeout') return { kind: 'decided', decision: winner };
+    // Out of time: a payment is only `pending` if its workflow provably exists; otherwise the caller must know.
+    decided.catch(() => undefined);
+    await startWorkflowOperation.workflowHandle();
+    return { kind: 'pending' };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'already_started' };
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Plain start, for resuming a reservation whose first start never reached Temporal (no decision awaited). */
+export async function resumePayment(client: Client, taskQueue: string, input: PaymentInput): Promise<'started' | 'already_started'> {
+  try {
+    await client.workflow.start('paymentWorkflow', startOptions(paymentWorkflowId(input.mode, input.merchantId, input.tid), taskQueue, input));
+    return 'started';
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already_started';
+    throw err;
+  }
+}
+
+export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Sends the refund Update; the workflow decides (so two concurrent refunds give one success and one refusal).
+ * A workflow that has closed (its refund window ended) can no longer refund.
+ */
+export async function requestRefund(client: Client, workflowId: string, reference: string): Promise<RefundAnswer> {
+  try {
+    return await client.workflow.getHandle(workflowId).executeUpdate(refundUpdate, { args: [{ reference }] });
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed|closed/i.test(err.message))) {
+      return { ok: false, reason: 'refund_window_closed' };
+    }
+    throw err;
+  }
+}

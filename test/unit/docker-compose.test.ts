@@ -1,0 +1,163 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { configToEnv, loadConfig } from '../../src/config';
+
+/**
+ * No Docker engine runs in CI, so docker-compose.yml and the Dockerfile are checked by reading them: a
+ * misspelled variable or a stale path would otherwise surface only on a Docker user's machine, as a setting
+ * silently left at its loopback default.
+ */
+
+const root = path.resolve(__dirname, '..', '..');
+
+interface ComposeService {
+  image?: string;
+  build?: { context?: string; dockerfile?: string };
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+}
+
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+}
+
+// Compose shares the application environment through a YAML anchor and merge key (`<<`).
+const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as ComposeFile;
+const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+
+const APP_SERVICES = ['setup', 'worker', 'api'] as const;
+const VALID_VAULT_KEY = Buffer.alloc(32, 7).toString('base64');
+
+function service(name: string): ComposeService {
+  const found = compose.services[name];
+  if (!found) throw new Error(`docker-compose.yml has no service "${name}"`);
+  return found;
+}
+
+function environmentOf(name: string): Record<string, string> {
+  return service(name).environment ?? {};
+}
+
+/** The environment as the container would see it once the host's VAULT_KEY has been interpolated. */
+function interpolated(name: string): Record<string, string> {
+  return { ...environmentOf(name), VAULT_KEY: VALID_VAULT_KEY };
+}
+
+/** Short port syntax `[host_ip:]published:target[/proto]`. */
+function publishedPorts(name: string): { published: number; target: number }[] {
+  return (service(name).ports ?? []).map((spec) => {
+    const parts = String(spec).replace(/\/(tcp|udp)$/, '').split(':');
+    return { published: Number(parts.at(-2)), target: Number(parts.at(-1)) };
+  });
+}
+
+/** `node dist/x/y.js` runs what tsc compiled from `x/y.ts` (outDir dist, rootDir the repository). */
+function sourceOf(compiled: string): string {
+  return compiled.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+}
+
+/** Empty when the compiled file has a source to be compiled from; otherwise names the missing source. */
+function missingSource(compiled: string): string[] {
+  const source = sourceOf(compiled);
+  return existsSync(path.join(root, source)) ? [] : [source];
+}
+
+/** An instruction's argument in the Dockerfile's last stage, the image that is run. */
+function finalStageInstruction(instruction: 'CMD' | 'USER'): string | undefined {
+  const finalStage = dockerfile.split(/^FROM\s/m).at(-1) ?? '';
+  return finalStage.match(new RegExp(`^${instruction}\\s+(.+)$`, 'm'))?.[1]?.trim();
+}
+
+describe('docker-compose.yml', () => {
+  it.each(['temporal', 'temporal-ui', 'mongo', 'setup', 'worker', 'api'])('defines the %s service', (name) => {
+    expect(compose.services).toHaveProperty([name]);
+  });
+
+  it.each([
+    { name: 'api', published: 3000, target: 3000 },
+    { name: 'temporal-ui', published: 8233, target: 8080 },
+  ])('publishes $name on host port $published', ({ name, published, target }) => {
+    expect(publishedPorts(name)).toContainEqual({ published, target });
+  });
+
+  const pulledImages = Object.entries(compose.services)
+    .filter(([, svc]) => svc.build === undefined)
+    .map(([name, svc]) => [name, svc.image]);
+  it.each(pulledImages)('pins the %s image to a tag other than latest (%s)', (_name, image) => {
+    expect(image).toMatch(/^[^:]+:(?!latest$)[\w.-]+$/);
+  });
+
+  describe.each(APP_SERVICES)('the %s service', (name) => {
+    it('builds this repository with its Dockerfile', () => {
+      expect(service(name).build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+    });
+
+    it('sets only variables that src/config.ts reads', () => {
+      const known = Object.keys(configToEnv(loadConfig({ VAULT_KEY: VALID_VAULT_KEY })));
+      const unknown = Object.keys(environmentOf(name)).filter((key) => !known.includes(key));
+      expect(unknown).toEqual([]);
+    });
+
+    it('takes VAULT_KEY from the host, refusing to start without one', () => {
+      expect(environmentOf(name).VAULT_KEY).toMatch(/^\$\{VAULT_KEY:\?.+\}$/);
+    });
+
+    it('yields a production configuration aimed at the compose services', () => {
+      const config = loadConfig(interpolated(name));
+      expect(config.env).toBe('production');
+      expect(config.temporal.address).toBe('temporal:7233');
+      expect(config.temporal.namespace).toBe('settleflow');
+      expect(new URL(config.mongo.url).hostname).toBe('mongo');
+      expect(config.mongo.dbName).toBe('settleflow');
+    });
+
+    it('reaches Temporal and MongoDB through services that exist', () => {
+      const env = environmentOf(name);
+      const temporalHost = (env.TEMPORAL_ADDRESS ?? '').split(':')[0] ?? '';
+      const mongoHost = new URL(env.MONGODB_URL ?? 'mongodb://unset').hostname;
+      expect(Object.keys(compose.services)).toEqual(expect.arrayContaining([temporalHost, mongoHost]));
+    });
+
+    it('runs a compiled entry point whose source exists', () => {
+      const entry = (service(name).command ?? []).find((arg) => arg.startsWith('dist/'));
+      expect(entry).toBeDefined();
+      expect(missingSource(entry!)).toEqual([]);
+    });
+  });
+
+  it('gives api, worker and setup the same configuration, apart from where the API listens', () => {
+    const { HOST, ...api } = environmentOf('api');
+    expect(HOST).toBe('0.0.0.0');
+    expect(environmentOf('worker')).toEqual(api);
+    expect(environmentOf('setup')).toEqual(api);
+    expect(loadConfig(interpolated('api')).host).toBe('0.0.0.0');
+  });
+
+  it('starts the worker and the API only after setup has succeeded', () => {
+    for (const name of ['worker', 'api']) {
+      expect(service(name).depends_on?.setup).toEqual({ condition: 'service_completed_successfully' });
+    }
+  });
+
+  it('probes the API for readiness on its configured port', () => {
+    const probe = service('api').healthcheck?.test.join(' ') ?? '';
+    const { port } = loadConfig(interpolated('api'));
+    expect(probe).toContain(`127.0.0.1:${port}/ready`);
+  });
+});
+
+describe('Dockerfile', () => {
+  it('runs the API by default, from a compiled file whose source exists', () => {
+    const cmd = JSON.parse(finalStageInstruction('CMD') ?? '[]') as string[];
+    expect(cmd).toEqual(['node', 'dist/src/main.js']);
+    expect(missingSource(cmd[1]!)).toEqual([]);
+  });
+
+  it('runs as a non-root user', () => {
+    expect(finalStageInstruction('USER')).toMatch(/^(?!root$|0$|0:)\S+$/);
+  });
+});

@@ -1,0 +1,215 @@
+import {
+  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler,
+  upsertSearchAttributes, uuid4, workflowInfo,
+} from '@temporalio/workflow';
+import type { PaymentActivities } from '../activities/payment';
+import type { WebhookActivities } from '../activities/webhook';
+import type { AuthorizeOutcome } from '../activities/psp/adapter';
+import {
+  challengeResultUpdate, type ChallengeResult, type Decision, decisionUpdate, type PaymentInput,
+  type PaymentOutcome, type PaymentState, type PaymentStatus, refundUpdate, type RefundAnswer, type RefundStatus,
+  stateQuery, type WebhookEvent,
+} from './messages';
+import { SA_STATUS } from './search-attributes';
+
+// Activity failure types that no retry can fix (see activities/payment.ts).
+const NON_RETRYABLE = ['CardDataUnavailable', 'UnknownConnector'];
+
+const payments = proxyActivities<PaymentActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+const MESSAGES = {
+  processing: 'Payment is being processed',
+  challenge: '3DSecure authentication required',
+  authorized: 'Payment authorized',
+  captured: 'Payment was successful',
+  cancelled: '3DSecure authentication not completed in time',
+  rejected: '3DSecure authentication failed',
+  cardUnavailable: 'Payment could not be completed: card data expired',
+  notCompleted: 'Payment could not be completed',
+  refunded: 'Payment refunded',
+  refundFailed: 'Refund failed',
+} as const;
+
+const FINAL_EVENTS: Partial<Record<PaymentStatus, WebhookEvent>> = {
+  captured: 'PAYMENT_CAPTURED',
+  failed: 'PAYMENT_FAILED',
+  cancelled: 'PAYMENT_CANCELLED',
+  rejected_pw: 'PAYMENT_REJECTED',
+};
+
+/**
+ * One payment, from the first answer to the end of its refund window. The workflow is the payment's only
+ * writer: projections, webhooks and processor calls all go out from here, in order, as retryable activities
+ * carrying idempotency keys derived from the workflow id. Deterministic code only: no I/O, no Node APIs.
+ */
+export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
+  const { workflowId } = workflowInfo();
+  const webhooks = proxyActivities<WebhookActivities>({
+    startToCloseTimeout: input.webhook.attemptTimeoutMs + 5_000,
+    scheduleToCloseTimeout: input.webhook.retryForMs,
+    retry: { initialInterval: input.webhook.initialBackoffMs, backoffCoefficient: 2, maximumInterval: '1 hour', nonRetryableErrorTypes: ['MerchantGone'] },
+  });
+
+  let status: PaymentStatus = 'pending';
+  let message: string = MESSAGES.processing;
+  let waitingFor: PaymentState['waitingFor'] = 'processor';
+  let decision: Decision | undefined;
+  let challenge: ChallengeResult | undefined;
+  let awaitingChallenge = false;
+  let refund: { reference: string; status: RefundStatus } | undefined;
+  let refundInFlight = false;
+  let refundWindowClosed = false;
+  let seq = 0;
+  let webhooksPending = 0;
+  let webhookChain: Promise<void> = Promise.resolve();
+
+  setHandler(stateQuery, () => ({
+    status, message, waitingFor, maskedPan: input.maskedPan, amount: input.amount, currency: input.currency,
+    refund, webhooksPending,
+  }));
+  setHandler(decisionUpdate, async () => {
+    await condition(() => decision !== undefined);
+    return decision!;
+  });
+
+  /** Writes the projection first, then updates what the UI and queries show, so status never runs ahead. */
+  async function transition(next: PaymentStatus, nextMessage: string, extra: { threeDSUrl?: string } = {}): Promise<void> {
+    const date = new Date().toISOString();
+    await payments.projectPayment({ paymentKey: input.paymentKey, seq: ++seq, status: next, message: nextMessage, date, ...extra });
+    status = next;
+    message = nextMessage;
+    upsertSearchAttributes([{ key: SA_STATUS, value: next }]);
+  }
+
+  /** Events of one payment go out strictly in order; the workflow itself never waits for the merchant. */
+  function notify(event: WebhookEvent, payload: Parameters<WebhookActivities['deliverWebhook']>[0]['payload']): void {
+    if (!input.callbackUrl) return;
+    const url = input.callbackUrl;
+    const deliveryId = `whd_${uuid4()}`;
+    webhooksPending++;
+    webhookChain = webhookChain.then(async () => {
+      try {
+        await webhooks.deliverWebhook({
+          deliveryId, paymentKey: input.paymentKey, merchantId: input.merchantId, url, event, payload,
+          payment: { tid: input.tid, reference: input.reference, uid: input.uid, amount: input.amount, currency: input.currency },
+        });
+      } catch (err) {
+        // Retries are exhausted: every attempt is in the delivery log, and ops can resend it.
+        log.warn('webhook gave up', { deliveryId, event, error: err instanceof Error ? err.message : String(err) });
+      } finally {
+        webhooksPending--;
+      }
+    });
+  }
+
+  async function authorize(authenticated: boolean): Promise<AuthorizeOutcome | { kind: 'error'; message: string }> {
+    try {
+      return await payments.authorizePayment({
+        idempotencyKey: workflowId, vaultToken: input.vaultToken, connector: input.connector,
+        amount: input.amount, currency: input.currency, authenticated,
+      });
+    } catch (err) {
+      const type = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+      return { kind: 'error', message: type === 'CardDataUnavailable' ? MESSAGES.cardUnavailable : MESSAGES.notCompleted };
+    }
+  }
+
+  setHandler(challengeResultUpdate, (result) => {
+    if (challenge !== undefined) return { accepted: false, reason: 'already_answered', status };
+    if (!awaitingChallenge) return { accepted: false, reason: 'not_waiting', status };
+    challenge = result;
+    return condition(() => decision !== undefined && decision.status !== 'pending').then(() => ({ accepted: true as const, decision: decision! }));
+  });
+
+  /** Asks the cardholder to authenticate; resolves with their answer, or undefined when time ran out. */
+  async function waitForChallenge(): Promise<ChallengeResult | undefined> {
+    await transition('pending', MESSAGES.challenge, { threeDSUrl: input.threeDSUrl });
+    decision = { status: 'pending', message: MESSAGES.challenge, date: new Date().toISOString(), threeDSUrl: input.threeDSUrl };
+    waitingFor = '3ds';
+    awaitingChallenge = true;
+    const answered = await condition(() => challenge !== undefined, input.threeDSTimeoutMs);
+    awaitingChallenge = false;
+    waitingFor = 'processor';
+    return answered ? challenge : undefined;
+  }
+
+  async function settle(final: PaymentStatus, finalMessage: string): Promise<void> {
+    await transition(final, finalMessage);
+    decision = { status: final, message: finalMessage, date: new Date().toISOString() };
+    const event = FINAL_EVENTS[final];
+    if (event) notify(event, { operation: 'payment', status: final, message: finalMessage, date: decision.date });
+  }
+
+  // ── Authentication and authorization ──────────────────────────────────────────────────────────────────
+  let outcome: AuthorizeOutcome | { kind: 'error'; message: string } = { kind: 'challenge_required' };
+  if (!input.threeDSRequested) outcome = await authorize(false);
+  if (outcome.kind === 'challenge_required') {
+    const answer = await waitForChallenge();
+    if (answer === undefined) await settle('cancelled', MESSAGES.cancelled);
+    else if (answer === 'failed') await settle('rejected_pw', MESSAGES.rejected);
+    else outcome = await authorize(true);
+  }
+
+  // ── Capture ───────────────────────────────────────────────────────────────────────────────────────────
+  // Read through a function: TypeScript cannot see that handlers and helpers change `status` across awaits.
+  const current = (): PaymentStatus => status;
+  if (current() === 'pending') {
+    if (outcome.kind === 'approved') {
+      await transition('authorized', MESSAGES.authorized);
+      const capture = await payments.capturePayment({
+        idempotencyKey: workflowId, connector: input.connector, pspReference: outcome.pspReference,
+        amount: input.amount, currency: input.currency,
+      });
+      if (capture.kind === 'captured') await settle('captured', MESSAGES.captured);
+      else await settle('failed', capture.message);
+    } else if (outcome.kind === 'declined' || outcome.kind === 'error') {
+      await settle('failed', outcome.message);
+    } else {
+      // The issuer asked for authentication again after a completed challenge: nothing more can be done.
+      await settle('failed', MESSAGES.notCompleted);
+    }
+  }
+  // Authorization is over either way: the card data has no further use.
+  await payments.releaseCard({ vaultToken: input.vaultToken });
+
+  // ── Refund window ─────────────────────────────────────────────────────────────────────────────────────
+  const pspReference = outcome.kind === 'approved' ? outcome.pspReference : undefined;
+  setHandler(refundUpdate, async ({ reference }): Promise<RefundAnswer> => {
+    if (status !== 'captured' || pspReference === undefined) return { ok: false, reason: 'not_captured' };
+    if (refundWindowClosed) return { ok: false, reason: 'refund_window_closed' };
+    if (refundInFlight || refund?.status === 'captured') return { ok: false, reason: 'already_refunded' };
+    refundInFlight = true;
+    try {
+      await payments.recordRefundReference({ reference, paymentKey: input.paymentKey, merchantId: input.merchantId, mode: input.mode });
+      const result = await payments.refundPayment({
+        idempotencyKey: `${workflowId}:refund:${reference}`, connector: input.connector, pspReference,
+        amount: input.amount, currency: input.currency,
+      });
+      const refundStatus: RefundStatus = result.kind === 'refunded' ? 'captured' : 'failed';
+      const refundMessage = result.kind === 'refunded' ? MESSAGES.refunded : `${MESSAGES.refundFailed}: ${result.message}`;
+      const date = new Date().toISOString();
+      refund = { reference, status: refundStatus };
+      await payments.projectPayment({ paymentKey: input.paymentKey, seq: ++seq, date, refund: { reference, status: refundStatus, message: refundMessage } });
+      notify(refundStatus === 'captured' ? 'REFUND_SUCCEEDED' : 'REFUND_FAILED', { operation: 'refund', status: refundStatus, message: refundMessage, date, reference });
+      return { ok: true, status: refundStatus, reference, message: refundMessage, date };
+    } finally {
+      refundInFlight = false;
+    }
+  });
+
+  if (current() === 'captured') {
+    waitingFor = 'refund-window';
+    await condition(() => refund?.status === 'captured', input.refundWindowMs);
+    refundWindowClosed = true;
+  }
+
+  waitingFor = 'webhook';
+  await condition(() => webhooksPending === 0);
+  await webhookChain;
+  await condition(allHandlersFinished);
+  waitingFor = 'nothing';
+  return { status, message, refund };
+}
