@@ -49,6 +49,8 @@ export interface Config {
     maxRetrySandboxMs: number;
   };
   vaultSweepIntervalMs: number;
+  /** Added to every sandbox simulator call, to make processor latency visible in tests and benchmarks. */
+  simulatorLatencyMs: number;
 }
 
 export class ConfigError extends Error {
@@ -86,10 +88,10 @@ class Reader {
   }
 
   /** Durations accept `15m`, `24h`, `180d` or plain milliseconds. */
-  duration(name: string, fallback: string, { max }: { max?: number } = {}): number {
+  duration(name: string, fallback: string, { max, allowZero = false }: { max?: number; allowZero?: boolean } = {}): number {
     const raw = this.string(name, fallback);
     const value = /^\d+$/.test(raw) ? Number(raw) : (ms(raw as ms.StringValue) as number | undefined);
-    if (value === undefined || !Number.isFinite(value) || value <= 0) {
+    if (value === undefined || !Number.isFinite(value) || value < 0 || (value === 0 && !allowZero)) {
       this.problems.push(`${name} must be a positive duration like 15m or 10s, got "${raw}"`);
       return ms(fallback as ms.StringValue);
     }
@@ -198,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxRetrySandboxMs: read.duration('WEBHOOK_MAX_RETRY_SANDBOX', '1h'),
     },
     vaultSweepIntervalMs: read.duration('VAULT_SWEEP_INTERVAL', '5m'),
+    simulatorLatencyMs: read.duration('SIMULATOR_LATENCY', '0', { allowZero: true, max: ms('20s') }),
   };
 
   if (!/^[A-Z]{3}$/.test(config.accountDefaults.currency)) {
@@ -236,5 +239,6 @@ export function configToEnv(config: Config): Record<string, string> {
     WEBHOOK_MAX_RETRY_LIVE: String(config.webhook.maxRetryLiveMs),
     WEBHOOK_MAX_RETRY_SANDBOX: String(config.webhook.maxRetrySandboxMs),
     VAULT_SWEEP_INTERVAL: String(config.vaultSweepIntervalMs),
+    SIMULATOR_LATENCY: String(config.simulatorLatencyMs),
   };
 }

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: path.join(__dirname, '..', 'workflows'),
-    activities: createActivities({ db: mongo.db, config, connectors: createConnectors(mongo.db) }),
+    activities: createActivities({ db: mongo.db, config, connectors: createConnectors(mongo.db, { simulatorLatencyMs: config.simulatorLatencyMs }) }),
   });
 
   // Card data of payments that ended abnormally (or whose workflow never started) must not outlive its purpose:

@@ -55,9 +55,32 @@ function logSince(file: string, offset: number): string {
   }
 }
 
+/** Starts a worker process for `config`; resolves once it polls its task queue. */
+export async function startWorkerProcess(config: Config, env: Record<string, string> = {}, name = 'worker'): Promise<ManagedProcess> {
+  const logDir = path.join(config.dataDir, 'logs');
+  const logFile = path.join(logDir, `${name}.log`);
+  const from = logLength(logFile);
+  const proc = startProcess(name, process.execPath, [path.join(distDir, 'src', 'worker.js')], {
+    logDir,
+    env: { ...process.env, ...configToEnv(config), ...env },
+  });
+  await waitUntilReady(proc, name, () => Promise.resolve(logSince(logFile, from).includes('settleflow-worker ready')));
+  return proc;
+}
+
+/** Starts an API process for `config`; resolves once its /ready answers 200. */
+export async function startApiProcess(config: Config, env: Record<string, string> = {}, name = 'api'): Promise<ManagedProcess> {
+  const proc = startProcess(name, process.execPath, [path.join(distDir, 'src', 'main.js')], {
+    logDir: path.join(config.dataDir, 'logs'),
+    env: { ...process.env, ...configToEnv(config), ...env },
+  });
+  const url = `http://${config.host}:${config.port}/ready`;
+  await waitUntilReady(proc, name, async () => (await fetch(url)).status === 200);
+  return proc;
+}
+
 export async function startStack(config: Config, options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const logDir = path.join(config.dataDir, 'logs');
   const started: ManagedProcess[] = [];
   const apiUrl = `http://${config.host}:${config.port}`;
 
@@ -66,25 +89,13 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
     apiUrl,
     async startWorker(extraEnv = {}) {
       await stack.worker?.stop();
-      const logFile = path.join(logDir, 'worker.log');
-      const from = logLength(logFile);
-      const proc = startProcess('worker', process.execPath, [path.join(distDir, 'src', 'worker.js')], {
-        logDir,
-        env: { ...process.env, ...configToEnv(config), ...options.appEnv, ...extraEnv },
-      });
-      stack.worker = proc;
-      await waitUntilReady(proc, 'worker', () => Promise.resolve(logSince(logFile, from).includes('settleflow-worker ready')));
-      return proc;
+      stack.worker = await startWorkerProcess(config, { ...options.appEnv, ...extraEnv });
+      return stack.worker;
     },
     async startApi(extraEnv = {}) {
       await stack.api?.stop();
-      const proc = startProcess('api', process.execPath, [path.join(distDir, 'src', 'main.js')], {
-        logDir,
-        env: { ...process.env, ...configToEnv(config), ...options.appEnv, ...extraEnv },
-      });
-      stack.api = proc;
-      await waitUntilReady(proc, 'API', async () => (await fetch(`${apiUrl}/ready`)).status === 200);
-      return proc;
+      stack.api = await startApiProcess(config, { ...options.appEnv, ...extraEnv });
+      return stack.api;
     },
     async stop() {
       // Apps first, so nothing is mid-call when the servers go away; servers in parallel after that.

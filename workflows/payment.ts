@@ -16,7 +16,9 @@ import { SA_STATUS } from './search-attributes';
 const NON_RETRYABLE = ['CardDataUnavailable', 'UnknownConnector'];
 
 const payments = proxyActivities<PaymentActivities>({
-  startToCloseTimeout: '30 seconds',
+  // A processor call that takes longer is treated as lost and retried (with the same idempotency key), which
+  // also bounds how long a payment waits after its worker died mid-call.
+  startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
@@ -62,6 +64,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   let refund: { reference: string; status: RefundStatus } | undefined;
   let refundInFlight = false;
   let refundWindowClosed = false;
+  let pspReference: string | undefined;
   let seq = 0;
   let webhooksPending = 0;
   let webhookChain: Promise<void> = Promise.resolve();
@@ -73,6 +76,31 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   setHandler(decisionUpdate, async () => {
     await condition(() => decision !== undefined);
     return decision!;
+  });
+
+  // Registered before anything runs: an update without a handler would be rejected, and a merchant may ask for
+  // a refund the instant the capture is answered. The state decides, so early or concurrent refunds are safe.
+  setHandler(refundUpdate, async ({ reference }): Promise<RefundAnswer> => {
+    if (status !== 'captured' || pspReference === undefined) return { ok: false, reason: 'not_captured' };
+    if (refundWindowClosed) return { ok: false, reason: 'refund_window_closed' };
+    if (refundInFlight || refund?.status === 'captured') return { ok: false, reason: 'already_refunded' };
+    refundInFlight = true;
+    try {
+      await payments.recordRefundReference({ reference, paymentKey: input.paymentKey, merchantId: input.merchantId, mode: input.mode });
+      const result = await payments.refundPayment({
+        idempotencyKey: `${workflowId}:refund:${reference}`, connector: input.connector, pspReference,
+        amount: input.amount, currency: input.currency,
+      });
+      const refundStatus: RefundStatus = result.kind === 'refunded' ? 'captured' : 'failed';
+      const refundMessage = result.kind === 'refunded' ? MESSAGES.refunded : `${MESSAGES.refundFailed}: ${result.message}`;
+      const date = new Date().toISOString();
+      refund = { reference, status: refundStatus };
+      await payments.projectPayment({ paymentKey: input.paymentKey, seq: ++seq, date, refund: { reference, status: refundStatus, message: refundMessage } });
+      notify(refundStatus === 'captured' ? 'REFUND_SUCCEEDED' : 'REFUND_FAILED', { operation: 'refund', status: refundStatus, message: refundMessage, date, reference });
+      return { ok: true, status: refundStatus, reference, message: refundMessage, date };
+    } finally {
+      refundInFlight = false;
+    }
   });
 
   /** Writes the projection first, then updates what the UI and queries show, so status never runs ahead. */
@@ -159,6 +187,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   if (current() === 'pending') {
     if (outcome.kind === 'approved') {
       await transition('authorized', MESSAGES.authorized);
+      pspReference = outcome.pspReference;
       const capture = await payments.capturePayment({
         idempotencyKey: workflowId, connector: input.connector, pspReference: outcome.pspReference,
         amount: input.amount, currency: input.currency,
@@ -176,30 +205,6 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   await payments.releaseCard({ vaultToken: input.vaultToken });
 
   // ── Refund window ─────────────────────────────────────────────────────────────────────────────────────
-  const pspReference = outcome.kind === 'approved' ? outcome.pspReference : undefined;
-  setHandler(refundUpdate, async ({ reference }): Promise<RefundAnswer> => {
-    if (status !== 'captured' || pspReference === undefined) return { ok: false, reason: 'not_captured' };
-    if (refundWindowClosed) return { ok: false, reason: 'refund_window_closed' };
-    if (refundInFlight || refund?.status === 'captured') return { ok: false, reason: 'already_refunded' };
-    refundInFlight = true;
-    try {
-      await payments.recordRefundReference({ reference, paymentKey: input.paymentKey, merchantId: input.merchantId, mode: input.mode });
-      const result = await payments.refundPayment({
-        idempotencyKey: `${workflowId}:refund:${reference}`, connector: input.connector, pspReference,
-        amount: input.amount, currency: input.currency,
-      });
-      const refundStatus: RefundStatus = result.kind === 'refunded' ? 'captured' : 'failed';
-      const refundMessage = result.kind === 'refunded' ? MESSAGES.refunded : `${MESSAGES.refundFailed}: ${result.message}`;
-      const date = new Date().toISOString();
-      refund = { reference, status: refundStatus };
-      await payments.projectPayment({ paymentKey: input.paymentKey, seq: ++seq, date, refund: { reference, status: refundStatus, message: refundMessage } });
-      notify(refundStatus === 'captured' ? 'REFUND_SUCCEEDED' : 'REFUND_FAILED', { operation: 'refund', status: refundStatus, message: refundMessage, date, reference });
-      return { ok: true, status: refundStatus, reference, message: refundMessage, date };
-    } finally {
-      refundInFlight = false;
-    }
-  });
-
   if (current() === 'captured') {
     waitingFor = 'refund-window';
     await condition(() => refund?.status === 'captured', input.refundWindowMs);

@@ -43,9 +43,18 @@ const pspReference = () => `sim_${randomBytes(12).toString('hex')}`;
 export class SandboxSimulator implements PspAdapter {
   readonly name = 'simulator';
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly latencyMs = 0,
+  ) {}
+
+  /** A real processor answers in hundreds of milliseconds; tests and benchmarks may ask for the same. */
+  private async latency(): Promise<void> {
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+  }
 
   async authorize(request: AuthorizeRequest): Promise<AuthorizeOutcome> {
+    await this.latency();
     const key = `authorize:${request.idempotencyKey}`;
     const previous = await simulatorLedger(this.db).findOne({ _id: key });
     if (previous) return previous.outcome as AuthorizeOutcome;
@@ -66,15 +75,18 @@ export class SandboxSimulator implements PspAdapter {
   }
 
   async capture(request: MovementRequest): Promise<CaptureOutcome> {
+    await this.latency();
     return (await this.record('capture', request.idempotencyKey, request.amount, request.currency, { kind: 'captured' })) as CaptureOutcome;
   }
 
   async refund(request: MovementRequest): Promise<RefundOutcome> {
+    await this.latency();
     const outcome: RefundOutcome = { kind: 'refunded', pspReference: pspReference() };
     return (await this.record('refund', request.idempotencyKey, request.amount, request.currency, outcome)) as RefundOutcome;
   }
 
   async void(request: MovementRequest): Promise<VoidOutcome> {
+    await this.latency();
     return (await this.record('void', request.idempotencyKey, request.amount, request.currency, { kind: 'voided' })) as VoidOutcome;
   }
 

@@ -1,22 +1,60 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 /**
- * Where the test stack lives: its own ports and data dir, so `npm test` never touches a running `npm start`.
- * TEMPORAL_ADDRESS / MONGODB_URL, when set, make the suite reuse those servers instead of starting its own.
+ * Where a test run's stack lives: free ports and a data dir of its own, so `npm test` never touches a running
+ * `npm start`, and two runs on one machine never collide. TEMPORAL_ADDRESS / MONGODB_URL, when set, make the
+ * suite reuse those servers instead of starting its own.
  */
-export const TEST_ENV: Record<string, string> = {
-  NODE_ENV: 'test',
-  PORT: process.env.TEST_API_PORT ?? '3100',
-  TEMPORAL_PORT: process.env.TEST_TEMPORAL_PORT ?? '7300',
-  TEMPORAL_UI_PORT: process.env.TEST_TEMPORAL_UI_PORT ?? '8300',
-  FERRETDB_PORT: process.env.TEST_FERRETDB_PORT ?? '27100',
-  DATA_DIR: path.resolve(__dirname, '..', '..', '.data', 'test'),
-  MONGODB_DB: 'settleflow_test',
-  LOG_LEVEL: 'info',
-  // Short lifecycle durations, so timeouts and retries are exercised in seconds (never by faking time).
-  THREEDS_TIMEOUT: '20s',
-  WEBHOOK_INITIAL_BACKOFF: '200',
-  WEBHOOK_MAX_RETRY_SANDBOX: '2m',
-  API_WAIT_BUDGET: '10s',
-  KEY_CACHE_TTL: '2s',
-};
+const TEST_ROOT = path.resolve(__dirname, '..', '..', '.data', 'test');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Data dirs of earlier runs are kept for their logs until the next run, which removes those no process owns. */
+function removeStaleRuns(): void {
+  if (!existsSync(TEST_ROOT)) return;
+  for (const entry of readdirSync(TEST_ROOT)) {
+    const pid = Number(entry.replace(/^run-/, ''));
+    if (!Number.isInteger(pid) || !isAlive(pid)) rmSync(path.join(TEST_ROOT, entry), { recursive: true, force: true });
+  }
+}
+
+export async function testEnv(): Promise<Record<string, string>> {
+  removeStaleRuns();
+  const [api, temporal, ui, ferretdb] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  return {
+    NODE_ENV: 'test',
+    PORT: String(api),
+    TEMPORAL_PORT: String(temporal),
+    TEMPORAL_UI_PORT: String(ui),
+    FERRETDB_PORT: String(ferretdb),
+    DATA_DIR: path.join(TEST_ROOT, `run-${process.pid}`),
+    MONGODB_DB: 'settleflow_test',
+    LOG_LEVEL: 'info',
+    // Short lifecycle durations, so timeouts and retries are exercised in seconds (never by faking time).
+    THREEDS_TIMEOUT: '20s',
+    WEBHOOK_INITIAL_BACKOFF: '200',
+    WEBHOOK_MAX_RETRY_SANDBOX: '2m',
+    API_WAIT_BUDGET: '10s',
+    KEY_CACHE_TTL: '2s',
+  };
+}

@@ -1,0 +1,41 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedWebhook {
+  headers: http.IncomingHttpHeaders;
+  rawBody: string;
+  receivedAt: number;
+}
+
+/**
+ * A real merchant endpoint on loopback. `respond` decides each answer's HTTP status (default 200), so tests can
+ * make it fail first and succeed later; every request is kept with its raw body for signature checks.
+ */
+export class WebhookReceiver {
+  readonly received: ReceivedWebhook[] = [];
+  private server?: http.Server;
+  respond: (request: ReceivedWebhook, index: number) => number = () => 200;
+
+  async start(): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const request = { headers: req.headers, rawBody: Buffer.concat(chunks).toString('utf8'), receivedAt: Date.now() };
+        this.received.push(request);
+        res.statusCode = this.respond(request, this.received.length - 1);
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/webhooks`;
+  }
+
+  forTid(tid: string): ReceivedWebhook[] {
+    return this.received.filter((r) => (JSON.parse(r.rawBody) as { Result: { Tid: string } }).Result.Tid === tid);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
