@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import ms from 'ms';
 import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
+import { projectRoot } from './paths';
 
 /**
  * One typed configuration, read from the environment once. Every problem is collected and reported together,
@@ -154,7 +155,9 @@ export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = read.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
   const host = read.string('HOST', '127.0.0.1');
   const port = read.port('PORT', 3000);
-  const dataDir = path.resolve(read.string('DATA_DIR', '.data'));
+  // The default lives in the checkout whatever the working directory, so the admin command run from anywhere
+  // finds the same data (and, outside production, the same vault key) as the running stack.
+  const dataDir = path.resolve(read.optional('DATA_DIR') ?? path.join(projectRoot, '.data'));
 
   const temporalAddress = read.optional('TEMPORAL_ADDRESS');
   const temporalPort = read.port('TEMPORAL_PORT', 7233);

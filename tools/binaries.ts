@@ -12,15 +12,9 @@ export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 // Later tags carry a `replace` directive in their go.mod and cannot be `go install`ed.
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 
-/** The checkout's root, whether this runs from `tools/` (ts-jest) or from `dist/tools/` (compiled). */
-export const projectRoot = findProjectRoot(__dirname);
+import { projectRoot } from '../src/paths';
 
-function findProjectRoot(start: string): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'tools', 'ferretdb', 'go.mod'))) return dir;
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the SettleFlow checkout above ${start}`);
-  }
-}
+export { projectRoot };
 const ferretLauncherDir = path.join(projectRoot, 'tools', 'ferretdb');
 
 export function toolsBinDir(): string {

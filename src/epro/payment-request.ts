@@ -50,6 +50,8 @@ const LUHN_HINT = 'check format or Luhn algorithm';
 const EXPIRED_HINT = 'card expired';
 /** The only yup messages shown to merchants, appended to "Invalid parameter X"; other failures stay terse. */
 const HINTS = new Set([LUHN_HINT, EXPIRED_HINT]);
+/** The hint a field's code always carries when its value is unusable, whatever the reason. */
+const FORMAT_HINTS: Partial<Record<PaymentFieldName, string>> = { CardNumber: LUHN_HINT };
 const POSITIVE_INTEGER = /^[0-9]+$/;
 
 const text = (max: number) => yup.string().max(max).matches(PRINTABLE);
@@ -155,7 +157,7 @@ export async function validatePaymentRequest(body: Record<string, unknown>, ctx:
   for (const spec of PAYMENT_FIELDS) {
     const value = fields[spec.name];
     if (value === undefined) continue;
-    if (value === INVALID) throw errors.invalidParameter(spec.code, spec.name);
+    if (value === INVALID) throw errors.invalidParameter(spec.code, spec.name, FORMAT_HINTS[spec.name]);
     try {
       await schemas[spec.name].validate(value);
     } catch (err) {

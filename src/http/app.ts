@@ -6,6 +6,7 @@ import type { Db } from 'mongodb';
 import type { ApiKeyVerifier } from '../auth/verifier';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
+import { projectRoot } from '../paths';
 import { pingMongo } from '../store/mongo';
 import { type Temporal, temporalReachable } from '../temporal/client';
 import { authenticate, eproBoundary, type EproState, parseBody } from './epro';
@@ -23,7 +24,7 @@ export interface AppDeps {
   verifier: ApiKeyVerifier;
 }
 
-const OPENAPI_FILE = path.join(__dirname, '..', '..', '..', 'docs', 'openapi.yaml');
+const OPENAPI_FILE = path.join(projectRoot, 'docs', 'openapi.yaml');
 
 /** The three E-PRO endpoints, each a readable chain: envelope boundary → key → body → handler. */
 function eproRoutes(deps: AppDeps): Router<EproState> {

@@ -24,7 +24,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const FUTURE = String(new Date().getUTCFullYear() + 3);
 const LONG = (n: number) => 'x'.repeat(n);
 
 interface Case {

@@ -103,17 +103,17 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
     };
 
     let payment = reservation;
+    let staleVaultToken: string | undefined;
     if (!(await reserveTid(deps.db, reservation))) {
       const existing = await findPayment(deps.db, key);
-      // Only an identical retry of a request whose workflow never started may resume it; anything else is 104.
-      if (!existing || existing.lifecycle !== 'reserved' || existing.requestDigest !== digest) {
+      if (!existing || !mayResume(existing, digest, deps.config.apiWaitBudgetMs)) {
         await deleteCard(deps.db, vaultToken);
         throw errors.tidUsed();
       }
       payment = { ...existing, input: { ...existing.input, vaultToken } };
       reference = existing.reference;
+      staleVaultToken = existing.input.vaultToken;
       await resumeReservation(deps.db, key, vaultToken);
-      await deleteCard(deps.db, existing.input.vaultToken);
     }
     await recordReference(deps.db, { _id: reference, kind: 'payment', paymentKey: key, merchantId: principal.merchant._id, mode: principal.mode });
 
@@ -130,6 +130,8 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
       await deleteCard(deps.db, vaultToken);
       throw errors.tidUsed();
     }
+    // A resumed reservation's first copy of the card has no workflow to use it.
+    if (staleVaultToken) await deleteCard(deps.db, staleVaultToken);
     const decision: Decision =
       started.kind === 'decided' ? started.decision : { status: 'pending', message: PENDING_MESSAGE, date: new Date().toISOString() };
 
@@ -140,6 +142,16 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
       }),
     );
   };
+}
+
+/**
+ * Only an identical retry (same request digest) of a reservation whose workflow never started may resume it,
+ * and only once the request that made it is surely over (older than the wait budget plus a margin): a concurrent
+ * duplicate in flight looks the same, and must get 104, not a second start with a second copy of the card.
+ */
+function mayResume(existing: PaymentDoc, digest: string, budgetMs: number): boolean {
+  const settledAfterMs = budgetMs + 15_000;
+  return existing.lifecycle === 'reserved' && existing.requestDigest === digest && Date.now() - existing.createdAt.getTime() > settledAfterMs;
 }
 
 /** After a failed start: free the Tid only if Temporal positively has no such workflow; otherwise keep it. */

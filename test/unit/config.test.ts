@@ -1,0 +1,291 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type Config, ConfigError, configToEnv, loadConfig } from '../../src/config';
+
+/**
+ * loadConfig (CONTRACT.md §6, §8, §9, §11): loopback defaults on one machine, contract durations, and every
+ * configuration problem reported at once. Each test passes its own env object (never process.env) with a
+ * vault key and a temporary DATA_DIR, so nothing is written inside the checkout.
+ */
+
+type Env = Record<string, string | undefined>;
+
+const CHECKOUT = path.resolve(__dirname, '..', '..');
+
+function inDirectory<T>(directory: string, run: () => T): T {
+  const previous = process.cwd();
+  process.chdir(directory);
+  try {
+    return run();
+  } finally {
+    process.chdir(previous);
+  }
+}
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+let tmp: string;
+let vaultKey: string;
+
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'settleflow-config-'));
+  vaultKey = randomBytes(32).toString('base64');
+});
+
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function env(overrides: Env = {}): Env {
+  return { VAULT_KEY: vaultKey, DATA_DIR: path.join(tmp, 'data'), ...overrides };
+}
+
+/** The problems of the ConfigError that loadConfig throws; fails the test if it does not throw one. */
+function problemsOf(input: Env): string[] {
+  try {
+    loadConfig(input);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('loadConfig accepted the configuration');
+}
+
+describe('loadConfig defaults (CONTRACT §11)', () => {
+  let config: Config;
+  beforeAll(() => {
+    config = loadConfig(env());
+  });
+
+  it('binds the API to 127.0.0.1:3000', () => {
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.port).toBe(3000);
+  });
+
+  it('defaults PUBLIC_BASE_URL to the API URL', () => {
+    expect(config.publicBaseUrl).toBe('http://127.0.0.1:3000');
+  });
+
+  it('points Temporal gRPC at 127.0.0.1:7233 and the Web UI at 127.0.0.1:8233', () => {
+    expect(config.temporal.address).toBe('127.0.0.1:7233');
+    expect(config.temporal.uiPort).toBe(8233);
+    expect(config.temporal.uiUrl).toBe('http://127.0.0.1:8233');
+  });
+
+  it('uses the settleflow namespace', () => {
+    expect(config.temporal.namespace).toBe('settleflow');
+  });
+
+  it('points FerretDB at 127.0.0.1:27017', () => {
+    expect(config.mongo.url).toBe('mongodb://127.0.0.1:27017/');
+  });
+
+  it('starts Temporal and FerretDB embedded when TEMPORAL_ADDRESS and MONGODB_URL are unset', () => {
+    expect(config.temporal.embedded).toBe(true);
+    expect(config.mongo.embedded).toBe(true);
+  });
+
+  it('uses DATA_DIR as given', () => {
+    expect(config.dataDir).toBe(path.join(tmp, 'data'));
+  });
+
+  // VAULT_KEY is set in both tests below, so nothing is created under .data/.
+  it('keeps data under .data/ in the checkout when DATA_DIR is unset (run from the checkout)', () => {
+    expect(inDirectory(CHECKOUT, () => loadConfig({ VAULT_KEY: vaultKey }).dataDir)).toBe(path.join(CHECKOUT, '.data'));
+  });
+
+  // CONTRACT §11 puts the data "under .data/ in the checkout"; src/config.ts resolves DATA_DIR's default against
+  // the process working directory, so the `settleflow` admin command run from elsewhere reads another data dir
+  // (and, outside production, another generated vault key) than the running stack.
+  it('keeps data under .data/ in the checkout when DATA_DIR is unset, whatever the working directory', () => {
+    expect(inDirectory(tmp, () => loadConfig({ VAULT_KEY: vaultKey }).dataDir)).toBe(path.join(CHECKOUT, '.data'));
+  });
+
+  it('uses the contract durations: 10 s wait budget, 60 s key cache, 24 h grace, 15 min 3DS, 180 d refunds', () => {
+    expect(config.apiWaitBudgetMs).toBe(10 * SECOND);
+    expect(config.keyCacheTtlMs).toBe(60 * SECOND);
+    expect(config.keyRotationGraceMs).toBe(24 * HOUR);
+    expect(config.accountDefaults.threeDSTimeoutMs).toBe(15 * MINUTE);
+    expect(config.accountDefaults.refundWindowMs).toBe(180 * DAY);
+  });
+
+  it('uses the contract webhook timings: 10 s per attempt, 3 days of retries live, 1 hour in sandbox', () => {
+    expect(config.webhook.attemptTimeoutMs).toBe(10 * SECOND);
+    expect(config.webhook.maxRetryLiveMs).toBe(3 * DAY);
+    expect(config.webhook.maxRetrySandboxMs).toBe(1 * HOUR);
+  });
+
+  it('defaults the account currency to EUR', () => {
+    expect(config.accountDefaults.currency).toBe('EUR');
+  });
+
+  it('decodes VAULT_KEY into 32 bytes', () => {
+    expect(config.vaultKey).toEqual(Buffer.from(vaultKey, 'base64'));
+    expect(config.vaultKey).toHaveLength(32);
+  });
+});
+
+describe('loadConfig overrides', () => {
+  it('is not embedded and uses the given address when TEMPORAL_ADDRESS is set', () => {
+    const config = loadConfig(env({ TEMPORAL_ADDRESS: 'temporal.example:7233' }));
+    expect(config.temporal).toMatchObject({ address: 'temporal.example:7233', embedded: false });
+    expect(config.mongo.embedded).toBe(true);
+  });
+
+  it('is not embedded and uses the given URL when MONGODB_URL is set', () => {
+    const config = loadConfig(env({ MONGODB_URL: 'mongodb://db.example:27017/' }));
+    expect(config.mongo).toMatchObject({ url: 'mongodb://db.example:27017/', embedded: false });
+    expect(config.temporal.embedded).toBe(true);
+  });
+
+  it('treats an empty TEMPORAL_ADDRESS or MONGODB_URL as unset', () => {
+    const config = loadConfig(env({ TEMPORAL_ADDRESS: '', MONGODB_URL: '  ' }));
+    expect(config.temporal.embedded).toBe(true);
+    expect(config.mongo.embedded).toBe(true);
+  });
+
+  it('derives the local addresses from PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT and FERRETDB_PORT', () => {
+    const config = loadConfig(env({ PORT: '4000', TEMPORAL_PORT: '7300', TEMPORAL_UI_PORT: '8300', FERRETDB_PORT: '27100' }));
+    expect(config.port).toBe(4000);
+    expect(config.publicBaseUrl).toBe('http://127.0.0.1:4000');
+    expect(config.temporal.address).toBe('127.0.0.1:7300');
+    expect(config.temporal.uiUrl).toBe('http://127.0.0.1:8300');
+    expect(config.mongo.url).toBe('mongodb://127.0.0.1:27100/');
+  });
+
+  it.each([
+    ['THREEDS_TIMEOUT', '15m', (c: Config) => c.accountDefaults.threeDSTimeoutMs, 15 * MINUTE],
+    ['API_WAIT_BUDGET', '10s', (c: Config) => c.apiWaitBudgetMs, 10 * SECOND],
+    ['KEY_ROTATION_GRACE', '24h', (c: Config) => c.keyRotationGraceMs, 24 * HOUR],
+    ['REFUND_WINDOW', '180d', (c: Config) => c.accountDefaults.refundWindowMs, 180 * DAY],
+    ['WEBHOOK_ATTEMPT_TIMEOUT', '1500', (c: Config) => c.webhook.attemptTimeoutMs, 1500],
+    ['KEY_CACHE_TTL', '30s', (c: Config) => c.keyCacheTtlMs, 30 * SECOND],
+    ['KEY_CACHE_TTL', '60s', (c: Config) => c.keyCacheTtlMs, 60 * SECOND],
+  ])('parses %s=%s as a duration', (name, raw, pick, expected) => {
+    expect(pick(loadConfig(env({ [name]: raw })))).toBe(expected);
+  });
+});
+
+describe('loadConfig refuses bad settings', () => {
+  it.each(['abc', '0', '65536', '80.5', '-1'])('refuses PORT=%s', (raw) => {
+    const problems = problemsOf(env({ PORT: raw }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('PORT');
+  });
+
+  it.each(['soon', '0', '-5m', '10 parsecs'])('refuses the duration THREEDS_TIMEOUT=%s', (raw) => {
+    const problems = problemsOf(env({ THREEDS_TIMEOUT: raw }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('THREEDS_TIMEOUT');
+  });
+
+  it.each(['61s', '2m', '61000', '1h'])('refuses KEY_CACHE_TTL=%s, above the 60 s the contract allows', (raw) => {
+    const problems = problemsOf(env({ KEY_CACHE_TTL: raw }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('KEY_CACHE_TTL');
+  });
+
+  it.each([
+    ['16 bytes', randomBytes(16).toString('base64')],
+    ['31 bytes', randomBytes(31).toString('base64')],
+    ['33 bytes', randomBytes(33).toString('base64')],
+  ])('refuses a VAULT_KEY of %s', (_label, raw) => {
+    const problems = problemsOf(env({ VAULT_KEY: raw }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('VAULT_KEY');
+  });
+
+  it('refuses a missing VAULT_KEY in production', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', DATA_DIR: path.join(tmp, 'production') });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('VAULT_KEY');
+    expect(existsSync(path.join(tmp, 'production', 'secrets', 'vault.key'))).toBe(false);
+  });
+
+  it('refuses an unknown NODE_ENV', () => {
+    expect(problemsOf(env({ NODE_ENV: 'staging' }))[0]).toContain('NODE_ENV');
+  });
+
+  it('reports every problem in one ConfigError', () => {
+    const input = env({ PORT: 'abc', API_WAIT_BUDGET: 'soon', KEY_CACHE_TTL: '5m', VAULT_KEY: 'c2hvcnQ=' });
+    expect(() => loadConfig(input)).toThrow(ConfigError);
+
+    const problems = problemsOf(input);
+    expect(problems).toHaveLength(4);
+    for (const name of ['PORT', 'API_WAIT_BUDGET', 'KEY_CACHE_TTL', 'VAULT_KEY']) {
+      expect(problems.filter((p) => p.includes(name))).not.toHaveLength(0);
+    }
+  });
+
+  it('lists every problem in the error message', () => {
+    let message = '';
+    try {
+      loadConfig({ NODE_ENV: 'production', PORT: '70000', REFUND_WINDOW: 'forever' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/PORT/);
+    expect(message).toMatch(/REFUND_WINDOW/);
+    expect(message).toMatch(/VAULT_KEY/);
+  });
+});
+
+describe('vault key outside production', () => {
+  it('creates a 32-byte key file under DATA_DIR when VAULT_KEY is unset, and reuses it', () => {
+    const dataDir = path.join(tmp, 'generated');
+    const first = loadConfig({ DATA_DIR: dataDir });
+    const file = path.join(dataDir, 'secrets', 'vault.key');
+
+    expect(existsSync(file)).toBe(true);
+    expect(first.vaultKey).toHaveLength(32);
+    expect(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')).toEqual(first.vaultKey);
+    expect(loadConfig({ DATA_DIR: dataDir }).vaultKey).toEqual(first.vaultKey);
+  });
+});
+
+describe('configToEnv', () => {
+  it('round-trips a configuration with external Temporal and MongoDB through loadConfig unchanged', () => {
+    const original = loadConfig(
+      env({
+        NODE_ENV: 'test',
+        HOST: '0.0.0.0',
+        PORT: '4100',
+        PUBLIC_BASE_URL: 'https://pay.example.com/',
+        LOG_LEVEL: 'warn',
+        TEMPORAL_ADDRESS: 'temporal.example:7233',
+        TEMPORAL_NAMESPACE: 'settleflow-test',
+        TEMPORAL_UI_PORT: '8300',
+        MONGODB_URL: 'mongodb://db.example:27017/',
+        MONGODB_DB: 'settleflow_test',
+        API_WAIT_BUDGET: '5s',
+        KEY_CACHE_TTL: '30s',
+        KEY_ROTATION_GRACE: '12h',
+        DEFAULT_CURRENCY: 'usd',
+        THREEDS_TIMEOUT: '10m',
+        REFUND_WINDOW: '90d',
+        WEBHOOK_ATTEMPT_TIMEOUT: '1500',
+      }),
+    );
+    const again = loadConfig(configToEnv(original));
+    expect(again).toEqual(original);
+  });
+
+  it('round-trips the default configuration, except that children see the embedded servers as given addresses', () => {
+    const original = loadConfig(env());
+    const again = loadConfig(configToEnv(original));
+    expect(again).toEqual({
+      ...original,
+      temporal: { ...original.temporal, embedded: false },
+      mongo: { ...original.mongo, embedded: false },
+    });
+  });
+
+  it('exports only strings', () => {
+    for (const value of Object.values(configToEnv(loadConfig(env())))) expect(typeof value).toBe('string');
+  });
+});
