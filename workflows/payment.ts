@@ -94,8 +94,8 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
       const refundStatus: RefundStatus = result.kind === 'refunded' ? 'captured' : 'failed';
       const refundMessage = result.kind === 'refunded' ? MESSAGES.refunded : `${MESSAGES.refundFailed}: ${result.message}`;
       const date = new Date().toISOString();
-      refund = { reference, status: refundStatus };
       await payments.projectPayment({ paymentKey: input.paymentKey, seq: ++seq, date, refund: { reference, status: refundStatus, message: refundMessage } });
+      refund = { reference, status: refundStatus };
       notify(refundStatus === 'captured' ? 'REFUND_SUCCEEDED' : 'REFUND_FAILED', { operation: 'refund', status: refundStatus, message: refundMessage, date, reference });
       return { ok: true, status: refundStatus, reference, message: refundMessage, date };
     } finally {
@@ -211,10 +211,10 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     refundWindowClosed = true;
   }
 
+  // A refund handler may still be finishing, and it queues a webhook when it does: wait for both together.
   waitingFor = 'webhook';
-  await condition(() => webhooksPending === 0);
+  await condition(() => allHandlersFinished() && webhooksPending === 0);
   await webhookChain;
-  await condition(allHandlersFinished);
   waitingFor = 'nothing';
   return { status, message, refund };
 }

@@ -1,0 +1,119 @@
+import type { CreatedMerchant } from '../../src/auth/accounts';
+import { eventually, newMerchant, paymentBody, post } from '../support/factories';
+import { signatureMatches } from '../support/signature';
+import { connectToStack, type StackClients } from '../support/stack-client';
+import { WebhookReceiver } from '../support/webhook-receiver';
+
+/** Payments end to end through the HTTP API, with a real local merchant endpoint that checks every signature. */
+let stack: StackClients;
+let merchant: CreatedMerchant;
+const receiver = new WebhookReceiver();
+let callbackUrl: string;
+
+beforeAll(async () => {
+  stack = await connectToStack();
+  merchant = await newMerchant(stack);
+  callbackUrl = await receiver.start();
+});
+afterAll(async () => {
+  await receiver.stop();
+  await stack.close();
+});
+
+const ledger = (workflowId: string, operation: string) =>
+  stack.db.collection('simulator_ledger').countDocuments({ operation, idempotencyKey: { $regex: `^${workflowId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } });
+const workflowIdOf = (tid: string) => `payment-test-${merchant.merchantId}-${tid}`;
+const webhooksFor = (tid: string, count: number) => eventually(`${count} webhook(s) for ${tid}`, () => Promise.resolve(receiver.forTid(tid).length >= count ? receiver.forTid(tid) : undefined));
+
+it('captures, answers status by Tid and Reference, refunds once, and signs every webhook', async () => {
+  const body = paymentBody({ CallbackUrl: callbackUrl });
+  const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
+  expect(paid.body).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'captured', Tid: body.Tid, Amount: 12.34, Currency: 'EUR', UserId: 'customer-42', Message: 'Payment was successful', '3DSecure': 'no' } });
+  const result = paid.body.Result as { Reference: string; Date: string };
+  expect(result.Reference).toMatch(/^pr_[0-9A-Za-z]{20,}$/);
+  expect(result.Date).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+
+  for (const lookup of [{ Tid: body.Tid! }, { Reference: result.Reference }, { Reference: result.Reference, Tid: 'ignored-when-reference-sent' }] as Record<string, string>[]) {
+    const status = await post(stack.apiUrl, 'status', merchant.testKey, lookup);
+    expect(status.body).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'captured', Reference: result.Reference } });
+  }
+
+  const refund = await post(stack.apiUrl, 'refund', merchant.testKey, { Reference: result.Reference }, 'form');
+  expect(refund.body).toMatchObject({ Code: 0, Result: { OperationType: 'refund', Status: 'captured', Tid: body.Tid, Amount: 12.34, Message: 'Payment refunded' } });
+  const refundReference = refund.body.Result!.Reference as string;
+  expect(refundReference).toMatch(/^ref_[0-9A-Za-z]{20,}$/);
+  for (const lookup of [{ Tid: body.Tid! }, { Reference: result.Reference }, { Reference: refundReference }] as Record<string, string>[]) {
+    const status = await post(stack.apiUrl, 'status', merchant.testKey, lookup);
+    expect(status.body.Result).toMatchObject({ OperationType: 'refund', Status: 'captured', Reference: refundReference, Message: 'Payment refunded' });
+  }
+
+  const hooks = await webhooksFor(body.Tid!, 2);
+  expect(hooks.map((h) => h.headers['x-settleflow-event'])).toEqual(['PAYMENT_CAPTURED', 'REFUND_SUCCEEDED']);
+  for (const hook of hooks) {
+    expect(signatureMatches(String(hook.headers['x-settleflow-signature']), hook.rawBody, merchant.webhookSecret)).toBe(true);
+    expect(signatureMatches(String(hook.headers['x-settleflow-signature']), hook.rawBody, 'whsec_wrong')).toBe(false);
+    expect(hook.headers['x-settleflow-delivery']).toMatch(/^whd_/);
+    expect(hook.headers['content-type']).toBe('application/json');
+  }
+  expect(JSON.parse(hooks[0]!.rawBody)).toEqual({
+    Code: 0,
+    Result: { OperationType: 'payment', Status: 'captured', Tid: body.Tid, Reference: result.Reference, Amount: 12.34, Currency: 'EUR', UserId: 'customer-42', Message: 'Payment was successful', Date: expect.any(String) },
+  });
+  expect(JSON.parse(hooks[1]!.rawBody).Result).toMatchObject({ OperationType: 'refund', Reference: refundReference, Status: 'captured' });
+
+  expect(await ledger(workflowIdOf(body.Tid!), 'capture')).toBe(1);
+  expect(await ledger(workflowIdOf(body.Tid!), 'refund')).toBe(1);
+});
+
+it.each([
+  ['4000000000000002', 'Card declined'],
+  ['4000000000009995', 'Insufficient funds'],
+  ['4000000000000069', 'Expired card'],
+])('declines %s with "%s", tells the merchant, and moves no money', async (card, message) => {
+  const body = paymentBody({ CardNumber: card, CallbackUrl: callbackUrl });
+  const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
+  expect(paid.body.Result).toMatchObject({ Status: 'failed', Message: message });
+  const [hook] = await webhooksFor(body.Tid!, 1);
+  expect(hook!.headers['x-settleflow-event']).toBe('PAYMENT_FAILED');
+  expect(await ledger(workflowIdOf(body.Tid!), 'capture')).toBe(0);
+  expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! })).body.Result).toMatchObject({ Status: 'failed', Message: message });
+});
+
+it('hides two transient processor failures behind retries: captured once', async () => {
+  const body = paymentBody({ CardNumber: '4000000000000119' });
+  const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
+  expect(paid.body.Result).toMatchObject({ Status: 'captured' });
+  expect(await ledger(workflowIdOf(body.Tid!), 'capture')).toBe(1);
+  const attempts = await stack.db.collection<{ _id: string; count: number }>('simulator_attempts').findOne({ _id: `authorize:${workflowIdOf(body.Tid!)}` });
+  expect(attempts?.count).toBe(3);
+});
+
+it('keeps retrying a failing merchant endpoint with one delivery id until it answers 2xx, recording every attempt', async () => {
+  const failing = new WebhookReceiver();
+  failing.respond = (_request, index) => (index < 2 ? 500 : 200);
+  const url = await failing.start();
+  try {
+    const body = paymentBody({ CallbackUrl: url });
+    const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
+    expect(paid.body.Result).toMatchObject({ Status: 'captured' });
+    const hooks = await eventually('three attempts', () => Promise.resolve(failing.received.length >= 3 ? failing.received : undefined));
+    expect(new Set(hooks.map((h) => h.headers['x-settleflow-delivery'])).size).toBe(1);
+    for (const hook of hooks) expect(signatureMatches(String(hook.headers['x-settleflow-signature']), hook.rawBody, merchant.webhookSecret)).toBe(true);
+    const deliveryId = String(hooks[0]!.headers['x-settleflow-delivery']);
+    const log = await eventually('three recorded attempts', async () => {
+      const docs = await stack.db.collection('webhook_attempts').find({ deliveryId }).toArray();
+      return docs.length >= 3 ? docs : undefined;
+    });
+    expect(log.map((d) => [d.attempt, d.httpStatus, d.delivered])).toEqual([[1, 500, false], [2, 500, false], [3, 200, true]]);
+  } finally {
+    await failing.stop();
+  }
+});
+
+it('answers pending with a 3-D Secure URL when the merchant asks for 3DS', async () => {
+  const body = paymentBody({ '3DS': 'YES', ReturnUrl: 'https://shop.example/return' });
+  const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
+  const result = paid.body.Result as { Reference: string };
+  expect(paid.body.Result).toMatchObject({ Status: 'pending', '3DSecure': 'yes', '3DSecureUrl': `${stack.apiUrl}/v1/3ds/${result.Reference}` });
+  expect((await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: body.Tid! })).body).toEqual({ Code: 103, Error: 'Invalid transaction: payment is not captured' });
+});

@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { parse } from 'yaml';
+import type { CreatedMerchant } from '../../src/auth/accounts';
+import { newMerchant, paymentBody, post } from '../support/factories';
+import { connectToStack, type StackClients } from '../support/stack-client';
+
+/** The published OpenAPI document must describe what the API really answers: real responses, checked by schema. */
+let stack: StackClients;
+let merchant: CreatedMerchant;
+const file = readFileSync(path.join(__dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8');
+const doc = parse(file) as {
+  openapi: string;
+  paths: Record<string, { post: { responses: { '200': { content: { 'application/json': { schema: object } } } } } }>;
+  components: object;
+};
+
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
+ajv.addSchema({ $id: 'openapi', components: doc.components });
+const validator = (apiPath: string) => {
+  const schema = doc.paths[apiPath]!.post.responses['200'].content['application/json'].schema;
+  // Component references are resolved against the whole document registered above.
+  return ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/')) as object);
+};
+
+beforeAll(async () => {
+  stack = await connectToStack();
+  merchant = await newMerchant(stack);
+});
+afterAll(() => stack.close());
+
+function expectValid(apiPath: string, body: unknown): void {
+  const validate = validator(apiPath);
+  const ok = validate(body);
+  if (!ok) throw new Error(`${apiPath} answer does not match docs/openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`);
+}
+
+it('is an OpenAPI 3.1 document, served by the API as committed', async () => {
+  expect(doc.openapi).toMatch(/^3\.1\./);
+  const served = await fetch(`${stack.apiUrl}/openapi.yaml`);
+  expect(served.status).toBe(200);
+  expect(await served.text()).toBe(file);
+});
+
+it('describes real payment answers: captured, declined, 3DS pending, and errors', async () => {
+  const answers = [
+    await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody()),
+    await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody({ CardNumber: '4000000000000002' })),
+    await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody({ '3DS': 'yes', ReturnUrl: 'https://shop.example/return' })),
+    await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody({ Amount: '12.34' })),
+    await post(stack.apiUrl, 'payment', 'sk_test_nope', paymentBody()),
+  ];
+  expect(answers.map((a) => a.body.Code)).toEqual([0, 0, 0, 200, 3]);
+  expect(answers[2]!.body.Result).toMatchObject({ Status: 'pending', '3DSecure': 'yes' });
+  for (const answer of answers) expectValid('/v1/payment/direct', answer.body);
+});
+
+it('describes real refund and status answers', async () => {
+  const paid = await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody());
+  const { Tid, Reference } = paid.body.Result as { Tid: string; Reference: string };
+  expectValid('/v1/status/direct', (await post(stack.apiUrl, 'status', merchant.testKey, { Reference })).body);
+  const refunded = await post(stack.apiUrl, 'refund', merchant.testKey, { Tid });
+  expect(refunded.body.Code).toBe(0);
+  expectValid('/v1/refund/direct', refunded.body);
+  expectValid('/v1/refund/direct', (await post(stack.apiUrl, 'refund', merchant.testKey, { Tid })).body);
+  const afterRefund = await post(stack.apiUrl, 'status', merchant.testKey, { Reference: refunded.body.Result!.Reference as string });
+  expect(afterRefund.body.Result).toMatchObject({ OperationType: 'refund', Status: 'captured', Message: 'Payment refunded' });
+  expectValid('/v1/status/direct', afterRefund.body);
+  expectValid('/v1/status/direct', (await post(stack.apiUrl, 'status', merchant.testKey, {})).body);
+  expectValid('/v1/status/direct', (await post(stack.apiUrl, 'status', merchant.testKey, { Tid: 'unknown' })).body);
+});
