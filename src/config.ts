@@ -49,7 +49,7 @@ export interface Config {
     maxRetryLiveMs: number;
     maxRetrySandboxMs: number;
   };
-  vaultSweepIntervalMs: number;
+  sweepIntervalMs: number;
   /** Added to every sandbox simulator call, to make processor latency visible in tests and benchmarks. */
   simulatorLatencyMs: number;
 }
@@ -202,7 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxRetryLiveMs: read.duration('WEBHOOK_MAX_RETRY_LIVE', '3d'),
       maxRetrySandboxMs: read.duration('WEBHOOK_MAX_RETRY_SANDBOX', '1h'),
     },
-    vaultSweepIntervalMs: read.duration('VAULT_SWEEP_INTERVAL', '5m'),
+    sweepIntervalMs: read.duration('SWEEP_INTERVAL', '1m'),
     simulatorLatencyMs: read.duration('SIMULATOR_LATENCY', '0', { allowZero: true, max: ms('20s') }),
   };
 
@@ -241,7 +241,7 @@ export function configToEnv(config: Config): Record<string, string> {
     WEBHOOK_INITIAL_BACKOFF: String(config.webhook.initialBackoffMs),
     WEBHOOK_MAX_RETRY_LIVE: String(config.webhook.maxRetryLiveMs),
     WEBHOOK_MAX_RETRY_SANDBOX: String(config.webhook.maxRetrySandboxMs),
-    VAULT_SWEEP_INTERVAL: String(config.vaultSweepIntervalMs),
+    SWEEP_INTERVAL: String(config.sweepIntervalMs),
     SIMULATOR_LATENCY: String(config.simulatorLatencyMs),
   };
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createConnectors } from '../activities/psp';
@@ -6,6 +7,10 @@ import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { connectMongo } from './store/mongo';
 import { sweepExpiredCards } from './store/vault';
+import { settleStrandedReservations } from './temporal/reservation-sweep';
+
+/** Reservations are settled once their request is surely over: the API's wait budget plus this margin. */
+const RESERVATION_GRACE_MS = 60_000;
 
 /** The worker process: runs the payment workflows and their activities for one task queue. */
 async function main(): Promise<void> {
@@ -22,22 +27,28 @@ async function main(): Promise<void> {
     activities: createActivities({ db: mongo.db, config, connectors: createConnectors(mongo.db, { simulatorLatencyMs: config.simulatorLatencyMs }) }),
   });
 
-  // Card data of payments that ended abnormally (or whose workflow never started) must not outlive its purpose:
-  // FerretDB has no TTL indexes, so an explicit periodic sweep deletes vault entries past their expiry.
-  const sweep = setInterval(() => {
+  // Housekeeping that FerretDB cannot do for us (no TTL indexes) and that no request path owns: card data past its
+  // expiry, and Tid reservations whose request ended without knowing whether its workflow started.
+  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  const housekeeping = setInterval(() => {
     sweepExpiredCards(mongo.db).then(
       (deleted) => deleted > 0 && logger.info({ deleted }, 'vault sweep'),
       (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'vault sweep failed'),
     );
-  }, config.vaultSweepIntervalMs);
-  sweep.unref();
+    settleStrandedReservations(mongo.db, client, config.apiWaitBudgetMs + RESERVATION_GRACE_MS).then(
+      (settled) => (settled.adopted || settled.released) && logger.info(settled, 'reservation sweep'),
+      (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'reservation sweep failed'),
+    );
+  }, config.sweepIntervalMs);
+  housekeeping.unref();
 
   // Worker.run() handles SIGINT/SIGTERM itself: it stops polling, lets running tasks finish, then resolves.
   const running = worker.run();
   // The supervisor (npm start, the test stack) waits for this exact line.
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'settleflow-worker ready');
   await running;
-  clearInterval(sweep);
+  clearInterval(housekeeping);
+  await client.connection.close();
   await connection.close();
   await mongo.client.close();
   logger.info('settleflow-worker stopped');

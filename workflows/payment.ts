@@ -104,8 +104,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   });
 
   /** Writes the projection first, then updates what the UI and queries show, so status never runs ahead. */
-  async function transition(next: PaymentStatus, nextMessage: string, extra: { threeDSUrl?: string } = {}): Promise<void> {
-    const date = new Date().toISOString();
+  async function transition(next: PaymentStatus, nextMessage: string, extra: { threeDSUrl?: string } = {}, date = new Date().toISOString()): Promise<void> {
     await payments.projectPayment({ paymentKey: input.paymentKey, seq: ++seq, status: next, message: nextMessage, date, ...extra });
     status = next;
     message = nextMessage;
@@ -165,8 +164,10 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   }
 
   async function settle(final: PaymentStatus, finalMessage: string): Promise<void> {
-    await transition(final, finalMessage);
-    decision = { status: final, message: finalMessage, date: new Date().toISOString() };
+    // One date for the projection, the synchronous answer and the webhook: they describe the same event.
+    const date = new Date().toISOString();
+    await transition(final, finalMessage, {}, date);
+    decision = { status: final, message: finalMessage, date };
     const event = FINAL_EVENTS[final];
     if (event) notify(event, { operation: 'payment', status: final, message: finalMessage, date: decision.date });
   }

@@ -21,6 +21,8 @@ export interface PaymentDoc {
   workflowId: string;
   /** `reserved` until the API knows the workflow started; a retry with the same request resumes a reservation. */
   lifecycle: 'reserved' | 'started';
+  /** Set when the request that made the reservation ended without knowing whether its workflow started. */
+  attemptOverAt?: Date;
   /** Keyed digest of the request, so only an identical retry may resume a reservation. Reveals nothing. */
   requestDigest: string;
   /** The workflow input (no card data), so a reservation whose start was lost can be started later. */
@@ -49,15 +51,34 @@ export function isDuplicateKeyError(err: unknown): boolean {
   return (err as { code?: number }).code === DUPLICATE_KEY;
 }
 
+/**
+ * Reservations whose workflow is not known to have started, one small `_id`-keyed document each, so the sweep
+ * that settles stranded ones reads this short list instead of scanning every payment (FerretDB cannot index it).
+ */
+export interface PendingStartDoc {
+  _id: string;
+  workflowId: string;
+  vaultToken: string;
+  reference: string;
+  createdAt: Date;
+}
+
+export const pendingStarts = (db: Db) => db.collection<PendingStartDoc>('pending_starts');
+
 /** Inserts the reservation; false when the Tid is taken (whatever became of it). */
 export async function reserveTid(db: Db, doc: PaymentDoc): Promise<boolean> {
   try {
     await payments(db).insertOne(doc);
-    return true;
   } catch (err) {
     if (isDuplicateKeyError(err)) return false;
     throw err;
   }
+  await pendingStarts(db).replaceOne(
+    { _id: doc._id },
+    { workflowId: doc.workflowId, vaultToken: doc.input.vaultToken, reference: doc.reference, createdAt: doc.createdAt },
+    { upsert: true },
+  );
+  return true;
 }
 
 export function findPayment(db: Db, key: string): Promise<PaymentDoc | null> {
@@ -66,16 +87,31 @@ export function findPayment(db: Db, key: string): Promise<PaymentDoc | null> {
 
 export async function markStarted(db: Db, key: string): Promise<void> {
   await payments(db).updateOne({ _id: key, lifecycle: 'reserved' }, { $set: { lifecycle: 'started' } });
+  await pendingStarts(db).deleteOne({ _id: key });
+}
+
+/** The request behind a reservation is over: an identical retry may resume it at once. */
+export async function markAttemptOver(db: Db, key: string): Promise<void> {
+  await payments(db).updateOne({ _id: key, lifecycle: 'reserved' }, { $set: { attemptOverAt: new Date() } });
 }
 
 /** A retry resuming a reservation brings the card again: the reservation's input now points at that vault entry. */
-export async function resumeReservation(db: Db, key: string, vaultToken: string): Promise<void> {
-  await payments(db).updateOne({ _id: key, lifecycle: 'reserved' }, { $set: { 'input.vaultToken': vaultToken } });
+/** False when the reservation is gone or started meanwhile: then there is nothing to resume. */
+export async function resumeReservation(db: Db, key: string, vaultToken: string): Promise<boolean> {
+  const result = await payments(db).updateOne({ _id: key, lifecycle: 'reserved' }, { $set: { 'input.vaultToken': vaultToken }, $unset: { attemptOverAt: '' } });
+  await pendingStarts(db).updateOne({ _id: key }, { $set: { vaultToken } });
+  return result.modifiedCount === 1;
 }
 
-/** Frees a Tid whose workflow provably never started, so the merchant's retry can use it. */
-export async function releaseReservation(db: Db, key: string): Promise<void> {
-  await payments(db).deleteOne({ _id: key, lifecycle: 'reserved' });
+/**
+ * Frees a Tid whose workflow provably never started, so the merchant's retry can use it. `vaultToken` guards
+ * against a retry that resumed the reservation meanwhile (it swaps in its own card): then nothing is released.
+ */
+export async function releaseReservation(db: Db, reservation: { key: string; reference: string; vaultToken: string }): Promise<boolean> {
+  const result = await payments(db).deleteOne({ _id: reservation.key, lifecycle: 'reserved', 'input.vaultToken': reservation.vaultToken });
+  await pendingStarts(db).deleteOne({ _id: reservation.key, vaultToken: reservation.vaultToken });
+  if (result.deletedCount === 1) await db.collection('references').deleteOne({ _id: reservation.reference as never });
+  return result.deletedCount === 1;
 }
 
 export type ProjectionPatch = Partial<Pick<PaymentDoc, 'status' | 'message' | 'threeDS' | 'threeDSUrl' | 'refund' | 'updatedAt'>>;

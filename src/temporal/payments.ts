@@ -11,6 +11,9 @@ export function paymentWorkflowId(mode: Mode, merchantId: string, tid: string): 
   return `payment-${mode}-${merchantId}-${tid}`;
 }
 
+/** Past the wait budget, how long to wait for Temporal to confirm the start itself before giving up. */
+const START_CONFIRMATION_MS = 5_000;
+
 export type StartResult =
   | { kind: 'decided'; decision: Decision }
   /** Started, but no decision within the wait budget: the answer is `pending`, the outcome follows by webhook. */
@@ -51,14 +54,22 @@ export async function startPayment(client: Client, taskQueue: string, input: Pay
     timer = setTimeout(() => resolve('timeout'), budgetMs);
   });
   try {
-    const decided = client.workflow
-      .startUpdateWithStart(decisionUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED, startWorkflowOperation })
-      .then((handle) => handle.result());
+    // The deadline bounds every gRPC call and its retries: with Temporal unreachable the merchant gets 9 within
+    // the budget instead of waiting out the client's retry policy.
+    const decided = client.withDeadline(Date.now() + budgetMs + START_CONFIRMATION_MS, () =>
+      client.workflow
+        .startUpdateWithStart(decisionUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED, startWorkflowOperation })
+        .then((handle) => handle.result()),
+    );
     const winner = await Promise.race([decided, budget]);
     if (winner !== 'timeout') return { kind: 'decided', decision: winner };
     // Out of time: a payment is only `pending` if its workflow provably exists; otherwise the caller must know.
     decided.catch(() => undefined);
-    await startWorkflowOperation.workflowHandle();
+    const confirmation = await Promise.race([
+      startWorkflowOperation.workflowHandle().then(() => 'started' as const),
+      new Promise<'unknown'>((resolve) => setTimeout(() => resolve('unknown'), START_CONFIRMATION_MS).unref()),
+    ]);
+    if (confirmation === 'unknown') throw new Error(`start of ${workflowId} not confirmed within the wait budget`);
     return { kind: 'pending' };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return { kind: 'already_started' };
@@ -81,7 +92,7 @@ export async function resumePayment(client: Client, taskQueue: string, input: Pa
 
 export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
   try {
-    await client.workflow.getHandle(workflowId).describe();
+    await client.withDeadline(Date.now() + 3_000, () => client.workflow.getHandle(workflowId).describe());
     return true;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return false;
@@ -93,9 +104,11 @@ export async function workflowExists(client: Client, workflowId: string): Promis
  * Sends the refund Update; the workflow decides (so two concurrent refunds give one success and one refusal).
  * A workflow that has closed (its refund window ended) can no longer refund.
  */
-export async function requestRefund(client: Client, workflowId: string, reference: string): Promise<RefundAnswer> {
+export async function requestRefund(client: Client, workflowId: string, reference: string, budgetMs: number): Promise<RefundAnswer> {
   try {
-    return await client.workflow.getHandle(workflowId).executeUpdate(refundUpdate, { args: [{ reference }] });
+    return await client.withDeadline(Date.now() + budgetMs, () =>
+      client.workflow.getHandle(workflowId).executeUpdate(refundUpdate, { args: [{ reference }] }),
+    );
   } catch (err) {
     if (err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed|closed/i.test(err.message))) {
       return { ok: false, reason: 'refund_window_closed' };

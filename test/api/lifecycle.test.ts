@@ -1,4 +1,5 @@
 import type { CreatedMerchant } from '../../src/auth/accounts';
+import { webhookAttempts } from '../../src/store/webhook-attempts';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { signatureMatches } from '../support/signature';
 import { connectToStack, type StackClients } from '../support/stack-client';
@@ -101,7 +102,7 @@ it('keeps retrying a failing merchant endpoint with one delivery id until it ans
     for (const hook of hooks) expect(signatureMatches(String(hook.headers['x-settleflow-signature']), hook.rawBody, merchant.webhookSecret)).toBe(true);
     const deliveryId = String(hooks[0]!.headers['x-settleflow-delivery']);
     const log = await eventually('three recorded attempts', async () => {
-      const docs = await stack.db.collection('webhook_attempts').find({ deliveryId }).toArray();
+      const docs = await webhookAttempts(stack.db).find({ deliveryId }).sort({ attempt: 1 }).toArray();
       return docs.length >= 3 ? docs : undefined;
     });
     expect(log.map((d) => [d.attempt, d.httpStatus, d.delivered])).toEqual([[1, 500, false], [2, 500, false], [3, 200, true]]);

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from './ports';
 
 /**
  * Where a test run's stack lives: free ports and a data dir of its own, so `npm test` never touches a running
@@ -8,17 +8,6 @@ import path from 'node:path';
  * suite reuse those servers instead of starting its own.
  */
 const TEST_ROOT = path.resolve(__dirname, '..', '..', '.data', 'test');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function isAlive(pid: number): boolean {
   try {

@@ -9,7 +9,7 @@ import { success } from '../../epro/envelope';
 import { errors } from '../../epro/errors';
 import { type PaymentRequest, validatePaymentRequest } from '../../epro/payment-request';
 import { paymentResult } from '../../epro/result';
-import { findPayment, markStarted, type PaymentDoc, paymentKey, releaseReservation, reserveTid, resumeReservation } from '../../store/payments';
+import { findPayment, markAttemptOver, markStarted, type PaymentDoc, paymentKey, releaseReservation, reserveTid, resumeReservation } from '../../store/payments';
 import { recordReference } from '../../store/references';
 import { deleteCard, vaultCard } from '../../store/vault';
 import { paymentWorkflowId, startPayment, type StartResult, workflowExists } from '../../temporal/payments';
@@ -113,7 +113,11 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
       payment = { ...existing, input: { ...existing.input, vaultToken } };
       reference = existing.reference;
       staleVaultToken = existing.input.vaultToken;
-      await resumeReservation(deps.db, key, vaultToken);
+      if (!(await resumeReservation(deps.db, key, vaultToken))) {
+        // Settled by the reservation sweep a moment ago: the merchant's next retry starts afresh.
+        await deleteCard(deps.db, vaultToken);
+        throw errors.unavailable();
+      }
     }
     await recordReference(deps.db, { _id: reference, kind: 'payment', paymentKey: key, merchantId: principal.merchant._id, mode: principal.mode });
 
@@ -121,7 +125,7 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
     try {
       started = await startPayment(deps.client, deps.config.temporal.taskQueue, payment.input, deps.config.apiWaitBudgetMs);
     } catch (err) {
-      await releaseIfNeverStarted(deps, key, payment.workflowId, vaultToken);
+      await releaseIfNeverStarted(deps, { key, reference, vaultToken }, payment.workflowId);
       throw err;
     }
     // The workflow's first projection write marks the payment started too: this write is only a shortcut.
@@ -150,17 +154,24 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
  * duplicate in flight looks the same, and must get 104, not a second start with a second copy of the card.
  */
 function mayResume(existing: PaymentDoc, digest: string, budgetMs: number): boolean {
-  const settledAfterMs = budgetMs + 15_000;
-  return existing.lifecycle === 'reserved' && existing.requestDigest === digest && Date.now() - existing.createdAt.getTime() > settledAfterMs;
+  const attemptOver = existing.attemptOverAt !== undefined || Date.now() - existing.createdAt.getTime() > budgetMs + 15_000;
+  return existing.lifecycle === 'reserved' && existing.requestDigest === digest && attemptOver;
 }
 
-/** After a failed start: free the Tid only if Temporal positively has no such workflow; otherwise keep it. */
-async function releaseIfNeverStarted(deps: PaymentDeps, key: string, workflowId: string, vaultToken: string): Promise<void> {
+/**
+ * After a failed or uncertain start (the merchant gets 9): free the Tid if Temporal positively has no such
+ * workflow. Otherwise keep the reservation, marked as no longer in flight, so an identical retry resumes it at
+ * once; the worker's reservation sweep settles it if no retry comes.
+ */
+async function releaseIfNeverStarted(deps: PaymentDeps, reservation: { key: string; reference: string; vaultToken: string }, workflowId: string): Promise<void> {
   try {
-    if (await workflowExists(deps.client, workflowId)) return;
-    await releaseReservation(deps.db, key);
-    await deleteCard(deps.db, vaultToken);
+    if (!(await workflowExists(deps.client, workflowId))) {
+      await releaseReservation(deps.db, reservation);
+      await deleteCard(deps.db, reservation.vaultToken);
+      return;
+    }
   } catch {
-    // Temporal or the database is still unreachable: the reservation keeps the input for a retry or the sweep.
+    // Temporal is unreachable: whether the start landed is unknown.
   }
+  await markAttemptOver(deps.db, reservation.key).catch(() => undefined);
 }

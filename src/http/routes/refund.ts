@@ -20,13 +20,13 @@ const REFUSALS = {
  * refusals at once; the payment's workflow decides everything else, so concurrent refunds give exactly one
  * success, and the answer carries the refund's outcome.
  */
-export function refundHandler(db: Db, client: Client): Middleware<EproState> {
+export function refundHandler(db: Db, client: Client, budgetMs: number): Middleware<EproState> {
   return async (ctx) => {
     const payment = await findTransaction(db, ctx.state.principal, ctx.state.body);
     if (payment.refund?.status === 'captured') throw errors.invalidTransaction(REFUSALS.already_refunded);
     if (payment.status !== 'captured') throw errors.invalidTransaction(REFUSALS.not_captured);
 
-    const answer = await requestRefund(client, payment.workflowId, `ref_${randomBase62(24)}`);
+    const answer = await requestRefund(client, payment.workflowId, `ref_${randomBase62(24)}`, budgetMs);
     if (!answer.ok) throw errors.invalidTransaction(REFUSALS[answer.reason]);
     ctx.body = success(refundResult(payment, { ...answer, date: new Date(answer.date) }));
   };

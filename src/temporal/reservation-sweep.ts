@@ -1,0 +1,31 @@
+import type { Client } from '@temporalio/client';
+import type { Db } from 'mongodb';
+import { markStarted, pendingStarts, releaseReservation } from '../store/payments';
+import { deleteCard } from '../store/vault';
+import { workflowExists } from './payments';
+
+export interface SweepResult {
+  adopted: number;
+  released: number;
+}
+
+/**
+ * Settles reservations whose request ended without knowing if the workflow started (the merchant got code 9 or
+ * dropped the connection) and that no retry resumed. If Temporal has the workflow, the payment is real: it is
+ * marked started, and a retry gets 104 while status tells the real state. If not, the Tid is released and the
+ * card deleted. It never starts a payment itself: a merchant told "9" may already have paid with another Tid.
+ */
+export async function settleStrandedReservations(db: Db, client: Client, olderThanMs: number, now = Date.now()): Promise<SweepResult> {
+  const stale = await pendingStarts(db).find({ createdAt: { $lt: new Date(now - olderThanMs) } }).limit(200).toArray();
+  const result: SweepResult = { adopted: 0, released: 0 };
+  for (const pending of stale) {
+    if (await workflowExists(client, pending.workflowId)) {
+      await markStarted(db, pending._id);
+      result.adopted++;
+    } else if (await releaseReservation(db, { key: pending._id, reference: pending.reference, vaultToken: pending.vaultToken })) {
+      await deleteCard(db, pending.vaultToken);
+      result.released++;
+    }
+  }
+  return result;
+}

@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { post } from '../support/factories';
+import { signatureMatches } from '../support/signature';
+import { connectToStack, type StackClients } from '../support/stack-client';
+
+/**
+ * The key lifecycle as an operator runs it, through the real `settleflow` command against the same database as
+ * the API: create, use, rotate (the old key works through the grace period, then fails), revoke (fails within the
+ * verified-key cache bound, KEY_CACHE_TTL = 2 s in tests).
+ */
+const run = promisify(execFile);
+const cli = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
+let stack: StackClients;
+
+async function settleflow(...args: string[]): Promise<Record<string, unknown>> {
+  const { stdout } = await run(process.execPath, [cli, ...args, '--json'], { env: process.env });
+  return JSON.parse(stdout) as Record<string, unknown>;
+}
+
+const works = async (key: string) => (await post(stack.apiUrl, 'status', key, { Tid: 'probe' })).body.Code === 102;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+beforeAll(async () => {
+  stack = await connectToStack();
+});
+afterAll(() => stack.close());
+
+it('merchant create --json prints exactly merchantId, testKey, liveKey and webhookSecret', async () => {
+  const created = await settleflow('merchant', 'create', '--name', 'CLI shop', '--max-amount', '5000', '--require', 'birthdate', '--no-3ds');
+  expect(Object.keys(created).sort()).toEqual(['liveKey', 'merchantId', 'testKey', 'webhookSecret']);
+  expect(created).toMatchObject({ merchantId: expect.stringMatching(/^mer_/), testKey: expect.stringMatching(/^sk_test_/), liveKey: null, webhookSecret: expect.stringMatching(/^whsec_/) });
+  const stored = await stack.db.collection('merchants').findOne({ _id: created.merchantId as never });
+  expect(stored).toMatchObject({ maxAmount: 5000, requiredFields: ['BirthDate'], threeDSAllowed: false, currency: 'EUR' });
+  // Keys exist only as Argon2id hashes.
+  const keys = await stack.db.collection('api_keys').find({ merchantId: created.merchantId }).toArray();
+  expect(keys).toHaveLength(1);
+  expect(keys[0]!.hash).toMatch(/^\$argon2id\$/);
+  expect(JSON.stringify(keys)).not.toContain((created.testKey as string).slice(21));
+
+  const live = await settleflow('merchant', 'create', '--name', 'Live shop', '--live');
+  expect(live.liveKey).toMatch(/^sk_live_/);
+});
+
+it('rotation: the old key keeps working during the grace period, then fails with 3; the new key works', async () => {
+  const created = await settleflow('merchant', 'create', '--name', 'Rotating shop');
+  const oldKey = created.testKey as string;
+  expect(await works(oldKey)).toBe(true);
+  const rotated = await settleflow('key', 'rotate', '--merchant', created.merchantId as string, '--mode', 'test', '--grace', '4s');
+  const newKey = rotated.key as string;
+  expect(await works(newKey)).toBe(true);
+  expect(await works(oldKey)).toBe(true);
+  await sleep(4500);
+  expect((await post(stack.apiUrl, 'status', oldKey, { Tid: 'probe' })).body).toEqual({ Code: 3, Error: 'Invalid API key' });
+  expect(await works(newKey)).toBe(true);
+});
+
+it('revocation takes effect within the cache bound', async () => {
+  const created = await settleflow('merchant', 'create', '--name', 'Revoked shop');
+  const key = created.testKey as string;
+  expect(await works(key)).toBe(true);
+  await settleflow('key', 'revoke', key);
+  const revokedAt = Date.now();
+  while (await works(key)) {
+    expect(Date.now() - revokedAt).toBeLessThan(2000 + 1000);
+    await sleep(100);
+  }
+  expect((await post(stack.apiUrl, 'status', key, { Tid: 'probe' })).body.Code).toBe(3);
+});
+
+it('a key of one mode never works as the other, and a disabled merchant gets 7', async () => {
+  const created = await settleflow('merchant', 'create', '--name', 'Mode shop', '--live', '--live-connector', 'simulator');
+  const forged = (created.testKey as string).replace('sk_test_', 'sk_live_');
+  expect((await post(stack.apiUrl, 'status', forged, { Tid: 'x' })).body.Code).toBe(3);
+  await settleflow('merchant', 'disable', created.merchantId as string);
+  await sleep(2100);
+  const answer = await post(stack.apiUrl, 'payment', created.liveKey as string, { Amount: '100', Uid: 'u', Tid: 't', Email: 'a@b.co', CardNumber: '4111111111111111', CardMonth: '12', CardYear: String(new Date().getUTCFullYear() + 2), CardCVV: '123' });
+  expect(answer.body).toEqual({ Code: 7, Error: 'Invalid account configuration: merchant account is disabled' });
+});
+
+it('webhook-secret rotate: both secrets sign during the overlap', async () => {
+  const created = await settleflow('merchant', 'create', '--name', 'Secret shop');
+  const rotated = await settleflow('webhook-secret', 'rotate', '--merchant', created.merchantId as string, '--grace', '1h');
+  const { activeWebhookSecrets } = await import('../../src/auth/accounts');
+  const merchant = await stack.db.collection('merchants').findOne({ _id: created.merchantId as never });
+  const secrets = activeWebhookSecrets(stack.config.vaultKey, merchant as never);
+  expect(secrets).toEqual([rotated.webhookSecret, created.webhookSecret]);
+  const { signatureHeader } = await import('../../src/webhooks/sign');
+  const header = signatureHeader('{"Code":0}', secrets, Math.floor(Date.now() / 1000));
+  expect(signatureMatches(header, '{"Code":0}', created.webhookSecret as string)).toBe(true);
+  expect(signatureMatches(header, '{"Code":0}', rotated.webhookSecret as string)).toBe(true);
+});
