@@ -88,7 +88,7 @@ it('answers every request with HTTP 200, a JSON envelope and a documented code, 
         expect(envelope.Error).not.toMatch(/at .*\.js|Mongo|Temporal|Error:/);
       }
     }),
-    { numRuns: Number(process.env.FUZZ_RUNS ?? 1500), seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined },
+    { numRuns: Number(process.env.FUZZ_RUNS ?? 3000), seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined },
   );
   // Arbitrary bodies essentially never form a valid payment; if one did, it is allowed to have written its rows.
   if (accepted === 0) expect(await counts()).toEqual(before);
