@@ -19,7 +19,7 @@ module.exports = {
       displayName: 'integration',
       testEnvironment: 'node',
       transform,
-      testMatch: ['<rootDir>/test/{api,workflow,platform}/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/{api,workflow,platform,browser}/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

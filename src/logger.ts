@@ -32,3 +32,19 @@ export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'inf
     timestamp: pino.stdTimeFunctions.isoTime,
   });
 }
+
+type SdkLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+/** Adapts pino to the Temporal SDK's logger interface, so worker output is one JSON stream with redaction. */
+export function temporalLogger(logger: Logger) {
+  const write = (level: SdkLevel, message: string, meta?: Record<string, unknown>) =>
+    logger[level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error']({ sdk: true, ...meta }, message);
+  return {
+    log: write,
+    trace: (message: string, meta?: Record<string, unknown>) => write('TRACE', message, meta),
+    debug: (message: string, meta?: Record<string, unknown>) => write('DEBUG', message, meta),
+    info: (message: string, meta?: Record<string, unknown>) => write('INFO', message, meta),
+    warn: (message: string, meta?: Record<string, unknown>) => write('WARN', message, meta),
+    error: (message: string, meta?: Record<string, unknown>) => write('ERROR', message, meta),
+  };
+}

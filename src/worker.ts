@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createConnectors } from '../activities/psp';
 import { ConfigError, loadConfig } from './config';
-import { createLogger } from './logger';
+import { createLogger, temporalLogger } from './logger';
 import { connectMongo } from './store/mongo';
 import { sweepExpiredCards } from './store/vault';
 import { settleStrandedReservations } from './temporal/reservation-sweep';
@@ -16,6 +16,8 @@ const RESERVATION_GRACE_MS = 60_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker', config.logLevel);
+  // The SDK's own lines (workflow and activity logs, retries, shutdown) go through the same JSON logger.
+  Runtime.install({ logger: temporalLogger(logger) });
   const mongo = await connectMongo(config, { appName: 'settleflow-worker' });
   const connection = await NativeConnection.connect({ address: config.temporal.address });
 

@@ -11,11 +11,15 @@ export function currencyExponent(currency: string): number {
   return 2;
 }
 
-/** EUR 1234 → 12.34, JPY 1234 → 1234. Exact for every amount below 2^53 minor units. */
-export function toMajorUnits(minor: number, currency: string): number {
+/** EUR 1234 → "12.34", JPY 1234 → "1234": exact decimal text, built from the integer's digits. */
+export function formatMajorUnits(minor: number, currency: string): string {
   const exponent = currencyExponent(currency);
-  if (exponent === 0) return minor;
-  // Formatting through a string keeps 1234 → "12.34" exact; Number() then yields the nearest double, as JSON needs.
+  if (exponent === 0) return String(minor);
   const digits = String(minor).padStart(exponent + 1, '0');
-  return Number(`${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`);
+  return `${digits.slice(0, -exponent)}.${digits.slice(-exponent)}`;
+}
+
+/** EUR 1234 → 12.34, JPY 1234 → 1234, as the JSON number the wire shows. Exact below 2^53 minor units. */
+export function toMajorUnits(minor: number, currency: string): number {
+  return Number(formatMajorUnits(minor, currency));
 }

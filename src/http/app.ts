@@ -15,6 +15,7 @@ import { type RequestState, requestContext } from './request-id';
 import { paymentHandler } from './routes/payment';
 import { refundHandler } from './routes/refund';
 import { statusHandler } from './routes/status';
+import { threeDSRoutes } from './three-ds/routes';
 
 export interface AppDeps {
   config: Config;
@@ -56,6 +57,9 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     ctx.body = openapi;
   });
   app.use(docs.routes());
+
+  const threeDS = threeDSRoutes({ db: deps.db, client: deps.temporal.client, config: deps.config });
+  app.use(threeDS.routes());
 
   const epro = eproRoutes(deps);
   app.use(epro.routes() as unknown as Koa.Middleware<RequestState>);

@@ -31,6 +31,8 @@ export interface PaymentDoc {
   message: string;
   threeDS: boolean;
   threeDSUrl?: string;
+  /** Where the cardholder's browser goes back after a 3-D Secure challenge (merchant-supplied, never card data). */
+  returnUrl?: string;
   refund?: { reference: string; status: RefundStatus; message: string; date: Date };
   /** Last applied projection sequence number: an older or repeated write never moves the state back. */
   seq: number;

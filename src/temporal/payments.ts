@@ -4,7 +4,10 @@ import {
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { paymentWorkflow } from '../../workflows/payment';
-import { decisionUpdate, type Decision, type Mode, type PaymentInput, refundUpdate, type RefundAnswer } from '../../workflows/messages';
+import {
+  type ChallengeAnswer, type ChallengeResult, challengeResultUpdate, decisionUpdate, type Decision, type Mode, type PaymentInput,
+  refundUpdate, type RefundAnswer,
+} from '../../workflows/messages';
 import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../../workflows/search-attributes';
 
 export function paymentWorkflowId(mode: Mode, merchantId: string, tid: string): string {
@@ -113,6 +116,21 @@ export async function requestRefund(client: Client, workflowId: string, referenc
     if (err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed|closed/i.test(err.message))) {
       return { ok: false, reason: 'refund_window_closed' };
     }
+    throw err;
+  }
+}
+
+/**
+ * Delivers the cardholder's 3-D Secure answer and waits (within the budget) for the payment's outcome. `closed`
+ * means the workflow has already ended (the challenge timed out, or the payment finished long ago).
+ */
+export async function submitChallengeResult(client: Client, workflowId: string, result: ChallengeResult, budgetMs: number): Promise<ChallengeAnswer | { closed: true }> {
+  try {
+    return await client.withDeadline(Date.now() + budgetMs, () =>
+      client.workflow.getHandle(workflowId).executeUpdate(challengeResultUpdate, { args: [result] }),
+    );
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed|closed/i.test(err.message))) return { closed: true };
     throw err;
   }
 }

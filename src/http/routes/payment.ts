@@ -97,6 +97,7 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
       status: 'pending',
       message: PENDING_MESSAGE,
       threeDS: request.threeDS,
+      returnUrl: request.returnUrl,
       seq: 0,
       createdAt: now,
       updatedAt: now,

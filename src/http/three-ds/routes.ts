@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import Router from '@koa/router';
+import type { Client } from '@temporalio/client';
+import type { Context } from 'koa';
+import type { Db } from 'mongodb';
+import type { Config } from '../../config';
+import { constantTimeEqual, hmacSha256Hex } from '../../crypto';
+import { formatMajorUnits } from '../../epro/money';
+import { paymentResult } from '../../epro/result';
+import { findMerchant } from '../../store/merchants';
+import { findPayment, type PaymentDoc } from '../../store/payments';
+import { references } from '../../store/references';
+import { submitChallengeResult } from '../../temporal/payments';
+import type { Decision } from '../../../workflows/messages';
+import { readEproBody } from '../body';
+import type { RequestState } from '../request-id';
+import { challengePage, messagePage, returnPage } from './pages';
+
+export interface ThreeDSDeps {
+  db: Db;
+  client: Client;
+  config: Config;
+}
+
+const HEADINGS: Record<string, string> = {
+  captured: 'Payment complete',
+  failed: 'Payment declined',
+  cancelled: 'Authentication expired',
+  rejected_pw: 'Authentication failed',
+  pending: 'Payment in progress',
+  authorized: 'Payment in progress',
+};
+
+/**
+ * The form token: an HMAC of the Reference under the server's key. It ties the form to this one payment (a
+ * tampered Reference or a forged post fails), and the workflow accepts one answer only, so it is single-use.
+ */
+function challengeToken(config: Config, reference: string): string {
+  return hmacSha256Hex(config.vaultKey, `3ds-challenge:${reference}`);
+}
+
+async function findByReference(db: Db, reference: string): Promise<PaymentDoc | undefined> {
+  if (!/^pr_[0-9A-Za-z]{20,64}$/.test(reference)) return undefined;
+  const ref = await references(db).findOne({ _id: reference });
+  if (!ref || ref.kind !== 'payment') return undefined;
+  return (await findPayment(db, ref.paymentKey)) ?? undefined;
+}
+
+function render(ctx: Context, status: number, html: string, returnUrl?: string, nonce?: string): void {
+  // The page may post only to us and to the merchant's ReturnUrl; no frames (clickjacking), no caching.
+  const formTargets = ["'self'", returnUrl ? new URL(returnUrl).origin : ''].filter(Boolean).join(' ');
+  ctx.set('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; ${nonce ? `script-src 'nonce-${nonce}'; ` : ''}form-action ${formTargets}; frame-ancestors 'none'; base-uri 'none'`);
+  ctx.set('X-Frame-Options', 'DENY');
+  ctx.set('Referrer-Policy', 'no-referrer');
+  ctx.set('Cache-Control', 'no-store');
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = html;
+}
+
+function showOutcome(ctx: Context, payment: PaymentDoc, state: Pick<Decision, 'status' | 'message'> & { date: Date }): void {
+  const nonce = randomBytes(16).toString('base64');
+  const result = paymentResult(payment, state);
+  render(ctx, 200, returnPage(HEADINGS[state.status] ?? 'Payment', result, payment.returnUrl, nonce), payment.returnUrl, nonce);
+}
+
+export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
+  const router = new Router<RequestState>();
+  // A customer's browser gets a page, never a stack trace or a bare 500.
+  router.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      ctx.state.log.error({ err: err instanceof Error ? err.message : String(err) }, '3ds page failed');
+      render(ctx, 503, messagePage('Temporarily unavailable', 'Please try again in a moment.'));
+    }
+  });
+
+  router.get('/v1/3ds/:reference', async (ctx) => {
+    const payment = await findByReference(deps.db, ctx.params.reference!);
+    if (!payment) return render(ctx, 404, messagePage('Unknown payment', 'This authentication link is not valid.'));
+    if (payment.status !== 'pending' || !payment.threeDSUrl) {
+      return showOutcome(ctx, payment, { status: payment.status, message: payment.message, date: payment.updatedAt });
+    }
+    const merchant = await findMerchant(deps.db, payment.merchantId);
+    render(ctx, 200, challengePage({
+      reference: payment.reference,
+      merchantName: merchant?.name ?? 'Merchant',
+      amount: `${formatMajorUnits(payment.amount, payment.currency)} ${payment.currency}`,
+      maskedPan: payment.maskedPan,
+      token: challengeToken(deps.config, payment.reference),
+    }));
+  });
+
+  router.post('/v1/3ds/:reference', async (ctx) => {
+    const reference = ctx.params.reference!;
+    const payment = await findByReference(deps.db, reference);
+    if (!payment) return render(ctx, 404, messagePage('Unknown payment', 'This authentication link is not valid.'));
+    let form: Record<string, unknown>;
+    try {
+      form = await readEproBody(ctx);
+    } catch {
+      return render(ctx, 400, messagePage('Invalid request', 'The form could not be read.'));
+    }
+    const result = form.result;
+    const token = typeof form.token === 'string' ? form.token : '';
+    if ((result !== 'approved' && result !== 'failed') || !constantTimeEqual(token, challengeToken(deps.config, reference))) {
+      return render(ctx, 403, messagePage('Invalid request', 'This form is not valid for this payment.'));
+    }
+
+    const answer = await submitChallengeResult(deps.client, payment.workflowId, result, deps.config.apiWaitBudgetMs);
+    if ('accepted' in answer && answer.accepted) {
+      const { decision } = answer;
+      return showOutcome(ctx, payment, { status: decision.status, message: decision.message, date: new Date(decision.date) });
+    }
+    // A second submission, or one after the timeout: no state change, just the payment as it stands.
+    const current = (await findPayment(deps.db, payment._id)) ?? payment;
+    showOutcome(ctx, current, { status: current.status, message: current.message, date: current.updatedAt });
+  });
+
+  return router;
+}
