@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import type { CreatedMerchant } from '../../src/auth/accounts';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
@@ -24,6 +25,7 @@ beforeAll(async () => {
   stack = await connectToStack();
   merchant = await newMerchant(stack);
   [callbackUrl, returnUrl] = await Promise.all([webhooks.start(), shop.start()]);
+  if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     // Root in CI needs --no-sandbox; the rest keeps Chromium off the (closed) network and quick to start.
