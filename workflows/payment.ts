@@ -1,9 +1,9 @@
 import {
   ActivityFailure, ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler,
-  upsertSearchAttributes, uuid4, workflowInfo,
+  sleep, upsertSearchAttributes, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payment';
-import type { WebhookActivities } from '../activities/webhook';
+import type { DeliverWebhookInput, DeliveryOutcome, WebhookActivities } from '../activities/webhook';
 import type { AuthorizeOutcome } from '../activities/psp/adapter';
 import {
   challengeResultUpdate, type ChallengeResult, type Decision, decisionUpdate, type PaymentInput,
@@ -21,6 +21,8 @@ const payments = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
 });
+
+const MAX_WEBHOOK_BACKOFF_MS = 60 * 60_000;
 
 const MESSAGES = {
   processing: 'Payment is being processed',
@@ -49,10 +51,10 @@ const FINAL_EVENTS: Partial<Record<PaymentStatus, WebhookEvent>> = {
  */
 export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
   const { workflowId } = workflowInfo();
+  // One try per activity: the workflow schedules the retries itself, with jitter, which Temporal's policy lacks.
   const webhooks = proxyActivities<WebhookActivities>({
     startToCloseTimeout: input.webhook.attemptTimeoutMs + 5_000,
-    scheduleToCloseTimeout: input.webhook.retryForMs,
-    retry: { initialInterval: input.webhook.initialBackoffMs, backoffCoefficient: 2, maximumInterval: '1 hour', nonRetryableErrorTypes: ['MerchantGone'] },
+    retry: { maximumAttempts: 1 },
   });
 
   let status: PaymentStatus = 'pending';
@@ -111,25 +113,43 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     upsertSearchAttributes([{ key: SA_STATUS, value: next }]);
   }
 
-  /** Events of one payment go out strictly in order; the workflow itself never waits for the merchant. */
-  function notify(event: WebhookEvent, payload: Parameters<WebhookActivities['deliverWebhook']>[0]['payload']): void {
-    if (!input.callbackUrl) return;
-    const url = input.callbackUrl;
-    const deliveryId = `whd_${uuid4()}`;
-    webhooksPending++;
-    webhookChain = webhookChain.then(async () => {
+  /**
+   * Delivers one event until it is acknowledged: exponential backoff from the configured initial delay, capped at
+   * an hour, with full jitter (so a recovering endpoint is not hit by every payment at once), for at most the mode's
+   * retry bound. Every attempt is recorded by the activity.
+   */
+  async function deliverWithRetries(delivery: Omit<DeliverWebhookInput, 'attempt' | 'nextRetryInMs'>): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const ceiling = Math.min(input.webhook.initialBackoffMs * 2 ** Math.min(attempt - 1, 30), MAX_WEBHOOK_BACKOFF_MS);
+      const backoff = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+      const retryLater = Date.now() + backoff - started <= input.webhook.retryForMs;
+      let outcome: DeliveryOutcome;
       try {
-        await webhooks.deliverWebhook({
-          deliveryId, paymentKey: input.paymentKey, merchantId: input.merchantId, url, event, payload,
-          payment: { tid: input.tid, reference: input.reference, uid: input.uid, amount: input.amount, currency: input.currency },
-        });
+        outcome = await webhooks.deliverWebhook({ ...delivery, attempt, nextRetryInMs: retryLater ? backoff : null });
       } catch (err) {
-        // Retries are exhausted: every attempt is in the delivery log, and ops can resend it.
-        log.warn('webhook gave up', { deliveryId, event, error: err instanceof Error ? err.message : String(err) });
-      } finally {
-        webhooksPending--;
+        // The activity itself failed (worker lost, database down): that attempt counts, the schedule goes on.
+        outcome = { delivered: false, permanent: false, error: err instanceof Error ? err.message : String(err) };
       }
-    });
+      if (outcome.delivered) return;
+      if (outcome.permanent || !retryLater) {
+        log.warn('webhook not delivered, giving up', { deliveryId: delivery.deliveryId, event: delivery.event, attempt, error: outcome.error });
+        return;
+      }
+      await sleep(backoff);
+    }
+  }
+
+  /** Events of one payment go out strictly in order; the workflow itself never waits for the merchant. */
+  function notify(event: WebhookEvent, payload: DeliverWebhookInput['payload']): void {
+    if (!input.callbackUrl) return;
+    const delivery = {
+      deliveryId: `whd_${uuid4()}`, paymentKey: input.paymentKey, merchantId: input.merchantId, mode: input.mode,
+      url: input.callbackUrl, event, payload,
+      payment: { tid: input.tid, reference: input.reference, uid: input.uid, amount: input.amount, currency: input.currency },
+    };
+    webhooksPending++;
+    webhookChain = webhookChain.then(() => deliverWithRetries(delivery)).finally(() => webhooksPending--);
   }
 
   async function authorize(authenticated: boolean): Promise<AuthorizeOutcome | { kind: 'error'; message: string }> {

@@ -34,6 +34,8 @@ export interface PaymentDoc {
   /** Where the cardholder's browser goes back after a 3-D Secure challenge (merchant-supplied, never card data). */
   returnUrl?: string;
   refund?: { reference: string; status: RefundStatus; message: string; date: Date };
+  /** Delivery ids of this payment's webhook events, in order (the admin command's way into the delivery log). */
+  webhookDeliveries?: string[];
   /** Last applied projection sequence number: an older or repeated write never moves the state back. */
   seq: number;
   createdAt: Date;

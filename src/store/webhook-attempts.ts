@@ -1,6 +1,28 @@
 import type { Db } from 'mongodb';
 
-/** Every webhook delivery attempt: when, how long, and what the receiver answered (or why it could not). */
+/**
+ * The webhook delivery log. One event document per delivery id (what was sent, where, and how it is going) and
+ * one attempt document per try (`{deliveryId}:{attempt}`), so listing a payment's deliveries is a handful of
+ * `_id` reads: payment → its delivery ids → events → attempts 1..n.
+ */
+export interface WebhookEventDoc {
+  _id: string;
+  paymentKey: string;
+  merchantId: string;
+  mode: 'test' | 'live';
+  event: string;
+  url: string;
+  /** The exact JSON body (the E-PRO envelope, never card data), so a resend sends the same bytes' content. */
+  body: string;
+  createdAt: Date;
+  attempts: number;
+  delivered: boolean;
+  deliveredAt?: Date;
+  lastHttpStatus?: number;
+  lastError?: string;
+  nextRetryAt?: Date | null;
+}
+
 export interface WebhookAttemptDoc {
   /** `{deliveryId}:{attempt}`: a retried activity attempt overwrites its own record, never another's. */
   _id: string;
@@ -16,6 +38,23 @@ export interface WebhookAttemptDoc {
   /** First bytes of the receiver's answer, for diagnosis; never trusted, never more than this. */
   responsePrefix?: string;
   delivered: boolean;
+  nextRetryAt?: Date | null;
 }
 
+export const webhookEvents = (db: Db) => db.collection<WebhookEventDoc>('webhook_events');
 export const webhookAttempts = (db: Db) => db.collection<WebhookAttemptDoc>('webhook_attempts');
+
+/** Every event of a payment with its attempts, oldest first, by `_id` reads only. */
+export async function deliveryLog(db: Db, deliveryIds: readonly string[]): Promise<(WebhookEventDoc & { attemptLog: WebhookAttemptDoc[] })[]> {
+  const events = await webhookEvents(db).find({ _id: { $in: [...deliveryIds] } }).toArray();
+  const byId = new Map(events.map((e) => [e._id, e]));
+  const log = [];
+  for (const id of deliveryIds) {
+    const event = byId.get(id);
+    if (!event) continue;
+    const attemptIds = Array.from({ length: event.attempts }, (_, i) => `${id}:${i + 1}`);
+    const attempts = await webhookAttempts(db).find({ _id: { $in: attemptIds } }).toArray();
+    log.push({ ...event, attemptLog: attempts.sort((a, b) => a.attempt - b.attempt) });
+  }
+  return log;
+}

@@ -1,4 +1,4 @@
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { Activities } from '../../activities';
 import type { AuthorizeInput, MovementInput, ProjectionInput, RefundReferenceInput } from '../../activities/payment';
 import type { AuthorizeOutcome, CaptureOutcome, CardData, RefundOutcome } from '../../activities/psp/adapter';
@@ -215,14 +215,14 @@ export class FakeWorld {
         const attempt: WebhookAttempt = {
           deliveryId: input.deliveryId,
           event: input.event,
-          attempt: Context.current().info.attempt,
+          attempt: input.attempt,
           delivered: false,
           statusAtAttempt: this.projections.get(input.paymentKey)?.status,
         };
         record(this.webhookAttempts, input.paymentKey, attempt);
         await this.webhookScripts.get(input.paymentKey)?.(input, attempt.attempt);
         attempt.delivered = true;
-        return { httpStatus: 200 };
+        return { delivered: true, httpStatus: 200, permanent: false };
       },
       recordSelfCheck: (input) => Promise.resolve({ checkId: input.checkId, worker: 'fake', writtenAt: new Date().toISOString() }),
     };
