@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config';
 import { registerAccountCommands } from './accounts';
 import { registerPlatformCommands } from './platform';
+import { registerWebhookCommands } from './webhooks';
 
 /**
  * `settleflow`, the operator's command. It talks to the same MongoDB and Temporal as the API (same config,
@@ -11,6 +12,7 @@ import { registerPlatformCommands } from './platform';
 export function buildProgram(): Command {
   const program = new Command('settleflow').description('SettleFlow admin command').showHelpAfterError();
   registerAccountCommands(program);
+  registerWebhookCommands(program);
   registerPlatformCommands(program);
   return program;
 }

@@ -16,7 +16,8 @@ export class WebhookReceiver {
   private server?: http.Server;
   respond: (request: ReceivedWebhook, index: number) => number = () => 200;
 
-  async start(): Promise<string> {
+  /** Listens on `port` (0: any free port) and returns the URL to give as CallbackUrl. */
+  async start(port = 0): Promise<string> {
     this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -27,7 +28,7 @@ export class WebhookReceiver {
         res.end('ok');
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/webhooks`;
   }
 
