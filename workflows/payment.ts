@@ -1,6 +1,6 @@
 import {
   ActivityFailure, ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler,
-  sleep, upsertSearchAttributes, uuid4, workflowInfo,
+  setCurrentDetails, sleep, upsertSearchAttributes, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payment';
 import type { DeliverWebhookInput, DeliveryOutcome, WebhookActivities } from '../activities/webhook';
@@ -111,6 +111,20 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     status = next;
     message = nextMessage;
     upsertSearchAttributes([{ key: SA_STATUS, value: next }]);
+    describeForOps();
+  }
+
+  function setWaitingFor(what: PaymentState['waitingFor']): void {
+    waitingFor = what;
+    describeForOps();
+  }
+
+  /** What the Temporal UI shows as the workflow's current details: readable at a glance, never card data. */
+  function describeForOps(): void {
+    setCurrentDetails(
+      `**${status}** · ${input.tid} · ${input.amount} ${input.currency} (minor units) · ${input.brand} ${input.maskedPan}\n\n` +
+        `${message} · waiting for: ${waitingFor}${refund ? ` · refund ${refund.reference}: ${refund.status}` : ''}`,
+    );
   }
 
   /**
@@ -175,11 +189,11 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   async function waitForChallenge(): Promise<ChallengeResult | undefined> {
     await transition('pending', MESSAGES.challenge, { threeDSUrl: input.threeDSUrl });
     decision = { status: 'pending', message: MESSAGES.challenge, date: new Date().toISOString(), threeDSUrl: input.threeDSUrl };
-    waitingFor = '3ds';
+    setWaitingFor('3ds');
     awaitingChallenge = true;
     const answered = await condition(() => challenge !== undefined, input.threeDSTimeoutMs);
     awaitingChallenge = false;
-    waitingFor = 'processor';
+    setWaitingFor('processor');
     return answered ? challenge : undefined;
   }
 
@@ -227,15 +241,15 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
 
   // ── Refund window ─────────────────────────────────────────────────────────────────────────────────────
   if (current() === 'captured') {
-    waitingFor = 'refund-window';
+    setWaitingFor('refund-window');
     await condition(() => refund?.status === 'captured', input.refundWindowMs);
     refundWindowClosed = true;
   }
 
   // A refund handler may still be finishing, and it queues a webhook when it does: wait for both together.
-  waitingFor = 'webhook';
+  setWaitingFor('webhook');
   await condition(() => allHandlersFinished() && webhooksPending === 0);
   await webhookChain;
-  waitingFor = 'nothing';
+  setWaitingFor('nothing');
   return { status, message, refund };
 }
