@@ -8,6 +8,7 @@ import { createLogger, temporalLogger } from './logger';
 import { connectMongo } from './store/mongo';
 import { sweepExpiredCards } from './store/vault';
 import { settleStrandedReservations } from './temporal/reservation-sweep';
+import { workerOptions } from './temporal/worker-options';
 
 /** Reservations are settled once their request is surely over: the API's wait budget plus this margin. */
 const RESERVATION_GRACE_MS = 60_000;
@@ -22,9 +23,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.temporal.address });
 
   const worker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
+    ...workerOptions(config, connection),
     workflowsPath: path.join(__dirname, '..', 'workflows'),
     activities: createActivities({ db: mongo.db, config, connectors: createConnectors(mongo.db, { simulatorLatencyMs: config.simulatorLatencyMs }) }),
   });
