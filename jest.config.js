@@ -13,7 +13,7 @@ module.exports = {
       displayName: 'unit',
       testEnvironment: 'node',
       transform,
-      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/{unit,replay}/**/*.test.ts'],
     },
     {
       displayName: 'integration',
@@ -22,6 +22,13 @@ module.exports = {
       testMatch: ['<rootDir>/test/{api,workflow,platform,browser}/**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+    {
+      // Its own stack, whose servers it kills and restarts: never shared with other suites.
+      displayName: 'chaos',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/chaos/**/*.test.ts'],
     },
   ],
 };

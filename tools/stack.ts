@@ -20,6 +20,8 @@ export interface Stack {
   /** Starts (or restarts) the worker process; the returned promise resolves once it polls its task queue. */
   startWorker(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
   startApi(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
+  /** Stops an embedded server and starts it again on the same data (fault injection, upgrades). */
+  restartServer(which: 'temporal' | 'ferretdb', downForMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -81,7 +83,7 @@ export async function startApiProcess(config: Config, env: Record<string, string
 
 export async function startStack(config: Config, options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const started: ManagedProcess[] = [];
+  const binaries: { temporal?: string; ferretdb?: string } = {};
   const apiUrl = `http://${config.host}:${config.port}`;
 
   const stack: Stack = {
@@ -97,24 +99,28 @@ export async function startStack(config: Config, options: StackOptions = {}): Pr
       stack.api = await startApiProcess(config, { ...options.appEnv, ...extraEnv });
       return stack.api;
     },
+    async restartServer(which, downForMs = 0) {
+      const binary = binaries[which];
+      if (!binary) throw new Error(`${which} is not embedded: nothing to restart`);
+      await stack[which]?.stop();
+      await new Promise((resolve) => setTimeout(resolve, downForMs));
+      stack[which] = which === 'temporal' ? await startTemporalDevServer(config, binary) : await startFerretdb(config, binary);
+    },
     async stop() {
       // Apps first, so nothing is mid-call when the servers go away; servers in parallel after that.
       await Promise.all([stack.api?.stop(), stack.worker?.stop()]);
-      await Promise.all(started.map((proc) => proc.stop()));
+      await Promise.all([stack.temporal?.stop(), stack.ferretdb?.stop()]);
     },
   };
 
   try {
     // Build sequentially (two Go builds at once are slower on two cores), then start both servers together.
-    const temporalBinary = config.temporal.embedded ? await ensureBinary(temporalSpec, log) : undefined;
-    const ferretdbBinary = config.mongo.embedded ? await ensureBinary(ferretdbSpec, log) : undefined;
-    const [temporal, ferretdb] = await Promise.all([
-      temporalBinary ? startTemporalDevServer(config, temporalBinary) : undefined,
-      ferretdbBinary ? startFerretdb(config, ferretdbBinary) : undefined,
+    if (config.temporal.embedded) binaries.temporal = await ensureBinary(temporalSpec, log);
+    if (config.mongo.embedded) binaries.ferretdb = await ensureBinary(ferretdbSpec, log);
+    [stack.temporal, stack.ferretdb] = await Promise.all([
+      binaries.temporal ? startTemporalDevServer(config, binaries.temporal) : undefined,
+      binaries.ferretdb ? startFerretdb(config, binaries.ferretdb) : undefined,
     ]);
-    for (const proc of [temporal, ferretdb]) if (proc) started.push(proc);
-    stack.temporal = temporal;
-    stack.ferretdb = ferretdb;
     log(`[stack] Temporal ${config.temporal.embedded ? 'dev server started' : 'cluster'} at ${config.temporal.address}`);
     log(`[stack] MongoDB wire ${config.mongo.embedded ? '(FerretDB) started' : 'server'} at ${config.mongo.url}`);
 

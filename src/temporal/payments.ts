@@ -93,12 +93,36 @@ export async function resumePayment(client: Client, taskQueue: string, input: Pa
   }
 }
 
-export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
+/**
+ * True when `err` says the workflow does not exist (or has ended and is gone from the task path), and that is
+ * certain. The SDK reports any gRPC NOT_FOUND as WorkflowNotFoundError, and a Temporal server that is still
+ * starting answers NOT_FOUND for the namespace itself: so it counts only if the namespace answers right after.
+ */
+async function confirmedNotFound(client: Client, err: unknown): Promise<boolean> {
+  if (!(err instanceof WorkflowNotFoundError)) return false;
   try {
-    await client.withDeadline(Date.now() + 3_000, () => client.workflow.getHandle(workflowId).describe());
+    await client.withDeadline(Date.now() + 3_000, () => client.workflowService.describeNamespace({ namespace: client.options.namespace }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether Temporal has this workflow. "No" frees a Tid, so it must be certain; anything uncertain throws. */
+export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
+  const describe = () => client.withDeadline(Date.now() + 3_000, () => client.workflow.getHandle(workflowId).describe());
+  try {
+    await describe();
     return true;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
+    if (!(await confirmedNotFound(client, err))) throw err;
+  }
+  // The namespace is up: ask once more, so a "not found" from a server still loading cannot slip through.
+  try {
+    await describe();
+    return true;
+  } catch (err) {
+    if (await confirmedNotFound(client, err)) return false;
     throw err;
   }
 }
@@ -113,9 +137,9 @@ export async function requestRefund(client: Client, workflowId: string, referenc
       client.workflow.getHandle(workflowId).executeUpdate(refundUpdate, { args: [{ reference }] }),
     );
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed|closed/i.test(err.message))) {
-      return { ok: false, reason: 'refund_window_closed' };
-    }
+    // Only a workflow that has ended is "closed"; any other failure (Temporal restarting, a deadline) is
+    // rethrown and becomes code 9, so the merchant retries instead of being told the refund is impossible.
+    if (await confirmedNotFound(client, err)) return { ok: false, reason: 'refund_window_closed' };
     throw err;
   }
 }
@@ -130,7 +154,7 @@ export async function submitChallengeResult(client: Client, workflowId: string, 
       client.workflow.getHandle(workflowId).executeUpdate(challengeResultUpdate, { args: [result] }),
     );
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError || (err instanceof Error && /already completed|closed/i.test(err.message))) return { closed: true };
+    if (await confirmedNotFound(client, err)) return { closed: true };
     throw err;
   }
 }

@@ -56,6 +56,10 @@ it('describes real payment answers: captured, declined, 3DS pending, and errors'
   expect(answers.map((a) => a.body.Code)).toEqual([0, 0, 0, 200, 3]);
   expect(answers[2]!.body.Result).toMatchObject({ Status: 'pending', '3DSecure': 'yes' });
   for (const answer of answers) expectValid('/v1/payment/direct', answer.body);
+  // While the challenge is outstanding, status carries the URL too.
+  const pending = await post(stack.apiUrl, 'status', merchant.testKey, { Tid: answers[2]!.body.Result!.Tid as string });
+  expect(pending.body.Result).toMatchObject({ Status: 'pending', '3DSecure': 'yes', '3DSecureUrl': answers[2]!.body.Result!['3DSecureUrl'] });
+  expectValid('/v1/status/direct', pending.body);
 });
 
 it('describes real refund and status answers', async () => {

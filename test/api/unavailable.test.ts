@@ -82,3 +82,12 @@ it('the sweep releases a stranded reservation whose workflow never started, and 
   expect((await post(stack.apiUrl, 'payment', merchant.testKey, stranded)).body.Result).toMatchObject({ Status: 'captured' });
   expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: started.Tid! })).body.Result).toMatchObject({ Status: 'captured' });
 });
+
+it('a namespace Temporal cannot find is not proof that a workflow does not exist (a Tid is never freed on it)', async () => {
+  const { workflowExists } = await import('../../src/temporal/payments');
+  const { Client } = await import('@temporalio/client');
+  // The SDK reports the namespace's NOT_FOUND as WorkflowNotFoundError; a server still loading answers the same way.
+  const lost = new Client({ connection: stack.temporal.connection, namespace: 'no-such-namespace' });
+  await expect(workflowExists(lost, 'payment-test-x-y')).rejects.toThrow();
+  expect(await workflowExists(stack.temporal, 'payment-test-nobody-nothing')).toBe(false);
+});

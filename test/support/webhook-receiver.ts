@@ -5,6 +5,8 @@ export interface ReceivedWebhook {
   headers: http.IncomingHttpHeaders;
   rawBody: string;
   receivedAt: number;
+  /** The HTTP status this endpoint answered (only a 2xx counts as delivered). */
+  answered?: number;
 }
 
 /**
@@ -22,9 +24,10 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        const request = { headers: req.headers, rawBody: Buffer.concat(chunks).toString('utf8'), receivedAt: Date.now() };
+        const request: ReceivedWebhook = { headers: req.headers, rawBody: Buffer.concat(chunks).toString('utf8'), receivedAt: Date.now() };
         this.received.push(request);
-        res.statusCode = this.respond(request, this.received.length - 1);
+        request.answered = this.respond(request, this.received.length - 1);
+        res.statusCode = request.answered;
         res.end('ok');
       });
     });

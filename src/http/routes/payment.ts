@@ -120,12 +120,13 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
         throw errors.unavailable();
       }
     }
-    await recordReference(deps.db, { _id: reference, kind: 'payment', paymentKey: key, merchantId: principal.merchant._id, mode: principal.mode });
-
     let started: StartResult;
     try {
+      await recordReference(deps.db, { _id: reference, kind: 'payment', paymentKey: key, merchantId: principal.merchant._id, mode: principal.mode });
       started = await startPayment(deps.client, deps.config.temporal.taskQueue, payment.input, deps.config.apiWaitBudgetMs);
     } catch (err) {
+      // Anything failing between the reservation and a confirmed start: the merchant gets 9, the Tid must stay
+      // retryable.
       await releaseIfNeverStarted(deps, { key, reference, vaultToken }, payment.workflowId);
       throw err;
     }

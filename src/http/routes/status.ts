@@ -15,7 +15,12 @@ export function statusHandler(db: Db): Middleware<EproState> {
     ctx.body = success(
       payment.refund
         ? refundResult(payment, payment.refund)
-        : paymentResult(payment, { status: payment.status, message: payment.message, date: payment.updatedAt }),
+        : paymentResult(
+            payment,
+            { status: payment.status, message: payment.message, date: payment.updatedAt },
+            // While a challenge is outstanding, an integration that lost the payment answer can still redirect.
+            payment.status === 'pending' && payment.threeDSUrl ? { used: true, url: payment.threeDSUrl } : undefined,
+          ),
     );
   };
 }
