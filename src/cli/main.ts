@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config';
 import { registerAccountCommands } from './accounts';
+import { registerOpsCommands } from './ops';
 import { registerPlatformCommands } from './platform';
 import { registerWebhookCommands } from './webhooks';
 
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerAccountCommands(program);
   registerWebhookCommands(program);
   registerPlatformCommands(program);
+  registerOpsCommands(program);
   return program;
 }
 

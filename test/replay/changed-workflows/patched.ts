@@ -1,0 +1,17 @@
+import { patched, proxyActivities } from '@temporalio/workflow';
+import type { PaymentInput, PaymentOutcome } from '../../../workflows/messages';
+import { paymentWorkflow as currentPaymentWorkflow } from '../../../workflows/payment';
+
+/**
+ * Test-only: the same new fraud screening step as ./unversioned.ts, guarded by `patched()` as
+ * docs/changing-the-workflow.md prescribes. Replaying a history recorded before the change, `patched()` answers
+ * false (no marker in the history), the old path runs, and the replay succeeds.
+ */
+const { screenPayment } = proxyActivities<{ screenPayment(input: { paymentKey: string }): Promise<void> }>({
+  startToCloseTimeout: '10 seconds',
+});
+
+export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
+  if (patched('fraud-screening')) await screenPayment({ paymentKey: input.paymentKey });
+  return currentPaymentWorkflow(input);
+}

@@ -1,0 +1,17 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { PaymentInput, PaymentOutcome } from '../../../workflows/messages';
+import { paymentWorkflow as currentPaymentWorkflow } from '../../../workflows/payment';
+
+/**
+ * Test-only: today's payment workflow plus a new first step — a fraud screening activity before anything else —
+ * added the careless way, without `patched()`. Histories recorded before the change start differently, so their
+ * replay must fail with a DeterminismViolationError (see docs/changing-the-workflow.md).
+ */
+const { screenPayment } = proxyActivities<{ screenPayment(input: { paymentKey: string }): Promise<void> }>({
+  startToCloseTimeout: '10 seconds',
+});
+
+export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
+  await screenPayment({ paymentKey: input.paymentKey });
+  return currentPaymentWorkflow(input);
+}

@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { cardNumbersIn, replayHistories, type ReplayVerdict } from '../../src/temporal/histories';
+import type { PaymentOutcome } from '../../workflows/messages';
+import { type CommittedHistory, committedHistories, eventsOf, payloadValue } from './committed-histories';
+
+/**
+ * Every committed history (test/replay/histories/, recorded from real runs by `npm run histories:capture`) must
+ * replay against today's workflow code: if one fails, a deploy of this code would wedge the payments in flight
+ * on that branch. The histories are checked to be what their names claim, and to carry no card number.
+ */
+jest.setTimeout(120_000);
+// The bundler and the replay worker report every step at INFO; only problems matter here.
+beforeAll(() => Runtime.install({ logger: new DefaultLogger('WARN') }));
+
+const histories = committedHistories();
+/** The current recording of each branch; older ones (`<branch>.<label>.json`) are replayed too. */
+const byBranch = new Map(histories.filter((h) => h.name === h.branch).map((h) => [h.branch, h]));
+
+type Event = ReturnType<typeof eventsOf>[number];
+/** The few event attributes these checks read, in proto-JSON. */
+interface Attributes {
+  activityType?: { name: string };
+  acceptedRequest?: { input: { name: string } };
+  scheduledEventId?: string;
+  attempt?: number;
+  result?: { payloads: { data: string }[] };
+}
+const attributes = (event: Event) => Object.entries(event).find(([key]) => key.endsWith('EventAttributes'))![1] as Attributes;
+const ofType = (history: CommittedHistory, type: string) => eventsOf(history).filter((e) => e.eventType === `EVENT_TYPE_${type}`);
+const activities = (history: CommittedHistory, name: string) => ofType(history, 'ACTIVITY_TASK_SCHEDULED').filter((e) => attributes(e).activityType?.name === name);
+const updates = (history: CommittedHistory) => ofType(history, 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED').map((e) => attributes(e).acceptedRequest?.input.name);
+
+/** What each branch must show in its history, beyond its final status: the branch really happened. */
+const BRANCHES: Record<string, { status: PaymentOutcome['status']; shows: (h: CommittedHistory) => void }> = {
+  approve: {
+    status: 'captured',
+    // The merchant's endpoint failed the first delivery: a second attempt after a backoff timer.
+    shows: (h) => expect(activities(h, 'deliverWebhook').length).toBeGreaterThanOrEqual(2),
+  },
+  decline: { status: 'failed', shows: (h) => expect(activities(h, 'capturePayment')).toHaveLength(0) },
+  'transient-retries': {
+    status: 'captured',
+    shows: (h) => {
+      const authorize = activities(h, 'authorizePayment')[0]!;
+      const started = ofType(h, 'ACTIVITY_TASK_STARTED').find((e) => attributes(e).scheduledEventId === authorize.eventId)!;
+      expect(attributes(started).attempt).toBeGreaterThanOrEqual(3);
+    },
+  },
+  '3ds-approve': { status: 'captured', shows: (h) => expect(updates(h)).toContain('challengeResult') },
+  '3ds-fail': { status: 'rejected_pw', shows: (h) => expect(activities(h, 'authorizePayment')).toHaveLength(0) },
+  '3ds-timeout': {
+    status: 'cancelled',
+    shows: (h) => {
+      expect(updates(h)).not.toContain('challengeResult');
+      expect(ofType(h, 'TIMER_FIRED')).toHaveLength(1);
+    },
+  },
+  // The card, not the merchant, asked for the challenge: authorize, challenge, authorize again.
+  '3ds-required-by-card': { status: 'captured', shows: (h) => expect(activities(h, 'authorizePayment')).toHaveLength(2) },
+  '3ds-then-declined': { status: 'failed', shows: (h) => expect(updates(h)).toContain('challengeResult') },
+  refund: {
+    status: 'captured',
+    shows: (h) => {
+      expect(updates(h)).toContain('refund');
+      expect(activities(h, 'refundPayment')).toHaveLength(1);
+    },
+  },
+};
+
+describe('committed histories', () => {
+  it('cover every lifecycle branch, nothing else', () => {
+    expect([...byBranch.keys()].sort()).toEqual(Object.keys(BRANCHES).sort());
+    expect(histories.filter((h) => !(h.branch in BRANCHES)).map((h) => h.name)).toEqual([]);
+  });
+
+  it.each(Object.entries(BRANCHES))('%s: ran to its end with the expected outcome', (branch, expected) => {
+    const history = byBranch.get(branch)!;
+    const completed = ofType(history, 'WORKFLOW_EXECUTION_COMPLETED');
+    expect(completed).toHaveLength(1);
+    const outcome = payloadValue(attributes(completed[0]!).result!.payloads[0]!) as PaymentOutcome;
+    expect(outcome.status).toBe(expected.status);
+    if (branch === 'refund') expect(outcome.refund?.status).toBe('captured');
+    expected.shows(history);
+  });
+
+  it('carry no card number: no 13–19 digit run passing Luhn, payloads decoded', () => {
+    for (const history of histories) expect({ file: history.name, cards: cardNumbersIn(history.json) }).toEqual({ file: history.name, cards: [] });
+    const preChange = readFileSync(path.join(__dirname, 'pre-change', 'approve-before-996206a.json'), 'utf8');
+    expect(cardNumbersIn(preChange)).toEqual([]);
+    // The scan itself must see into base64 payloads, or the assertion above would prove nothing.
+    const leaky = JSON.stringify({ events: [{ input: { data: Buffer.from('{"pan":"4111111111111111"}').toString('base64') } }] });
+    expect(cardNumbersIn(leaky)).toEqual(['411111******1111']);
+  });
+});
+
+it('every committed history replays against the current workflow code', async () => {
+  const verdicts: ReplayVerdict[] = [];
+  for await (const verdict of replayHistories(histories.map((h) => h.replayable))) verdicts.push(verdict);
+  expect(verdicts.map((v) => v.workflowId)).toEqual(histories.map((h) => h.name));
+  // Failing verdicts carry the SDK's explanation: show them, not just `false`.
+  expect(verdicts.filter((v) => !v.ok)).toEqual([]);
+});
