@@ -45,8 +45,8 @@ async function main(): Promise<void> {
 
   // Worker.run() handles SIGINT/SIGTERM itself: it stops polling, lets running tasks finish, then resolves.
   const running = worker.run();
-  // The supervisor (npm start, the test stack) waits for this exact line.
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'settleflow-worker ready');
+  // The supervisor (npm start, the test stack) waits for this exact line: logged whatever LOG_LEVEL says.
+  logger.child({}, { level: 'info' }).info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'settleflow-worker ready');
   await running;
   clearInterval(housekeeping);
   await client.connection.close();

@@ -95,3 +95,13 @@ export function splitHostPort(address: string): { host: string; port: number } {
   const at = address.lastIndexOf(':');
   return { host: address.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(address.slice(at + 1)) };
 }
+
+/** A process that never became ready is stopped, not left running behind the error. */
+export async function readyOrStopped(proc: ManagedProcess, ready: () => Promise<void>): Promise<void> {
+  try {
+    await ready();
+  } catch (err) {
+    await proc.stop();
+    throw err;
+  }
+}

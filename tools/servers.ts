@@ -3,7 +3,7 @@ import { MongoClient } from 'mongodb';
 import { Connection } from '@temporalio/client';
 import type { Config } from '../src/config';
 import { ensureNamespace, ensureSearchAttributes } from '../src/temporal/setup';
-import { type ManagedProcess, portIsOpen, splitHostPort, startProcess, waitUntilReady } from './process';
+import { type ManagedProcess, portIsOpen, readyOrStopped, splitHostPort, startProcess, waitUntilReady } from './process';
 
 /**
  * The two real servers of the embedded stack. When TEMPORAL_ADDRESS or MONGODB_URL is set, that server is used
@@ -44,7 +44,7 @@ export async function startTemporalDevServer(config: Config, binary: string): Pr
     ],
     { logDir: path.join(config.dataDir, 'logs') },
   );
-  await waitUntilReady(proc, 'Temporal dev server', async () => {
+  await readyOrStopped(proc, () => waitUntilReady(proc, 'Temporal dev server', async () => {
     if (!(await portIsOpen(host, port))) return false;
     const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '2s' });
     try {
@@ -53,7 +53,7 @@ export async function startTemporalDevServer(config: Config, binary: string): Pr
     } finally {
       await connection.close();
     }
-  });
+  }));
   return proc;
 }
 
@@ -79,7 +79,7 @@ export async function startFerretdb(config: Config, binary: string): Promise<Man
     ['--listen-addr', `${host}:${port}`, '--sqlite-dir', path.join(config.dataDir, 'ferretdb'), '--log-level', 'error'],
     { logDir: path.join(config.dataDir, 'logs') },
   );
-  await waitUntilReady(proc, 'FerretDB', async () => {
+  await readyOrStopped(proc, () => waitUntilReady(proc, 'FerretDB', async () => {
     if (!(await portIsOpen(host, port))) return false;
     const client = new MongoClient(config.mongo.url, { serverSelectionTimeoutMS: 2000 });
     try {
@@ -88,6 +88,6 @@ export async function startFerretdb(config: Config, binary: string): Promise<Man
     } finally {
       await client.close();
     }
-  });
+  }));
   return proc;
 }

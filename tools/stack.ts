@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, configToEnv } from '../src/config';
 import { ensureBinary, ferretdbSpec, projectRoot, temporalSpec } from './binaries';
-import { type ManagedProcess, startProcess, waitUntilReady } from './process';
+import { type ManagedProcess, readyOrStopped, startProcess, waitUntilReady } from './process';
 import { prepareTemporal, startFerretdb, startTemporalDevServer } from './servers';
 
 /**
@@ -66,7 +66,7 @@ export async function startWorkerProcess(config: Config, env: Record<string, str
     logDir,
     env: { ...process.env, ...configToEnv(config), ...env },
   });
-  await waitUntilReady(proc, name, () => Promise.resolve(logSince(logFile, from).includes('settleflow-worker ready')));
+  await readyOrStopped(proc, () => waitUntilReady(proc, name, () => Promise.resolve(logSince(logFile, from).includes('settleflow-worker ready'))));
   return proc;
 }
 
@@ -77,7 +77,7 @@ export async function startApiProcess(config: Config, env: Record<string, string
     env: { ...process.env, ...configToEnv(config), ...env },
   });
   const url = `http://${config.host}:${config.port}/ready`;
-  await waitUntilReady(proc, name, async () => (await fetch(url)).status === 200);
+  await readyOrStopped(proc, () => waitUntilReady(proc, name, async () => (await fetch(url)).status === 200));
   return proc;
 }
 
