@@ -90,7 +90,9 @@ export function findPayment(db: Db, key: string): Promise<PaymentDoc | null> {
 }
 
 export async function markStarted(db: Db, key: string): Promise<void> {
-  await payments(db).updateOne({ _id: key, lifecycle: 'reserved' }, { $set: { lifecycle: 'started' } });
+  // `_id` alone, no `lifecycle: 'reserved'` condition: setting `started` on a started payment changes nothing, and
+  // FerretDB pushes down only a bare `_id` filter — with a second field it decodes every payment to find this one.
+  await payments(db).updateOne({ _id: key }, { $set: { lifecycle: 'started' } });
   await pendingStarts(db).deleteOne({ _id: key });
 }
 

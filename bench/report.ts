@@ -1,0 +1,225 @@
+import type { LoadResult } from './load';
+import type { ProcessUsage } from './resources';
+import type { StoreProbe } from './store-probe';
+
+/** Everything one `npm run bench` measured: written as JSON, rendered as the BENCHMARKS.md section. */
+export interface Measured extends LoadResult {
+  label: string;
+  usage: Record<string, ProcessUsage>;
+}
+
+export interface Step extends Measured {
+  verdict: 'ok' | 'p99 > 1 s' | 'errors' | 'achieved < 95%';
+}
+
+export interface SteppedScenario {
+  steps: Step[];
+  /** The highest step with p99 ≤ 1 s, no errors and ≥ 95% of the target rate sent on time. */
+  sustainableRate: number;
+  /** The latency run at half the sustainable rate. */
+  half?: Measured;
+}
+
+export interface StoreSize {
+  stored: number;
+  populateMs: number;
+  byReference: Measured;
+  byTid: Measured;
+}
+
+export interface Ratio {
+  name: string;
+  numerator: string;
+  denominator: string;
+  value: number;
+  target: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  startedAt: string;
+  wallSeconds: number;
+  command: string;
+  commit: string;
+  machine: { cpus: number; cpuModel: string; ramGb: number; node: string; os: string; loadAvgBefore: number[]; loadAvgAfter: number[] };
+  settings: Record<string, string | number | boolean>;
+  payments: SteppedScenario;
+  status: { sizes: StoreSize[]; connections: number; probes: StoreProbe[] };
+  refunds: SteppedScenario & { precreated: number };
+  baselines: {
+    http: Measured;
+    engine: SteppedScenario;
+    statusNoAuth: Measured;
+    statusCached: Measured;
+    statusUncached: Measured;
+  };
+  ratios: Ratio[];
+  notes: string[];
+}
+
+/** The processes a table shows, in this order, with short column names. */
+const PROCESSES: [string, string][] = [
+  ['api', 'api'],
+  ['api-status', 'api (status)'],
+  ['worker', 'worker'],
+  ['temporal', 'temporal'],
+  ['ferretdb', 'ferretdb'],
+  ['baseline', 'baseline'],
+  ['engine-worker', 'engine wkr'],
+  ['api-uncached', 'api (uncached)'],
+  ['load', 'load tool'],
+];
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+/** Ratios far below 1 keep two significant digits, so 0.004 does not read as 0. */
+const fmtRatio = (n: number) => (n === 0 || n >= 0.1 ? n.toFixed(2) : n.toPrecision(2));
+
+/** "api 45/80 · worker 120/150 …": average/peak CPU % of the processes that did anything. */
+function cpuCell(usage: Record<string, ProcessUsage>): string {
+  return PROCESSES.filter(([key]) => active(usage[key]))
+    .map(([key, label]) => `${label} ${usage[key]!.avgCpu}/${usage[key]!.peakCpu}`)
+    .join(' · ');
+}
+
+const active = (u: ProcessUsage | undefined) => u !== undefined && (u.avgCpu >= 2 || u.peakCpu >= 10);
+
+function rssCell(usage: Record<string, ProcessUsage>): string {
+  return PROCESSES.filter(([key]) => active(usage[key]) && key !== 'load')
+    .map(([key, label]) => `${label} ${usage[key]!.peakRssMb}`)
+    .join(' · ');
+}
+
+function errorCell(m: LoadResult): string {
+  if (m.errors === 0) return '0';
+  const kinds = Object.entries(m.errorKinds).map(([k, n]) => `${k}: ${n}`).join(', ');
+  return `${m.errors} (${kinds})`;
+}
+
+/** Peak RSS of the four processes of the stack over a whole scenario. */
+function peakRss(rows: Measured[]): string {
+  const peak = (key: string) => Math.max(0, ...rows.map((m) => m.usage[key]?.peakRssMb ?? 0));
+  return `Peak RSS over the scenario: ${['api', 'api-status', 'worker', 'temporal', 'ferretdb']
+    .filter((key) => rows.some((m) => active(m.usage[key])))
+    .map((key) => `${PROCESSES.find(([k]) => k === key)![1]} ${peak(key)} MB`)
+    .join(' · ')}.`;
+}
+
+function openTable(rows: Measured[], verdicts: (string | undefined)[]): string[] {
+  const lines = [
+    '| run | target /s | achieved /s | done /s | p50 ms | p95 ms | p99 ms | max ms | errors | verdict | CPU % avg/peak | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|',
+  ];
+  rows.forEach((m, i) => {
+    lines.push(
+      `| ${m.label} | ${m.targetRate ?? '—'} | ${fmt(m.achievedRate)} | ${fmt(m.throughput)} | ${fmt(m.latencyMs.p50)} | ${fmt(m.latencyMs.p95)} | ` +
+        `${fmt(m.latencyMs.p99)} | ${fmt(m.latencyMs.max)} | ${errorCell(m)} | ${verdicts[i] ?? ''} | ${cpuCell(m.usage)} | ${rssCell(m.usage)} |`,
+    );
+  });
+  return lines;
+}
+
+function closedTable(rows: Measured[]): string[] {
+  const lines = [
+    '| run | connections | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | CPU % avg/peak | peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---|---|',
+  ];
+  for (const m of rows) {
+    lines.push(
+      `| ${m.label} | ${m.connections} | ${fmt(m.throughput)} | ${fmt(m.latencyMs.p50)} | ${fmt(m.latencyMs.p95)} | ${fmt(m.latencyMs.p99)} | ` +
+        `${fmt(m.latencyMs.max)} | ${errorCell(m)} | ${cpuCell(m.usage)} | ${rssCell(m.usage)} |`,
+    );
+  }
+  return lines;
+}
+
+function stepped(title: string, s: SteppedScenario, seconds: string): string[] {
+  const rows: Measured[] = [...s.steps, ...(s.half ? [s.half] : [])];
+  const verdicts = [...s.steps.map((step) => step.verdict), ...(s.half ? [`latency run, ${s.half.durationS} s`] : [])];
+  return [
+    `#### ${title}`,
+    '',
+    `Open model, ${seconds} per step; sustainable rate **${s.sustainableRate}/s**` +
+      (s.half ? `; at half of it (${s.half.targetRate}/s): p50 ${fmt(s.half.latencyMs.p50)} ms, p95 ${fmt(s.half.latencyMs.p95)} ms, **p99 ${fmt(s.half.latencyMs.p99)} ms**.` : '.'),
+    '',
+    ...openTable(rows, verdicts),
+    '',
+    peakRss(rows),
+    '',
+  ];
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const stepSeconds = `${r.settings.stepSeconds} s`;
+  const lines: string[] = [
+    `### Run ${r.startedAt}`,
+    '',
+    `- Command: \`${r.command}\` — wall time ${fmt(r.wallSeconds)} s`,
+    `- Commit: \`${r.commit}\``,
+    `- Machine: ${m.cpus} cores (${m.cpuModel}), ${m.ramGb} GB RAM, Node ${m.node}, ${m.os}; load average (1/5/15 min) ${m.loadAvgBefore.join(' / ')} before, ${m.loadAvgAfter.join(' / ')} after (anything else running shares these cores)`,
+    `- Settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`,
+    '- CPU columns: average/peak % of one core per process over the step (200% = both cores); the load tool is this process (autocannon and the log pipes of the children).',
+    '',
+    '#### Ratios',
+    '',
+    '| ratio | value | target | met |',
+    '|---|---:|---|---|',
+    ...r.ratios.map((x) => `| ${x.name} (${x.numerator} / ${x.denominator}) | ${x.denominator === '—' ? fmt(x.value) : fmtRatio(x.value)} | ${x.target} | ${x.met ? 'yes' : '**no**'} |`),
+    '',
+    ...stepped('1. Payments, non-3DS, sandbox (`POST /v1/payment/direct`, captured answers only)', r.payments, stepSeconds),
+    '#### 2. Status by Reference and by Tid on a populated store (`POST /v1/status/direct`)',
+    '',
+    `Closed model, ${r.status.connections} connections, random stored payments; inserting took ` +
+      r.status.sizes.map((s) => `${s.populateMs} ms to reach ${s.stored.toLocaleString('en')}`).join(', ') + '.',
+    '',
+    ...closedTable(r.status.sizes.flatMap((s) => [s.byReference, s.byTid])),
+    '',
+    peakRss(r.status.sizes.flatMap((s) => [s.byReference, s.byTid])),
+    '',
+    'Store operations timed directly against the database at each size (median ms; the guarded update is the projection write, `{_id, seq: {$lt}}`):',
+    '',
+    '| stored | find by `_id` | update by `_id` | guarded update | plan of `find({_id})` |',
+    '|---:|---:|---:|---:|---|',
+    ...r.status.probes.map((p) => `| ${p.stored.toLocaleString('en')} | ${fmt(p.findByIdMs)} | ${fmt(p.updateByIdMs)} | ${p.guardedUpdateMs === null ? 'not timed' : fmt(p.guardedUpdateMs)} | \`${p.idReadPlan}\` |`),
+    '',
+    ...stepped(`3. Refunds of captured payments (\`POST /v1/refund/direct\`, one per Tid; ${r.refunds.precreated} payments made for it beforehand)`, r.refunds, stepSeconds),
+    '#### 4. Baselines',
+    '',
+    ...closedTable([r.baselines.http, r.baselines.statusNoAuth, r.baselines.statusCached, r.baselines.statusUncached]),
+    '',
+    ...stepped('Engine ceiling: no-op workflow, five no-op activities, update-with-start (`POST /engine` of bench/baseline-server.ts)', r.baselines.engine, stepSeconds),
+  ];
+  if (r.notes.length > 0) lines.push('#### Notes', '', ...r.notes.map((n) => `- ${n}`), '');
+  return lines.join('\n');
+}
+
+export const BENCHMARKS_INTRO = `# Benchmarks
+
+\`npm run bench\` measures the engine and, in the same run, on the same machine, with the same load tool
+(autocannon), the limits it is judged against. It builds, starts the embedded stack (Temporal dev server,
+FerretDB, worker, API) on free ports with a fresh data dir under \`.data/bench/\` — or uses the servers named
+by \`TEMPORAL_ADDRESS\` / \`MONGODB_URL\` — then runs every scenario against the real API, writes all numbers to
+\`bench/results/<date>.json\` and appends a section like the ones below to this file.
+
+Method:
+
+- **Open model** for payments, refunds and the engine ceiling: a fixed arrival rate whatever the server does,
+  stepped up (5, 10, 20, 30, 40, 60, …/s) until a step breaks: p99 > 1 s, any error, or fewer than 95% of the
+  target requests sent within the step. The sustainable rate is the last good step; the latency figures come from
+  a longer run at half of it. Every connection sends one request per second and the rate is spread over ten
+  staggered autocannon instances, so a slow answer can only delay a send in a step that is rejected anyway (no
+  coordinated omission in accepted steps).
+- **Closed model** (fixed connections, back to back) for status reads and the HTTP ceiling: their capacity.
+- An error is anything but the expected answer: a socket error or timeout, a non-2xx status, or an E-PRO
+  answer other than Code 0 with the expected Status.
+- Resources: every 500 ms, pidusage samples the API, worker, Temporal and FerretDB processes, the baselines and
+  the load tool itself; tables show average/peak CPU (% of one core) and peak RSS per step.
+- Baselines: **HTTP ceiling** — bare Koa \`POST /noop\`; **no-auth status** — the real status chain with the
+  merchant fixed instead of authenticated; **uncached auth** — a second API process with \`KEY_CACHE_TTL=1\`
+  (an Argon2id verify per request); **engine ceiling** — a no-op workflow with the payment's five activities,
+  started the same way (update-with-start, the payment's start options) by a worker with the same settings
+  (\`src/temporal/worker-options.ts\`) on the same Temporal server.
+- The status store is filled with synthetic captured payments (projection and Reference documents shaped as
+  the API writes them) in batches of 1000: status reads only those two \`_id\`-keyed documents.
+
+`;
