@@ -64,7 +64,11 @@ export interface PendingStartDoc {
   workflowId: string;
   vaultToken: string;
   reference: string;
-  createdAt: Date;
+  /**
+   * When the latest attempt to start it began: the reservation's creation, then each retry that resumed it. The
+   * sweep counts its grace from here, so it never settles a reservation while a retry's start is in flight.
+   */
+  attemptAt: Date;
 }
 
 export const pendingStarts = (db: Db) => db.collection<PendingStartDoc>('pending_starts');
@@ -79,7 +83,7 @@ export async function reserveTid(db: Db, doc: PaymentDoc): Promise<boolean> {
   }
   await pendingStarts(db).replaceOne(
     { _id: doc._id },
-    { workflowId: doc.workflowId, vaultToken: doc.input.vaultToken, reference: doc.reference, createdAt: doc.createdAt },
+    { workflowId: doc.workflowId, vaultToken: doc.input.vaultToken, reference: doc.reference, attemptAt: doc.createdAt },
     { upsert: true },
   );
   return true;
@@ -89,11 +93,24 @@ export function findPayment(db: Db, key: string): Promise<PaymentDoc | null> {
   return payments(db).findOne({ _id: key });
 }
 
-export async function markStarted(db: Db, key: string): Promise<void> {
-  // `_id` alone, no `lifecycle: 'reserved'` condition: setting `started` on a started payment changes nothing, and
-  // FerretDB pushes down only a bare `_id` filter — with a second field it decodes every payment to find this one.
-  await payments(db).updateOne({ _id: key }, { $set: { lifecycle: 'started' } });
+/**
+ * The workflow is known to exist. Returns false when the reservation was gone: something released it while the
+ * start was in flight, and the caller must put it back, or the workflow's projection writes would land nowhere.
+ */
+export async function markStarted(db: Db, key: string): Promise<boolean> {
+  // `_id` alone, no `lifecycle: 'reserved'` condition: setting `started` on a started payment changes nothing.
+  const result = await payments(db).updateOne({ _id: key }, { $set: { lifecycle: 'started' } });
   await pendingStarts(db).deleteOne({ _id: key });
+  return result.matchedCount === 1;
+}
+
+/** Puts back a payment whose reservation was released although its workflow started (see markStarted). */
+export async function restoreStarted(db: Db, doc: PaymentDoc): Promise<void> {
+  try {
+    await payments(db).insertOne({ ...doc, lifecycle: 'started' });
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+  }
 }
 
 /** The request behind a reservation is over: an identical retry may resume it at once. */
@@ -101,11 +118,15 @@ export async function markAttemptOver(db: Db, key: string): Promise<void> {
   await payments(db).updateOne({ _id: key, lifecycle: 'reserved' }, { $set: { attemptOverAt: new Date() } });
 }
 
-/** A retry resuming a reservation brings the card again: the reservation's input now points at that vault entry. */
-/** False when the reservation is gone or started meanwhile: then there is nothing to resume. */
-export async function resumeReservation(db: Db, key: string, vaultToken: string): Promise<boolean> {
+/**
+ * A retry resuming a reservation brings the card again: the reservation's input now points at that vault entry,
+ * and its attempt time restarts the sweep's grace. False when the reservation is gone or started meanwhile: then
+ * there is nothing to resume. The payment document changes first: a sweep that read the old entry then releases
+ * nothing, because its vault token no longer matches.
+ */
+export async function resumeReservation(db: Db, key: string, vaultToken: string, now = new Date()): Promise<boolean> {
   const result = await payments(db).updateOne({ _id: key, lifecycle: 'reserved' }, { $set: { 'input.vaultToken': vaultToken }, $unset: { attemptOverAt: '' } });
-  await pendingStarts(db).updateOne({ _id: key }, { $set: { vaultToken } });
+  await pendingStarts(db).updateOne({ _id: key }, { $set: { vaultToken, attemptAt: now } });
   return result.modifiedCount === 1;
 }
 

@@ -16,7 +16,7 @@ export interface SweepResult {
  * card deleted. It never starts a payment itself: a merchant told "9" may already have paid with another Tid.
  */
 export async function settleStrandedReservations(db: Db, client: Client, olderThanMs: number, now = Date.now()): Promise<SweepResult> {
-  const stale = await pendingStarts(db).find({ createdAt: { $lt: new Date(now - olderThanMs) } }).limit(200).toArray();
+  const stale = await pendingStarts(db).find({ attemptAt: { $lt: new Date(now - olderThanMs) } }).limit(200).toArray();
   const result: SweepResult = { adopted: 0, released: 0 };
   for (const pending of stale) {
     if (await workflowExists(client, pending.workflowId)) {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { configToEnv, loadConfig } from '../../src/config';
-import { findPayment, pendingStarts } from '../../src/store/payments';
+import { findPayment, pendingStarts, resumeReservation } from '../../src/store/payments';
 import { settleStrandedReservations } from '../../src/temporal/reservation-sweep';
 import { type ManagedProcess, startProcess, waitUntilReady } from '../../tools/process';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
@@ -69,7 +69,7 @@ it('the sweep releases a stranded reservation whose workflow never started, and 
   // Simulate an API that died right after the start, before it could record it.
   const startedKey = `test:${merchant.merchantId}:${started.Tid}`;
   const doc = (await findPayment(stack.db, startedKey))!;
-  await pendingStarts(stack.db).insertOne({ _id: startedKey, workflowId: doc.workflowId, vaultToken: doc.input.vaultToken, reference: doc.reference, createdAt: new Date(0) });
+  await pendingStarts(stack.db).insertOne({ _id: startedKey, workflowId: doc.workflowId, vaultToken: doc.input.vaultToken, reference: doc.reference, attemptAt: new Date(0) });
 
   const result = await settleStrandedReservations(stack.db, stack.temporal, 0);
   expect(result.released).toBeGreaterThanOrEqual(1);
@@ -81,6 +81,21 @@ it('the sweep releases a stranded reservation whose workflow never started, and 
   // Released means free: the merchant can pay with that Tid now.
   expect((await post(stack.apiUrl, 'payment', merchant.testKey, stranded)).body.Result).toMatchObject({ Status: 'captured' });
   expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: started.Tid! })).body.Result).toMatchObject({ Status: 'captured' });
+});
+
+it('a retry resuming a stranded reservation restarts the sweep\'s grace: its start in flight is never released', async () => {
+  // Found by the chaos run: a merchant's late retry resumed a reservation the sweep already counted as stale; the
+  // sweep released it while the retry's start went through, and the payment's record vanished.
+  const merchant = await newMerchant(stack);
+  const body = paymentBody();
+  expect((await post(brokenUrl, 'payment', merchant.testKey, body)).body.Code).toBe(9);
+  const key = `test:${merchant.merchantId}:${body.Tid}`;
+  await pendingStarts(stack.db).updateOne({ _id: key }, { $set: { attemptAt: new Date(0) } });
+
+  expect(await resumeReservation(stack.db, key, 'vt_retry_in_flight')).toBe(true);
+  const result = await settleStrandedReservations(stack.db, stack.temporal, 60_000);
+  expect(result.released).toBe(0);
+  expect(await findPayment(stack.db, key)).toMatchObject({ lifecycle: 'reserved', input: { vaultToken: 'vt_retry_in_flight' } });
 });
 
 it('a namespace Temporal cannot find is not proof that a workflow does not exist (a Tid is never freed on it)', async () => {

@@ -365,7 +365,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let docs: PaymentDoc[];
   for (;;) {
     docs = await payments.find({ merchantId: merchant.merchantId }).toArray();
-    const open = docs.filter((d) => !FINAL.has(d.status) || (expectations.find((e) => e.tid === d.tid)?.refunded && d.refund?.status !== 'captured'));
+    const byTid = new Map(docs.map((d) => [d.tid, d]));
+    // An expected payment with no record yet is open too: a missing record must fail the run, not end the wait.
+    const open = expectations.filter((e) => {
+      const d = byTid.get(e.tid);
+      return !d || !FINAL.has(d.status) || (e.refunded && d.refund?.status !== 'captured');
+    });
     if (open.length === 0 || Date.now() > settleDeadline) break;
     await sleep(1000);
   }

@@ -9,7 +9,7 @@ import { success } from '../../epro/envelope';
 import { errors } from '../../epro/errors';
 import { type PaymentRequest, validatePaymentRequest } from '../../epro/payment-request';
 import { paymentResult } from '../../epro/result';
-import { findPayment, markAttemptOver, markStarted, type PaymentDoc, paymentKey, releaseReservation, reserveTid, resumeReservation } from '../../store/payments';
+import { findPayment, markAttemptOver, markStarted, type PaymentDoc, paymentKey, releaseReservation, reserveTid, restoreStarted, resumeReservation } from '../../store/payments';
 import { recordReference } from '../../store/references';
 import { deleteCard, vaultCard } from '../../store/vault';
 import { paymentWorkflowId, startPayment, type StartResult, workflowExists } from '../../temporal/payments';
@@ -130,12 +130,12 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
       await releaseIfNeverStarted(deps, { key, reference, vaultToken }, payment.workflowId);
       throw err;
     }
-    // The workflow's first projection write marks the payment started too: this write is only a shortcut.
-    await markStarted(deps.db, key).catch(() => undefined);
     if (started.kind === 'already_started') {
+      await markStarted(deps.db, key).catch(() => undefined);
       await deleteCard(deps.db, vaultToken);
       throw errors.tidUsed();
     }
+    await recordStart(deps, payment, started.kind === 'decided' ? started.decision : undefined);
     // A resumed reservation's first copy of the card has no workflow to use it.
     if (staleVaultToken) await deleteCard(deps.db, staleVaultToken);
     const decision: Decision =
@@ -148,6 +148,26 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
       }),
     );
   };
+}
+
+/**
+ * Records that the workflow started. The workflow's projection writes only update the document, so if the document
+ * was released while the start was in flight (a sweep that could not see the workflow yet), it is put back: a
+ * payment the merchant was told about always has its record.
+ */
+async function recordStart(deps: PaymentDeps, payment: PaymentDoc, decision: Decision | undefined): Promise<void> {
+  try {
+    if (await markStarted(deps.db, payment._id)) return;
+    // The workflow's writes so far landed nowhere: the decision it answered is what it had written last.
+    const known = decision && {
+      status: decision.status, message: decision.message, updatedAt: new Date(decision.date),
+      ...(decision.threeDSUrl ? { threeDSUrl: decision.threeDSUrl } : {}),
+    };
+    await restoreStarted(deps.db, { ...payment, ...known });
+    await recordReference(deps.db, { _id: payment.reference, kind: 'payment', paymentKey: payment._id, merchantId: payment.merchantId, mode: payment.mode });
+  } catch {
+    // The database is away: the workflow's first projection write marks the payment started too.
+  }
 }
 
 /**
