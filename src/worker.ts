@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -9,6 +8,7 @@ import { connectMongo } from './store/mongo';
 import { sweepExpiredCards } from './store/vault';
 import { settleStrandedReservations } from './temporal/reservation-sweep';
 import { workerOptions } from './temporal/worker-options';
+import { workflowBundle } from './temporal/workflow-bundle';
 
 /** Reservations are settled once their request is surely over: the API's wait budget plus this margin. */
 const RESERVATION_GRACE_MS = 60_000;
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
 
   const worker = await Worker.create({
     ...workerOptions(config, connection),
-    workflowsPath: path.join(__dirname, '..', 'workflows'),
+    workflowBundle: workflowBundle(),
     activities: createActivities({ db: mongo.db, config, connectors: createConnectors(mongo.db, { simulatorLatencyMs: config.simulatorLatencyMs }) }),
   });
 

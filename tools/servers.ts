@@ -34,6 +34,11 @@ export async function startTemporalDevServer(config: Config, binary: string): Pr
       '--ui-port', String(uiPort),
       // The SQLite file makes workflow histories survive a restart of the stack.
       '--db-filename', path.join(config.dataDir, 'temporal.db'),
+      // SQLite's defaults (rollback journal, fsync on every commit) serialize the dev server on the disk. WAL with
+      // synchronous=NORMAL still survives any process crash (what the chaos run does to it); only a power cut
+      // could lose the last commits, which a local stack can afford. Production runs a real Temporal cluster.
+      '--sqlite-pragma', 'journal_mode=WAL',
+      '--sqlite-pragma', 'synchronous=NORMAL',
       '--namespace', config.temporal.namespace,
       '--log-level', 'warn',
       // Update-with-start answers the payment request in one round trip.

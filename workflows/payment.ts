@@ -1,6 +1,6 @@
 import {
-  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, log, proxyActivities, setHandler,
-  setCurrentDetails, sleep, upsertSearchAttributes, uuid4, workflowInfo,
+  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, proxyLocalActivities,
+  setHandler, setCurrentDetails, sleep, upsertSearchAttributes, uuid4, workflowInfo,
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payment';
 import type { DeliverWebhookInput, DeliveryOutcome, WebhookActivities } from '../activities/webhook';
@@ -21,6 +21,23 @@ const payments = proxyActivities<PaymentActivities>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
 });
+
+/**
+ * Projection writes and the card's release are short database writes that their guards make idempotent (sequence
+ * numbers, deletes). As local activities they run inside the workflow task that asks for them: no task queue round
+ * trip, no activity events, for two of the five activities on a payment's synchronous path. A worker that dies
+ * mid-write replays the task and writes again, which the guards make harmless.
+ */
+const localStore = proxyLocalActivities<Pick<PaymentActivities, 'projectPayment' | 'releaseCard'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+
+/**
+ * Payments recorded before the change wrote through regular activities, and replay that way; every run past that
+ * point writes locally (docs/changing-the-workflow.md).
+ */
+const store = () => (patched('store-writes-as-local-activities') ? localStore : payments);
 
 const MAX_WEBHOOK_BACKOFF_MS = 60 * 60_000;
 
@@ -96,7 +113,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
       const refundStatus: RefundStatus = result.kind === 'refunded' ? 'captured' : 'failed';
       const refundMessage = result.kind === 'refunded' ? MESSAGES.refunded : `${MESSAGES.refundFailed}: ${result.message}`;
       const date = new Date().toISOString();
-      await payments.projectPayment({ paymentKey: input.paymentKey, seq: ++seq, date, refund: { reference, status: refundStatus, message: refundMessage } });
+      await store().projectPayment({ paymentKey: input.paymentKey, seq: ++seq, date, refund: { reference, status: refundStatus, message: refundMessage } });
       refund = { reference, status: refundStatus };
       notify(refundStatus === 'captured' ? 'REFUND_SUCCEEDED' : 'REFUND_FAILED', { operation: 'refund', status: refundStatus, message: refundMessage, date, reference });
       return { ok: true, status: refundStatus, reference, message: refundMessage, date };
@@ -107,7 +124,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
 
   /** Writes the projection first, then updates what the UI and queries show, so status never runs ahead. */
   async function transition(next: PaymentStatus, nextMessage: string, extra: { threeDSUrl?: string } = {}, date = new Date().toISOString()): Promise<void> {
-    await payments.projectPayment({ paymentKey: input.paymentKey, seq: ++seq, status: next, message: nextMessage, date, ...extra });
+    await store().projectPayment({ paymentKey: input.paymentKey, seq: ++seq, status: next, message: nextMessage, date, ...extra });
     status = next;
     message = nextMessage;
     upsertSearchAttributes([{ key: SA_STATUS, value: next }]);
@@ -237,7 +254,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     }
   }
   // Authorization is over either way: the card data has no further use.
-  await payments.releaseCard({ vaultToken: input.vaultToken });
+  await store().releaseCard({ vaultToken: input.vaultToken });
 
   // ── Refund window ─────────────────────────────────────────────────────────────────────────────────────
   if (current() === 'captured') {
