@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /**
  * The two real servers of the local stack are Go programs built from the Go module proxy and cached in a
  * git-ignored folder. Each binary has a stamp file naming what it was built from; it is rebuilt only when that
- * changes (a new pinned version, a new Go, an edited launcher).
+ * changes (a new pinned version, a new Go, an edited launcher or FerretDB patch).
  */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 // Later tags carry a `replace` directive in their go.mod and cannot be `go install`ed.
@@ -16,6 +16,8 @@ import { projectRoot } from '../src/paths';
 
 export { projectRoot };
 const ferretLauncherDir = path.join(projectRoot, 'tools', 'ferretdb');
+const ferretPatchesDir = path.join(ferretLauncherDir, 'patches');
+const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 
 export function toolsBinDir(): string {
   return process.env.SETTLEFLOW_TOOLS_DIR ?? path.join(projectRoot, '.tools', 'bin');
@@ -32,7 +34,7 @@ export class MissingGoError extends Error {
   }
 }
 
-function findGo(): string {
+export function findGo(): string {
   for (const candidate of [process.env.GO, 'go', '/usr/local/go/bin/go']) {
     if (!candidate) continue;
     const probe = spawnSync(candidate, ['env', 'GOVERSION'], { encoding: 'utf8' });
@@ -72,6 +74,14 @@ function runGo(go: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, 
   });
 }
 
+/** Runs a command and returns its stdout; a failure throws, with the command's stderr in the message. */
+function capture(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): string {
+  const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}): ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
 export const temporalSpec: BinarySpec = {
   name: 'temporal',
   stamp: (go) => `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} ${goVersion(go)}`,
@@ -87,15 +97,113 @@ export const temporalSpec: BinarySpec = {
   },
 };
 
+/** The FerretDB version the launcher's go.mod pins (the patches are written against it). */
+export function ferretdbVersion(): string {
+  const goMod = readFileSync(path.join(ferretLauncherDir, 'go.mod'), 'utf8');
+  const version = /^\s*(?:require\s+)?github\.com\/FerretDB\/FerretDB\s+(v\S+)/m.exec(goMod)?.[1];
+  if (!version) throw new Error(`tools/ferretdb/go.mod does not require ${FERRETDB_MODULE}`);
+  return version;
+}
+
+/** Our patches to FerretDB, applied in name order. */
+export function ferretdbPatches(): string[] {
+  if (!existsSync(ferretPatchesDir)) return [];
+  return readdirSync(ferretPatchesDir)
+    .filter((name) => name.endsWith('.patch'))
+    .sort()
+    .map((name) => path.join(ferretPatchesDir, name));
+}
+
+/** Module-cache trees are read-only: make a copy writable (and removable) before patching or deleting it. */
+function makeWritable(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isSymbolicLink()) continue;
+    chmodSync(full, lstatSync(full).mode | 0o200 | (entry.isDirectory() ? 0o700 : 0));
+    if (entry.isDirectory()) makeWritable(full);
+  }
+}
+
+function removeTree(dir: string): void {
+  if (!existsSync(dir)) return;
+  chmodSync(dir, 0o700);
+  makeWritable(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Where patched FerretDB sources are built (git-ignored, inside this checkout). */
+const ferretSrcRoot = path.join(projectRoot, '.tools', 'src');
+
+/**
+ * FerretDB's source, from the module proxy (checked against tools/ferretdb/go.sum), copied to a fresh folder under
+ * .tools/src (one per build process, so concurrent builds do not collide) with our patches applied.
+ */
+function patchedFerretdbSource(go: string, version: string, copy: string, log: (line: string) => void): void {
+  const env = { ...goEnv(), GOFLAGS: '-mod=readonly -buildvcs=false' };
+  const info = JSON.parse(capture(go, ['mod', 'download', '-json', `${FERRETDB_MODULE}@${version}`], ferretLauncherDir, env)) as {
+    Dir?: string;
+    Error?: string;
+  };
+  if (!info.Dir) throw new Error(`go mod download ${FERRETDB_MODULE}@${version} gave no source folder: ${info.Error ?? 'no error given'}`);
+
+  const srcRoot = path.dirname(copy);
+  removeTree(copy);
+  mkdirSync(srcRoot, { recursive: true });
+  cpSync(info.Dir, copy, { recursive: true });
+  chmodSync(copy, 0o755);
+  makeWritable(copy);
+
+  // GIT_CEILING_DIRECTORIES: the copy lies inside this checkout; without it `git apply` would take paths relative
+  // to our repository's root and silently skip every file of the patch.
+  const gitEnv = { ...process.env, GIT_CEILING_DIRECTORIES: srcRoot };
+  for (const patch of ferretdbPatches()) {
+    const name = path.relative(projectRoot, patch);
+    const applied = spawnSync('git', ['apply', '--verbose', patch], { cwd: copy, env: gitEnv, encoding: 'utf8' });
+    if (applied.error || applied.status !== 0) {
+      throw new Error(
+        `FerretDB patch ${name} does not apply to ${FERRETDB_MODULE}@${version} ` +
+          `(${applied.error?.message ?? applied.stderr.trim()}). Update or remove the patch when changing the FerretDB version.`,
+      );
+    }
+    // Belt and braces: the patch must now reverse cleanly, i.e. it really changed the copy.
+    const check = spawnSync('git', ['apply', '--reverse', '--check', patch], { cwd: copy, env: gitEnv, encoding: 'utf8' });
+    if (check.status !== 0) throw new Error(`FerretDB patch ${name} reported success but is not in ${copy}: ${check.stderr.trim()}`);
+    log(`applied ${name}`);
+  }
+}
+
+/**
+ * FerretDB v1.24.2's SQLite backend never uses its own `_id` index (its queries spell the `_id` expression
+ * differently from the index, so SQLite scans the whole table) and pushes `_id` down only when it is the filter's
+ * only key: every lookup and guarded update scanned the collection. We therefore build it from the module source
+ * with the patches in tools/ferretdb/patches, through a temporary go.mod (kept under .tools, never committed)
+ * whose `replace` points at the patched copy; every other module is still checked against tools/ferretdb/go.sum.
+ */
 export const ferretdbSpec: BinarySpec = {
   name: 'ferretdb',
   stamp: (go) => {
     const hash = createHash('sha256');
     for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(path.join(ferretLauncherDir, file)));
-    return `launcher ${hash.digest('hex').slice(0, 16)} ${goVersion(go)}`;
+    const patches = createHash('sha256');
+    for (const patch of ferretdbPatches()) patches.update(`${path.basename(patch)}\0`).update(readFileSync(patch)).update('\0');
+    return `launcher ${hash.digest('hex').slice(0, 16)} patches ${patches.digest('hex').slice(0, 16)} ${goVersion(go)}`;
   },
-  build: (go, output, log) =>
-    runGo(go, ['build', '-trimpath', '-o', output, '.'], ferretLauncherDir, { ...goEnv(), GOFLAGS: '-mod=readonly -buildvcs=false' }, log),
+  build: async (go, output, log) => {
+    const version = ferretdbVersion();
+    const build = path.join(ferretSrcRoot, `build-${process.pid}`);
+    const source = path.join(build, `ferretdb-${version}-patched`);
+    try {
+      patchedFerretdbSource(go, version, source, log);
+      // -modfile: the launcher's go.mod plus one replace, with its go.sum next to it (where Go looks for it).
+      const modfile = path.join(build, 'launcher.mod');
+      const goMod = readFileSync(path.join(ferretLauncherDir, 'go.mod'), 'utf8');
+      writeFileSync(modfile, `${goMod.trimEnd()}\n\nreplace ${FERRETDB_MODULE} ${version} => ${source}\n`);
+      writeFileSync(path.join(build, 'launcher.sum'), readFileSync(path.join(ferretLauncherDir, 'go.sum')));
+      await runGo(go, ['build', `-modfile=${modfile}`, '-trimpath', '-o', output, '.'], ferretLauncherDir, { ...goEnv(), GOFLAGS: '-mod=readonly -buildvcs=false' }, log);
+    } finally {
+      removeTree(build);
+    }
+  },
 };
 
 /** Returns the path of an up-to-date binary, building it first when needed (with visible progress). */
