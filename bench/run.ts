@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -17,6 +16,7 @@ import { populateTo, type StoredPayment } from './populate';
 import { probeStore, type StoreProbe } from './store-probe';
 import { BENCHMARKS_INTRO, type BenchResults, type Measured, type Ratio, renderMarkdown, type Step, type SteppedScenario } from './report';
 import { ResourceSampler } from './resources';
+import { freePort } from '../tools/ports';
 
 /**
  * `npm run bench`: every scenario of the benchmark and its baselines, in one run, on one stack. See BENCHMARKS.md
@@ -46,16 +46,6 @@ const STORE_SIZES = (process.env.BENCH_STORE_SIZES ?? '1000,10000,100000').split
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function isAlive(pid: number): boolean {
   try {

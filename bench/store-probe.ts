@@ -1,5 +1,4 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { type Db, MongoClient } from 'mongodb';
 import { projectRoot } from '../src/paths';
@@ -8,6 +7,7 @@ import { paymentKey, payments } from '../src/store/payments';
 import { ensureBinary, ferretdbSpec } from '../tools/binaries';
 import { readyOrStopped, startProcess, waitUntilReady } from '../tools/process';
 import { populateTo, type StoredPayment } from './populate';
+import { freePort } from '../tools/ports';
 
 /**
  * Times the store operations the payment and status paths are made of, directly against MongoDB/FerretDB, at
@@ -110,16 +110,6 @@ export async function probeStore(db: Db, merchantId: string, stored: StoredPayme
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The standalone run: its own FerretDB (the built one, or `--ferretdb <binary>`), a synthetic store, the probe. */
 async function main(): Promise<void> {

@@ -12,6 +12,7 @@ import { paymentWorkflowId } from '../src/temporal/payments';
 import type { PaymentOutcome } from '../workflows/messages';
 import { projectRoot } from './binaries';
 import { startStack } from './stack';
+import { freePort } from './ports';
 
 /**
  * `npm run histories:capture`: records one real workflow history per lifecycle branch into test/replay/histories/,
@@ -55,16 +56,6 @@ const BRANCHES: Branch[] = [
   { name: 'refund', card: '4111111111111111', refund: true, expected: 'captured' },
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = http.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The merchant's webhook endpoint: 200, except the first delivery for the Tids told to fail once. */
 async function webhookEndpoint(failOnceFor: Set<string>): Promise<{ url: string; close: () => Promise<void> }> {

@@ -4,7 +4,7 @@ import { findPayment, pendingStarts, resumeReservation } from '../../src/store/p
 import { settleStrandedReservations } from '../../src/temporal/reservation-sweep';
 import { type ManagedProcess, startProcess, waitUntilReady } from '../../tools/process';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
-import { freePort } from '../support/ports';
+import { freePort } from '../../tools/ports';
 import { connectToStack, type StackClients } from '../support/stack-client';
 
 /**

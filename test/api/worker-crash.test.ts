@@ -4,7 +4,7 @@ import type { ManagedProcess } from '../../tools/process';
 import { startApiProcess, startWorkerProcess } from '../../tools/stack';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { signatureMatches } from '../support/signature';
-import { freePort } from '../support/ports';
+import { freePort } from '../../tools/ports';
 import { connectToStack, type StackClients } from '../support/stack-client';
 import { WebhookReceiver } from '../support/webhook-receiver';
 

@@ -11,7 +11,7 @@ import type { ManagedProcess } from '../../tools/process';
 import { type Stack, startApiProcess, startStack, startWorkerProcess } from '../../tools/stack';
 import { scanForCardData } from '../support/card-scan';
 import { paymentBody } from '../support/factories';
-import { freePort } from '../support/ports';
+import { freePort } from '../../tools/ports';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { freePort } from './ports';
+import { freePort } from '../../tools/ports';
 
 /**
  * Where a test run's stack lives: free ports and a data dir of its own, so `npm test` never touches a running

@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-/** A TCP port nothing listens on right now (the OS picks it), for extra processes a test starts. */
+/** A TCP port nothing listens on right now (the OS picks it), for the extra processes a test, the chaos run or a benchmark starts. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
