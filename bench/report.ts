@@ -187,7 +187,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     ...closedTable([r.baselines.http, r.baselines.statusNoAuth, r.baselines.statusCached, r.baselines.statusUncached]),
     '',
-    ...stepped('Engine ceiling: no-op workflow, five no-op activities, update-with-start (`POST /engine` of bench/baseline-server.ts)', r.baselines.engine, stepSeconds),
+    ...stepped('Engine ceiling: no-op workflow, the payment\'s five no-op activities (three local), update-with-start (`POST /engine` of bench/baseline-server.ts)', r.baselines.engine, stepSeconds),
   ];
   if (r.notes.length > 0) lines.push('#### Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');
@@ -216,8 +216,9 @@ Method:
   the load tool itself; tables show average/peak CPU (% of one core) and peak RSS per step.
 - Baselines: **HTTP ceiling** — bare Koa \`POST /noop\`; **no-auth status** — the real status chain with the
   merchant fixed instead of authenticated; **uncached auth** — a second API process with \`KEY_CACHE_TTL=1\`
-  (an Argon2id verify per request); **engine ceiling** — a no-op workflow with the payment's five activities,
-  started the same way (update-with-start, the payment's start options) by a worker with the same settings
+  (an Argon2id verify per request); **engine ceiling** — a no-op workflow with the payment's five activities
+  (two processor calls; the store writes and the card release local, as in the payment), started the same way
+  (update-with-start, the payment's start options) by a worker with the same settings
   (\`src/temporal/worker-options.ts\`) on the same Temporal server.
 - The status store is filled with synthetic captured payments (projection and Reference documents shaped as
   the API writes them) in batches of 1000: status reads only those two \`_id\`-keyed documents.
