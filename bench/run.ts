@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { probeStore, type StoreProbe } from './store-probe';
 import { BENCHMARKS_INTRO, type BenchResults, type Measured, type Ratio, renderMarkdown, type Step, type SteppedScenario } from './report';
 import { ResourceSampler } from './resources';
 import { freePort } from '../tools/ports';
+import { removeStaleRunDirs } from '../tools/run-dirs';
 
 /**
  * `npm run bench`: every scenario of the benchmark and its baselines, in one run, on one stack. See BENCHMARKS.md
@@ -47,23 +48,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Each run gets a fresh data dir; those of earlier runs go (unless their process still runs). */
 function freshDataDir(): string {
-  if (existsSync(BENCH_ROOT)) {
-    for (const entry of readdirSync(BENCH_ROOT)) {
-      const pid = Number(entry.replace(/^run-/, ''));
-      if (!Number.isInteger(pid) || !isAlive(pid)) rmSync(path.join(BENCH_ROOT, entry), { recursive: true, force: true });
-    }
-  }
+  removeStaleRunDirs(BENCH_ROOT);
   const dir = path.join(BENCH_ROOT, `run-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   return dir;

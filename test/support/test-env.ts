@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../tools/ports';
+import { removeStaleRunDirs } from '../../tools/run-dirs';
 
 /**
  * Where a test run's stack lives: free ports and a data dir of its own, so `npm test` never touches a running
@@ -9,26 +9,8 @@ import { freePort } from '../../tools/ports';
  */
 const TEST_ROOT = path.resolve(__dirname, '..', '..', '.data', 'test');
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Data dirs of earlier runs are kept for their logs until the next run, which removes those no process owns. */
-function removeStaleRuns(): void {
-  if (!existsSync(TEST_ROOT)) return;
-  for (const entry of readdirSync(TEST_ROOT)) {
-    const pid = Number(entry.replace(/^run-/, ''));
-    if (!Number.isInteger(pid) || !isAlive(pid)) rmSync(path.join(TEST_ROOT, entry), { recursive: true, force: true });
-  }
-}
-
 export async function testEnv(): Promise<Record<string, string>> {
-  removeStaleRuns();
+  removeStaleRunDirs(TEST_ROOT);
   const [api, temporal, ui, ferretdb] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   return {
     NODE_ENV: 'test',
