@@ -1,6 +1,4 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -13,6 +11,7 @@ import type { PaymentOutcome } from '../workflows/messages';
 import { projectRoot } from './binaries';
 import { startStack } from './stack';
 import { freePort } from './ports';
+import { WebhookReceiver } from './webhook-receiver';
 
 /**
  * `npm run histories:capture`: records one real workflow history per lifecycle branch into test/replay/histories/,
@@ -56,27 +55,6 @@ const BRANCHES: Branch[] = [
   { name: 'refund', card: '4111111111111111', refund: true, expected: 'captured' },
 ];
 
-
-/** The merchant's webhook endpoint: 200, except the first delivery for the Tids told to fail once. */
-async function webhookEndpoint(failOnceFor: Set<string>): Promise<{ url: string; close: () => Promise<void> }> {
-  const failed = new Set<string>();
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const tid = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Result: { Tid: string } }).Result.Tid;
-      const fail = failOnceFor.has(tid) && !failed.has(tid);
-      failed.add(tid);
-      res.statusCode = fail ? 500 : 200;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 async function post(apiUrl: string, endpoint: 'payment' | 'refund', key: string, body: Record<string, string>): Promise<Record<string, unknown>> {
   const res = await fetch(`${apiUrl}/v1/${endpoint}/direct`, {
@@ -155,7 +133,14 @@ async function main(): Promise<void> {
   const mongo = await connectMongo(config, { appName: 'capture-histories' });
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const endpoint = await webhookEndpoint(new Set(branches.filter((b) => b.webhookFailsOnce).map((b) => `replay-${b.name}`)));
+  // The merchant's endpoint: 200, except the first delivery for the Tids told to fail once.
+  const failOnceFor = new Set(branches.filter((b) => b.webhookFailsOnce).map((b) => `replay-${b.name}`));
+  const endpoint = new WebhookReceiver();
+  endpoint.respond = (request) => {
+    const tid = (JSON.parse(request.rawBody) as { Result: { Tid: string } }).Result.Tid;
+    return failOnceFor.has(tid) && endpoint.forTid(tid).length === 1 ? 500 : 200;
+  };
+  const callbackUrl = await endpoint.start();
   try {
     // Short 3DS timeout and refund window: the timeout branch ends in seconds, and captured payments close.
     const merchant = await createMerchant(mongo.db, config, { name: 'Replay capture shop', threeDSTimeoutMs: 3_000, refundWindowMs: 5_000 });
@@ -167,7 +152,7 @@ async function main(): Promise<void> {
       const answer = await post(stack.apiUrl, 'payment', merchant.testKey, {
         Amount: '1234', Uid: 'customer-42', Tid: tid, Email: 'jane@example.com',
         CardNumber: branch.card, CardMonth: '12', CardYear: String(new Date().getUTCFullYear() + 3), CardCVV: '123',
-        CallbackUrl: endpoint.url, ReturnUrl: RETURN_URL, ...(branch.threeDS ? { '3DS': 'yes' } : {}),
+        CallbackUrl: callbackUrl, ReturnUrl: RETURN_URL, ...(branch.threeDS ? { '3DS': 'yes' } : {}),
       });
       if (branch.answer && branch.answer !== 'none') await answerChallenge(answer['3DSecureUrl'] as string, branch.answer);
       if (branch.refund) await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: tid });
@@ -187,7 +172,7 @@ async function main(): Promise<void> {
     const failures = results.filter((r) => r.status === 'rejected').map((r) => String(r.reason instanceof Error ? r.reason.message : r.reason));
     if (failures.length > 0) throw new Error(failures.join('\n'));
   } finally {
-    await endpoint.close();
+    await endpoint.stop();
     await Promise.allSettled([mongo.client.close(), connection.close()]);
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -3,7 +3,7 @@ import type { CreatedMerchant } from '../../src/auth/accounts';
 import { CONTRACT_CARDS, scanForCardData } from '../support/card-scan';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
-import { WebhookReceiver } from '../support/webhook-receiver';
+import { WebhookReceiver } from '../../tools/webhook-receiver';
 
 /**
  * PCI-DSS: no PAN and no CVV in Temporal history, projections, webhook bodies or logs. The test drives payments

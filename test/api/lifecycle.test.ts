@@ -3,7 +3,7 @@ import { webhookAttempts } from '../../src/store/webhook-attempts';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { signatureMatches } from '../support/signature';
 import { connectToStack, type StackClients } from '../support/stack-client';
-import { WebhookReceiver } from '../support/webhook-receiver';
+import { WebhookReceiver } from '../../tools/webhook-receiver';
 
 /** Payments end to end through the HTTP API, with a real local merchant endpoint that checks every signature. */
 let stack: StackClients;

@@ -1,7 +1,7 @@
 import type { CreatedMerchant } from '../../src/auth/accounts';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
-import { WebhookReceiver } from '../support/webhook-receiver';
+import { WebhookReceiver } from '../../tools/webhook-receiver';
 
 /**
  * The 3-D Secure paths that need no browser: the timeout, repeated and late submissions, forged forms. The

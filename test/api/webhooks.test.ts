@@ -11,7 +11,7 @@ import { webhookAttempts, webhookEvents } from '../../src/store/webhook-attempts
 import { verifySignature } from '../../src/webhooks/verify';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
-import { WebhookReceiver } from '../support/webhook-receiver';
+import { WebhookReceiver } from '../../tools/webhook-receiver';
 
 /** CONTRACT.md §8 through the running system: retries, the delivery log, resend, rotation, order, SSRF. */
 const run = promisify(execFile);

@@ -6,7 +6,7 @@ import { eventually, newMerchant, paymentBody, post } from '../support/factories
 import { signatureMatches } from '../support/signature';
 import { freePort } from '../../tools/ports';
 import { connectToStack, type StackClients } from '../support/stack-client';
-import { WebhookReceiver } from '../support/webhook-receiver';
+import { WebhookReceiver } from '../../tools/webhook-receiver';
 
 /**
  * Durability: SIGKILL the worker while a payment sits between authorization and capture, start a new worker,

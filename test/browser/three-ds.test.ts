@@ -5,7 +5,7 @@ import { eventually, newMerchant, paymentBody, post } from '../support/factories
 import { ReturnReceiver } from '../support/return-receiver';
 import { signatureMatches } from '../support/signature';
 import { connectToStack, type StackClients } from '../support/stack-client';
-import { WebhookReceiver } from '../support/webhook-receiver';
+import { WebhookReceiver } from '../../tools/webhook-receiver';
 
 /**
  * The cardholder's journey in a real headless Chromium (Debian's package, installed by .ci/run; never a browser

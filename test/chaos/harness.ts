@@ -12,7 +12,7 @@ import { type Stack, startApiProcess, startStack, startWorkerProcess } from '../
 import { scanForCardData } from '../support/card-scan';
 import { paymentBody } from '../support/factories';
 import { freePort } from '../../tools/ports';
-import { WebhookReceiver } from '../support/webhook-receiver';
+import { WebhookReceiver } from '../../tools/webhook-receiver';
 
 /**
  * The durability proof: a mixed load through the real API while processes die under it, then invariants checked

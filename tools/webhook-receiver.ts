@@ -10,8 +10,9 @@ export interface ReceivedWebhook {
 }
 
 /**
- * A real merchant endpoint on loopback. `respond` decides each answer's HTTP status (default 200), so tests can
- * make it fail first and succeed later; every request is kept with its raw body for signature checks.
+ * A real merchant endpoint on loopback, for the tests, the chaos run and the history capture. `respond` decides
+ * each answer's HTTP status (default 200), so a caller can make it fail first and succeed later; every request is
+ * kept with its raw body for signature checks.
  */
 export class WebhookReceiver {
   readonly received: ReceivedWebhook[] = [];
