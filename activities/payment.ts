@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from 'mongodb';
-import { type ProjectionPatch, applyProjection } from '../src/store/payments';
+import { type ProjectionPatch, applyProjection, insertPayment } from '../src/store/payments';
 import { recordReference } from '../src/store/references';
 import { deleteCard, dropCvv, openCard } from '../src/store/vault';
-import type { Mode, PaymentStatus, RefundStatus } from '../workflows/messages';
+import type { Mode, PaymentInput, PaymentStatus, RefundStatus } from '../workflows/messages';
 import type { AuthorizeOutcome, PspAdapter } from './psp';
 
 export interface PaymentActivityDeps {
@@ -42,6 +42,15 @@ export interface ProjectionInput {
   threeDSUrl?: string;
   date: string;
   refund?: { reference: string; status: RefundStatus; message: string };
+}
+
+/** The payment's record as the workflow first writes it: its input (no card data) and the time it started. */
+export interface RecordPaymentInput {
+  payment: PaymentInput;
+  workflowId: string;
+  message: string;
+  /** ISO 8601: the workflow's start. */
+  date: string;
 }
 
 export interface RefundReferenceInput {
@@ -85,6 +94,25 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
 
     async refundPayment(input: MovementInput) {
       return connector(input.connector).refund(input);
+    },
+
+    /**
+     * The payment's first step: its record (which answers status, and guards the Tid for good once Temporal
+     * forgets the workflow) and its Reference. Both inserts are idempotent, so a retry after a crash is harmless.
+     */
+    async recordPayment({ payment, workflowId, message, date }: RecordPaymentInput): Promise<void> {
+      const at = new Date(date);
+      await insertPayment(deps.db, {
+        _id: payment.paymentKey, mode: payment.mode, merchantId: payment.merchantId, tid: payment.tid,
+        reference: payment.reference, uid: payment.uid, amount: payment.amount, currency: payment.currency,
+        maskedPan: payment.maskedPan, brand: payment.brand, workflowId, status: 'pending', message,
+        threeDS: payment.threeDSRequested, seq: 0, createdAt: at, updatedAt: at,
+        ...(payment.returnUrl ? { returnUrl: payment.returnUrl } : {}),
+        ...(payment.callbackUrl ? { callbackUrl: payment.callbackUrl } : {}),
+      });
+      await recordReference(deps.db, {
+        _id: payment.reference, kind: 'payment', paymentKey: payment.paymentKey, merchantId: payment.merchantId, mode: payment.mode,
+      });
     },
 
     async projectPayment(input: ProjectionInput): Promise<void> {

@@ -1,4 +1,3 @@
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createConnectors } from '../activities/psp';
@@ -6,12 +5,8 @@ import { ConfigError, loadConfig } from './config';
 import { createLogger, temporalLogger } from './logger';
 import { connectMongo } from './store/mongo';
 import { sweepExpiredCards } from './store/vault';
-import { settleStrandedReservations } from './temporal/reservation-sweep';
 import { workerOptions } from './temporal/worker-options';
 import { workflowBundle } from './temporal/workflow-bundle';
-
-/** Reservations are settled once their request is surely over: the API's wait budget plus this margin. */
-const RESERVATION_GRACE_MS = 60_000;
 
 /** The worker process: runs the payment workflows and their activities for one task queue. */
 async function main(): Promise<void> {
@@ -28,17 +23,12 @@ async function main(): Promise<void> {
     activities: createActivities({ db: mongo.db, config, connectors: createConnectors(mongo.db, { simulatorLatencyMs: config.simulatorLatencyMs }) }),
   });
 
-  // Housekeeping that FerretDB cannot do for us (no TTL indexes) and that no request path owns: card data past its
-  // expiry, and Tid reservations whose request ended without knowing whether its workflow started.
-  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  // Housekeeping that FerretDB cannot do for us (no TTL indexes): card data past its expiry, such as the copy a
+  // payment request left behind when its workflow never started.
   const housekeeping = setInterval(() => {
     sweepExpiredCards(mongo.db).then(
       (deleted) => deleted > 0 && logger.info({ deleted }, 'vault sweep'),
       (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'vault sweep failed'),
-    );
-    settleStrandedReservations(mongo.db, client, config.apiWaitBudgetMs + RESERVATION_GRACE_MS).then(
-      (settled) => (settled.adopted || settled.released) && logger.info(settled, 'reservation sweep'),
-      (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'reservation sweep failed'),
     );
   }, config.sweepIntervalMs);
   housekeeping.unref();
@@ -49,7 +39,6 @@ async function main(): Promise<void> {
   logger.child({}, { level: 'info' }).info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'settleflow-worker ready');
   await running;
   clearInterval(housekeeping);
-  await client.connection.close();
   await connection.close();
   await mongo.client.close();
   logger.info('settleflow-worker stopped');

@@ -28,6 +28,8 @@ export interface PaymentInput {
   /** Processor connector: `simulator` in sandbox, the account's connector in live. */
   connector: string;
   callbackUrl?: string;
+  /** Where the cardholder's browser goes back after a 3-D Secure challenge (kept on the payment's record). */
+  returnUrl?: string;
   /** The merchant sent 3DS=yes: challenge the cardholder before authorizing, whatever the card. */
   threeDSRequested: boolean;
   /** Where the cardholder completes a challenge (`{PUBLIC_BASE_URL}/v1/3ds/{Reference}`). */

@@ -34,6 +34,15 @@ const localStore = proxyLocalActivities<Pick<PaymentActivities, 'projectPayment'
 });
 
 /**
+ * The record's first write is retried briskly: until it lands, a payment the API already answered `pending`
+ * (its wait budget ran out) has no record for status to read.
+ */
+const recordStore = proxyLocalActivities<Pick<PaymentActivities, 'recordPayment'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '2 seconds' },
+});
+
+/**
  * Payments recorded before the change wrote through regular activities, and replay that way; every run past that
  * point writes locally (docs/changing-the-workflow.md).
  */
@@ -63,8 +72,10 @@ const FINAL_EVENTS: Partial<Record<PaymentStatus, WebhookEvent>> = {
 
 /**
  * One payment, from the first answer to the end of its refund window. The workflow is the payment's only
- * writer: projections, webhooks and processor calls all go out from here, in order, as retryable activities
- * carrying idempotency keys derived from the workflow id. Deterministic code only: no I/O, no Node APIs.
+ * writer: its record (written first), projections, webhooks and processor calls all go out from here, in order,
+ * as retryable activities carrying idempotency keys derived from the workflow id. While it exists, Temporal
+ * guards the Tid (a second start of the same workflow id is refused); its record guards it after that
+ * (docs/architecture.md). Deterministic code only: no I/O, no Node APIs.
  */
 export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
   const { workflowId } = workflowInfo();
@@ -221,6 +232,12 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     decision = { status: final, message: finalMessage, date };
     const event = FINAL_EVENTS[final];
     if (event) notify(event, { operation: 'payment', status: final, message: finalMessage, date: decision.date });
+  }
+
+  // ── The payment's record ─────────────────────────────────────────────────────────────────────────────────
+  // Payments started before this step existed had their record written by the API (docs/changing-the-workflow.md).
+  if (patched('record-written-by-workflow')) {
+    await recordStore.recordPayment({ payment: input, workflowId, message, date: new Date().toISOString() });
   }
 
   // ── Authentication and authorization ──────────────────────────────────────────────────────────────────

@@ -44,7 +44,7 @@ export function registerWebhookCommands(program: Command): void {
       const payment = await findTarget(db, target, opts);
       const log = await deliveryLog(db, payment.webhookDeliveries ?? []);
       if (opts.json) return print(true, { tid: payment.tid, reference: payment.reference, deliveries: log }, '');
-      if (log.length === 0) return console.log(`no webhook for ${payment.tid}${payment.input.callbackUrl ? ' yet' : ' (no CallbackUrl)'}`);
+      if (log.length === 0) return console.log(`no webhook for ${payment.tid}${payment.callbackUrl ? ' yet' : ' (no CallbackUrl)'}`);
       for (const event of log) {
         console.log(`${event.event}  ${event._id}  ${event.delivered ? `delivered ${when(event.deliveredAt)}` : `not delivered, next try ${when(event.nextRetryAt)}`}  → ${event.url}`);
         for (const a of event.attemptLog) {

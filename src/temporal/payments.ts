@@ -23,7 +23,8 @@ export type StartResult =
   | { kind: 'pending' }
   | { kind: 'already_started' };
 
-function startOptions(workflowId: string, taskQueue: string, input: PaymentInput) {
+/** How every payment workflow is started: its id policy, search attributes and summary. */
+export function paymentStartOptions(workflowId: string, taskQueue: string, input: PaymentInput) {
   return {
     workflowId,
     taskQueue,
@@ -49,7 +50,7 @@ function startOptions(workflowId: string, taskQueue: string, input: PaymentInput
 export async function startPayment(client: Client, taskQueue: string, input: PaymentInput, budgetMs: number): Promise<StartResult> {
   const workflowId = paymentWorkflowId(input.mode, input.merchantId, input.tid);
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
-    ...startOptions(workflowId, taskQueue, input),
+    ...paymentStartOptions(workflowId, taskQueue, input),
     workflowIdConflictPolicy: 'FAIL',
   });
   let timer: NodeJS.Timeout | undefined;
@@ -79,17 +80,6 @@ export async function startPayment(client: Client, taskQueue: string, input: Pay
     throw err;
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Plain start, for resuming a reservation whose first start never reached Temporal (no decision awaited). */
-export async function resumePayment(client: Client, taskQueue: string, input: PaymentInput): Promise<'started' | 'already_started'> {
-  try {
-    await client.workflow.start('paymentWorkflow', startOptions(paymentWorkflowId(input.mode, input.merchantId, input.tid), taskQueue, input));
-    return 'started';
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already_started';
-    throw err;
   }
 }
 

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { configToEnv, loadConfig } from '../../src/config';
-import { findPayment, pendingStarts, resumeReservation } from '../../src/store/payments';
-import { settleStrandedReservations } from '../../src/temporal/reservation-sweep';
+import { findPayment, insertPayment, payments } from '../../src/store/payments';
 import { type ManagedProcess, startProcess, waitUntilReady } from '../../tools/process';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { freePort } from '../../tools/ports';
@@ -10,7 +9,7 @@ import { connectToStack, type StackClients } from '../support/stack-client';
 /**
  * Code 9 and what follows it: an API whose Temporal is unreachable answers 9 (never a 5xx, never a hang), keeps
  * nothing that could charge the card behind the merchant's back, and the merchant's retry with the same Tid goes
- * through. Reservations nobody retries are settled by the sweep.
+ * through. The start protocol itself (src/commands/start-payment.ts) is unit-tested path by path.
  */
 let stack: StackClients;
 let broken: ManagedProcess;
@@ -48,7 +47,6 @@ it('says not ready, answers a payment with 9, and the same request retried on a 
   // The first attempt's card copy is gone; the payment's own copy goes when it ends.
   const key = `test:${merchant.merchantId}:${body.Tid}`;
   await eventually('no card data left', async () => ((await stack.db.collection('vault').countDocuments({ paymentKey: key })) === 0 ? true : undefined));
-  expect(await pendingStarts(stack.db).countDocuments({ _id: key })).toBe(0);
 });
 
 it('refund and status still answer from the database while Temporal is down; a refund says 9', async () => {
@@ -60,43 +58,37 @@ it('refund and status still answer from the database while Temporal is down; a r
   expect((await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: tid })).body.Code).toBe(0);
 });
 
-it('the sweep releases a stranded reservation whose workflow never started, and adopts one whose workflow did', async () => {
-  const merchant = await newMerchant(stack);
-  const stranded = paymentBody();
-  expect((await post(brokenUrl, 'payment', merchant.testKey, stranded)).body.Code).toBe(9);
-  const started = paymentBody();
-  expect((await post(stack.apiUrl, 'payment', merchant.testKey, started)).body.Code).toBe(0);
-  // Simulate an API that died right after the start, before it could record it.
-  const startedKey = `test:${merchant.merchantId}:${started.Tid}`;
-  const doc = (await findPayment(stack.db, startedKey))!;
-  await pendingStarts(stack.db).insertOne({ _id: startedKey, workflowId: doc.workflowId, vaultToken: doc.input.vaultToken, reference: doc.reference, attemptAt: new Date(0) });
-
-  const result = await settleStrandedReservations(stack.db, stack.temporal, 0);
-  expect(result.released).toBeGreaterThanOrEqual(1);
-  expect(result.adopted).toBeGreaterThanOrEqual(1);
-  const strandedKey = `test:${merchant.merchantId}:${stranded.Tid}`;
-  expect(await findPayment(stack.db, strandedKey)).toBeNull();
-  expect(await stack.db.collection('vault').countDocuments({ paymentKey: strandedKey })).toBe(0);
-  expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: stranded.Tid! })).body.Code).toBe(102);
-  // Released means free: the merchant can pay with that Tid now.
-  expect((await post(stack.apiUrl, 'payment', merchant.testKey, stranded)).body.Result).toMatchObject({ Status: 'captured' });
-  expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: started.Tid! })).body.Result).toMatchObject({ Status: 'captured' });
-});
-
-it('a retry resuming a stranded reservation restarts the sweep\'s grace: its start in flight is never released', async () => {
-  // Found by the chaos run: a merchant's late retry resumed a reservation the sweep already counted as stale; the
-  // sweep released it while the retry's start went through, and the payment's record vanished.
+it('a 9 leaves nothing behind: no record, no card, no Reference, and status answers 102', async () => {
   const merchant = await newMerchant(stack);
   const body = paymentBody();
   expect((await post(brokenUrl, 'payment', merchant.testKey, body)).body.Code).toBe(9);
   const key = `test:${merchant.merchantId}:${body.Tid}`;
-  await pendingStarts(stack.db).updateOne({ _id: key }, { $set: { attemptAt: new Date(0) } });
-
-  expect(await resumeReservation(stack.db, key, 'vt_retry_in_flight')).toBe(true);
-  const result = await settleStrandedReservations(stack.db, stack.temporal, 60_000);
-  expect(result.released).toBe(0);
-  expect(await findPayment(stack.db, key)).toMatchObject({ lifecycle: 'reserved', input: { vaultToken: 'vt_retry_in_flight' } });
+  expect(await findPayment(stack.db, key)).toBeNull();
+  expect(await stack.db.collection('vault').countDocuments({ paymentKey: key })).toBe(0);
+  expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! })).body.Code).toBe(102);
 });
+
+it('a Tid whose record exists is used for good, even when Temporal no longer has its workflow (past retention)', async () => {
+  const merchant = await newMerchant(stack);
+  const body = paymentBody();
+  const key = `test:${merchant.merchantId}:${body.Tid}`;
+  const at = new Date(Date.now() - 400 * 24 * 3600_000);
+  // A payment from long ago: its record is all that is left of it.
+  await insertPayment(stack.db, {
+    _id: key, mode: 'test', merchantId: merchant.merchantId, tid: body.Tid!, reference: 'pr_fromlongagofromlongago', uid: 'u',
+    amount: 100, currency: 'EUR', maskedPan: '411111******1111', brand: 'visa', workflowId: `payment-test-${merchant.merchantId}-${body.Tid}`,
+    status: 'captured', message: 'Payment was successful', threeDS: false, seq: 2, createdAt: at, updatedAt: at,
+  });
+  expect((await post(stack.apiUrl, 'payment', merchant.testKey, body)).body).toEqual({ Code: 104, Error: 'Tid already used' });
+  expect(await workflowExistsFor(`payment-test-${merchant.merchantId}-${body.Tid}`)).toBe(false);
+  expect(await stack.db.collection('vault').countDocuments({ paymentKey: key })).toBe(0);
+  expect(await payments(stack.db).countDocuments({ _id: key })).toBe(1);
+});
+
+async function workflowExistsFor(workflowId: string): Promise<boolean> {
+  const { workflowExists } = await import('../../src/temporal/payments');
+  return workflowExists(stack.temporal, workflowId);
+}
 
 it('a namespace Temporal cannot find is not proof that a workflow does not exist (a Tid is never freed on it)', async () => {
   const { workflowExists } = await import('../../src/temporal/payments');

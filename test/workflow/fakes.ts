@@ -91,7 +91,7 @@ export class FakeWorld {
   /** Card releases that wait for the test, by vault token. */
   readonly releaseGates = new Map<string, Gate>();
 
-  /** A new payment with its own Tid: the card in the vault, the API's `pending` reservation in the projections. */
+  /** A new payment with its own Tid: the card in the vault (its record is the workflow's first write). */
   payment(name: string, overrides: Partial<PaymentInput> = {}, options: { vaultCard?: boolean } = {}): TestPayment {
     const tid = `${name}-${Date.now().toString(36)}-${++paymentCounter}`;
     const paymentKey = `test:${MERCHANT_ID}:${tid}`;
@@ -118,7 +118,6 @@ export class FakeWorld {
       ...overrides,
     };
     if (options.vaultCard !== false) this.vault.set(vaultToken, { number: TEST_PAN, month: 12, year: 2040, cvv: '123' });
-    this.projections.set(paymentKey, { seq: 0, status: 'pending', message: 'Payment is being processed' });
     return { input, workflowId: paymentWorkflowId('test', MERCHANT_ID, tid), paymentKey };
   }
 
@@ -187,6 +186,11 @@ export class FakeWorld {
         const call = record(this.ledger.refund, input.idempotencyKey, input);
         const answer = scriptFor(input.idempotencyKey).refund;
         return answer ? await answer(input, call) : { kind: 'refunded', pspReference: `psr_${input.idempotencyKey}` };
+      },
+      // As insertPayment: the first write wins, a retry changes nothing.
+      recordPayment: ({ payment, message }) => {
+        if (!this.projections.has(payment.paymentKey)) this.projections.set(payment.paymentKey, { seq: 0, status: 'pending', message });
+        return Promise.resolve();
       },
       // The same guard as applyProjection: only a newer seq moves the document, and only an existing one.
       projectPayment: (input) => {

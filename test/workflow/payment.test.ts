@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type WorkflowHandle, WorkflowUpdateStage } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { requestRefund, resumePayment, startPayment } from '../../src/temporal/payments';
+import { paymentStartOptions, requestRefund, startPayment } from '../../src/temporal/payments';
 import { ensureBinary, temporalSpec } from '../../tools/binaries';
 import {
   challengeResultUpdate, type Decision, type PaymentOutcome, refundUpdate, type RefundAnswer, stateQuery,
@@ -317,7 +317,8 @@ describe('payment workflow', () => {
           return { kind: 'declined', message: 'Card declined' };
         },
       });
-      expect(await resumePayment(env.client, taskQueue, payment.input)).toBe('started');
+      // A plain start, no decision awaited: the test holds the processor while it sends the refund.
+      await env.client.workflow.start('paymentWorkflow', paymentStartOptions(payment.workflowId, taskQueue, payment.input));
       const handle = handleOf(payment);
       await waitFor('the authorization call', () => processorGate.reached === 1);
       expect(await handle.query(stateQuery)).toMatchObject({ status: 'pending', waitingFor: 'processor' });
