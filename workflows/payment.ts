@@ -253,6 +253,8 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
    * of when the issuer lets the authorization lapse days later. The void moves no money, so it is retried until
    * the processor answers (the processor calls' policy, no bound); its key is the workflow id and the step, so a
    * retried void is one void. If the processor refuses the void, the message says so and ops are told in the log.
+   * A capture that was never answered may still have been made: the void then reverses it before settlement or is
+   * refused, and a refusal is exactly what ops are told about.
    */
   async function captureOrVoid(authorization: string): Promise<{ status: 'captured' | 'failed'; message: string }> {
     const movement = { connector: input.connector, pspReference: authorization, amount: input.amount, currency: input.currency };

@@ -9,8 +9,8 @@ import {
 /**
  * The sandbox card simulator: a processor with the behaviours of the test cards (docs/sandbox.md) and a ledger
  * of its own in MongoDB. Every money movement, and every void (the release of an authorization), is one ledger
- * document keyed by `{operation}:{idempotencyKey}`, inserted before it is reported: the `_id` makes a second capture or refund for the same payment impossible,
- * and lets tests count movements per payment.
+ * document keyed by `{operation}:{idempotencyKey}`, inserted before it is reported: the `_id` makes a second
+ * capture, refund or void for the same payment impossible, and lets tests count movements per payment.
  */
 export interface LedgerDoc {
   _id: string;
@@ -39,7 +39,7 @@ const FLAKY_CARD = '4000000000000119';
 const FLAKY_FAILURES = 2;
 /** Approved at authorization, then its capture is declined: the workflow voids the authorization. */
 const CAPTURE_DECLINED_CARD = '4000000000000267';
-export const CAPTURE_DECLINED_MESSAGE = 'Capture declined by the issuer';
+const CAPTURE_DECLINED_MESSAGE = 'Capture declined by the issuer';
 
 const pspReference = () => `sim_${randomBytes(12).toString('hex')}`;
 /**
