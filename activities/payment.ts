@@ -115,6 +115,11 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       });
     },
 
+    /** Releases an authorization that will not be captured (the compensation of a failed capture). */
+    async voidAuthorization(input: MovementInput) {
+      return connector(input.connector).void(input);
+    },
+
     async projectPayment(input: ProjectionInput): Promise<void> {
       const patch: ProjectionPatch = { updatedAt: new Date(input.date) };
       if (input.status) patch.status = input.status;

@@ -53,6 +53,7 @@ const BRANCHES: Branch[] = [
   { name: '3ds-required-by-card', card: '4000000000003220', answer: 'approved', expected: 'captured' },
   { name: '3ds-then-declined', card: '4000008400001629', answer: 'approved', expected: 'failed' },
   { name: 'refund', card: '4111111111111111', refund: true, expected: 'captured' },
+  { name: 'capture-failed', card: '4000000000000267', expected: 'failed' },
 ];
 
 
@@ -77,15 +78,20 @@ async function answerChallenge(url: string, result: 'approved' | 'failed'): Prom
 }
 
 /**
- * Identities name the host and process that ran the worker and the API, and failure stack traces (a retried
- * activity's last failure) name the checkout's paths: machine details with no part in replay. Everything else is
- * kept as the server recorded it.
+ * Identities and a worker's sticky task queue name the host and process that ran the worker and the API, and
+ * failure stack traces (a retried activity's last failure) name the checkout's paths: machine details with no part
+ * in replay. Everything else is kept as the server recorded it.
  */
 const MACHINE_DETAILS: Record<string, string> = { identity: 'settleflow-capture', stackTrace: '' };
+const STICKY_QUEUE = 'TASK_QUEUE_KIND_STICKY';
 
 function anonymized(historyJson: string): string {
   const history = JSON.parse(historyJson) as unknown;
-  const scrub = (key: string, value: unknown) => (typeof value === 'string' && key in MACHINE_DETAILS ? MACHINE_DETAILS[key] : value);
+  const scrub = (key: string, value: unknown) => {
+    if (typeof value === 'string' && key in MACHINE_DETAILS) return MACHINE_DETAILS[key];
+    if (value && typeof value === 'object' && (value as { kind?: unknown }).kind === STICKY_QUEUE) return { ...value, name: 'settleflow-capture-sticky' };
+    return value;
+  };
   return `${JSON.stringify(history, scrub, 2)}\n`;
 }
 

@@ -36,6 +36,8 @@ export interface PaymentInput {
   threeDSUrl: string;
   threeDSTimeoutMs: number;
   refundWindowMs: number;
+  /** Capture attempts before the authorization is voided; unset (as the API sends it): the workflow's default. */
+  captureMaxAttempts?: number;
   webhook: {
     attemptTimeoutMs: number;
     initialBackoffMs: number;

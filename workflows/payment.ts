@@ -15,12 +15,25 @@ import { SA_STATUS } from './search-attributes';
 // Activity failure types that no retry can fix (see activities/payment.ts).
 const NON_RETRYABLE = ['CardDataUnavailable', 'UnknownConnector'];
 
+const PROCESSOR_RETRY = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE } as const;
+
 const payments = proxyActivities<PaymentActivities>({
   // A processor call that takes longer is treated as lost and retried (with the same idempotency key), which
   // also bounds how long a payment waits after its worker died mid-call.
   startToCloseTimeout: '15 seconds',
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: PROCESSOR_RETRY,
 });
+
+/**
+ * How many times a capture is tried before the workflow gives up and voids the authorization. A bound on attempts,
+ * not on time (no schedule-to-close timeout), so that only the processor's failures count: a capture that waits
+ * in the task queue while our own workers or Temporal are down is not an attempt, and such an outage never voids
+ * a payment whose capture was never tried. 120 attempts at the backoff above (0.5 s doubling to 30 s, each attempt
+ * up to 15 s) are one to one and a half hours of a failing processor: a failover or a short outage passes and
+ * the payment is captured as usual, while the authorization (valid for days at the issuer) is still far from
+ * lapsing and the merchant gets a final answer the same hour (docs/sandbox.md, Statuses).
+ */
+const CAPTURE_MAX_ATTEMPTS = 120;
 
 /**
  * Projection writes and the card's release are short database writes that their guards make idempotent (sequence
@@ -61,7 +74,14 @@ const MESSAGES = {
   notCompleted: 'Payment could not be completed',
   refunded: 'Payment refunded',
   refundFailed: 'Refund failed',
+  captureUnanswered: 'the processor did not answer',
 } as const;
+
+/** A failed capture's final message: the merchant reads it in the answer, status and PAYMENT_FAILED webhook. */
+const captureFailedMessage = (reason: string, voidFailure?: string): string =>
+  voidFailure === undefined
+    ? `Capture failed (${reason}); the authorization was voided`
+    : `Capture failed (${reason}); voiding the authorization failed too (${voidFailure}): the amount may stay on hold until the issuer releases it`;
 
 const FINAL_EVENTS: Partial<Record<PaymentStatus, WebhookEvent>> = {
   captured: 'PAYMENT_CAPTURED',
@@ -79,6 +99,10 @@ const FINAL_EVENTS: Partial<Record<PaymentStatus, WebhookEvent>> = {
  */
 export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
   const { workflowId } = workflowInfo();
+  const capturing = proxyActivities<Pick<PaymentActivities, 'capturePayment'>>({
+    startToCloseTimeout: '15 seconds',
+    retry: { ...PROCESSOR_RETRY, maximumAttempts: input.captureMaxAttempts ?? CAPTURE_MAX_ATTEMPTS },
+  });
   // One try per activity: the workflow schedules the retries itself, with jitter, which Temporal's policy lacks.
   const webhooks = proxyActivities<WebhookActivities>({
     startToCloseTimeout: input.webhook.attemptTimeoutMs + 5_000,
@@ -234,6 +258,38 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     if (event) notify(event, { operation: 'payment', status: final, message: finalMessage, date: decision.date });
   }
 
+  /**
+   * Captures the authorization, or, when the capture fails for good (the processor refuses it, or it failed on
+   * every attempt), voids it: the compensation that releases the hold on the cardholder's funds at once instead
+   * of when the issuer lets the authorization lapse days later. The void moves no money, so it is retried until
+   * the processor answers (the processor calls' policy, no bound); its key is the workflow id and the step, so a
+   * retried void is one void. If the processor refuses the void, the message says so and ops are told in the log.
+   * A capture that was never answered may still have been made: the void then reverses it before settlement or is
+   * refused, and a refusal is exactly what ops are told about.
+   */
+  async function captureOrVoid(authorization: string): Promise<{ status: 'captured' | 'failed'; message: string }> {
+    const movement = { connector: input.connector, pspReference: authorization, amount: input.amount, currency: input.currency };
+    let reason: string;
+    try {
+      const capture = await capturing.capturePayment({ idempotencyKey: workflowId, ...movement });
+      if (capture.kind === 'captured') return { status: 'captured', message: MESSAGES.captured };
+      reason = capture.message;
+    } catch {
+      reason = MESSAGES.captureUnanswered;
+    }
+    let voidFailure: string;
+    try {
+      const voided = await payments.voidAuthorization({ idempotencyKey: `${workflowId}:void`, ...movement });
+      if (voided.kind === 'voided') return { status: 'failed', message: captureFailedMessage(reason) };
+      voidFailure = voided.message;
+    } catch {
+      // Only a failure no retry can fix ends up here (an unknown connector): the others are retried.
+      voidFailure = MESSAGES.captureUnanswered;
+    }
+    log.error('capture failed and the authorization could not be voided: it stays on hold at the processor', { reason, voidFailure });
+    return { status: 'failed', message: captureFailedMessage(reason, voidFailure) };
+  }
+
   // ── The payment's record ─────────────────────────────────────────────────────────────────────────────────
   // Payments started before this step existed had their record written by the API (docs/changing-the-workflow.md).
   if (patched('record-written-by-workflow')) {
@@ -257,12 +313,19 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     if (outcome.kind === 'approved') {
       await transition('authorized', MESSAGES.authorized);
       pspReference = outcome.pspReference;
-      const capture = await payments.capturePayment({
-        idempotencyKey: workflowId, connector: input.connector, pspReference: outcome.pspReference,
-        amount: input.amount, currency: input.currency,
-      });
-      if (capture.kind === 'captured') await settle('captured', MESSAGES.captured);
-      else await settle('failed', capture.message);
+      if (patched('void-after-failed-capture')) {
+        const captured = await captureOrVoid(outcome.pspReference);
+        await settle(captured.status, captured.message);
+      } else {
+        // Recorded before failed captures were voided: the capture retried without bound, a refusal ended the
+        // payment with the processor's message (docs/changing-the-workflow.md).
+        const capture = await payments.capturePayment({
+          idempotencyKey: workflowId, connector: input.connector, pspReference: outcome.pspReference,
+          amount: input.amount, currency: input.currency,
+        });
+        if (capture.kind === 'captured') await settle('captured', MESSAGES.captured);
+        else await settle('failed', capture.message);
+      }
     } else if (outcome.kind === 'declined' || outcome.kind === 'error') {
       await settle('failed', outcome.message);
     } else {

@@ -7,10 +7,10 @@ import {
 } from './adapter';
 
 /**
- * The sandbox card simulator: a processor with the behaviours of the test cards (CONTRACT.md §7) and a ledger
- * of its own in MongoDB. Every money movement is one ledger document keyed by `{operation}:{idempotencyKey}`,
- * inserted before it is reported: the `_id` makes a second capture or refund for the same payment impossible,
- * and lets tests count movements per payment.
+ * The sandbox card simulator: a processor with the behaviours of the test cards (docs/sandbox.md) and a ledger
+ * of its own in MongoDB. Every money movement, and every void (the release of an authorization), is one ledger
+ * document keyed by `{operation}:{idempotencyKey}`, inserted before it is reported: the `_id` makes a second
+ * capture, refund or void for the same payment impossible, and lets tests count movements per payment.
  */
 export interface LedgerDoc {
   _id: string;
@@ -37,8 +37,17 @@ const DECLINED_AFTER_CHALLENGE: Record<string, string> = { '4000008400001629': '
 /** Fails transiently on its first two authorization attempts. */
 const FLAKY_CARD = '4000000000000119';
 const FLAKY_FAILURES = 2;
+/** Approved at authorization, then its capture is declined: the workflow voids the authorization. */
+const CAPTURE_DECLINED_CARD = '4000000000000267';
+const CAPTURE_DECLINED_MESSAGE = 'Capture declined by the issuer';
 
 const pspReference = () => `sim_${randomBytes(12).toString('hex')}`;
+/**
+ * A capture names only the processor's reference, never the card. As a real processor knows its own
+ * authorizations, the simulator writes what the capture must do into the reference it hands out: no lookup.
+ */
+const CAPTURE_DECLINED_PREFIX = 'sim_cd_';
+const captureDeclinedReference = () => `${CAPTURE_DECLINED_PREFIX}${randomBytes(12).toString('hex')}`;
 
 export class SandboxSimulator implements PspAdapter {
   readonly name = 'simulator';
@@ -70,12 +79,15 @@ export class SandboxSimulator implements PspAdapter {
       if ((attempts?.count ?? 1) <= FLAKY_FAILURES) throw new PspUnavailableError('simulator: processor timeout');
     }
     const declined = DECLINES[card] ?? DECLINED_AFTER_CHALLENGE[card];
-    const outcome: AuthorizeOutcome = declined ? { kind: 'declined', message: declined } : { kind: 'approved', pspReference: pspReference() };
+    const reference = card === CAPTURE_DECLINED_CARD ? captureDeclinedReference() : pspReference();
+    const outcome: AuthorizeOutcome = declined ? { kind: 'declined', message: declined } : { kind: 'approved', pspReference: reference };
     return (await this.record('authorize', request.idempotencyKey, request.amount, request.currency, outcome)) as AuthorizeOutcome;
   }
 
+  /** A declined capture moves no money, so it leaves no ledger entry (and answers the same on every retry). */
   async capture(request: MovementRequest): Promise<CaptureOutcome> {
     await this.latency();
+    if (request.pspReference.startsWith(CAPTURE_DECLINED_PREFIX)) return { kind: 'failed', message: CAPTURE_DECLINED_MESSAGE };
     return (await this.record('capture', request.idempotencyKey, request.amount, request.currency, { kind: 'captured' })) as CaptureOutcome;
   }
 

@@ -21,8 +21,9 @@ afterAll(async () => {
   await stack.close();
 });
 
-const ledger = (workflowId: string, operation: string) =>
-  stack.db.collection('simulator_ledger').countDocuments({ operation, idempotencyKey: { $regex: `^${workflowId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } });
+/** The simulator's ledger entries of one payment: its keys all start with the workflow id. */
+const ofPayment = (workflowId: string) => ({ idempotencyKey: { $regex: `^${workflowId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } });
+const ledger = (workflowId: string, operation: string) => stack.db.collection('simulator_ledger').countDocuments({ operation, ...ofPayment(workflowId) });
 const workflowIdOf = (tid: string) => `payment-test-${merchant.merchantId}-${tid}`;
 const webhooksFor = (tid: string, count: number) => eventually(`${count} webhook(s) for ${tid}`, () => Promise.resolve(receiver.forTid(tid).length >= count ? receiver.forTid(tid) : undefined));
 
@@ -78,6 +79,33 @@ it.each([
   expect(hook!.headers['x-settleflow-event']).toBe('PAYMENT_FAILED');
   expect(await ledger(workflowIdOf(body.Tid!), 'capture')).toBe(0);
   expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! })).body.Result).toMatchObject({ Status: 'failed', Message: message });
+});
+
+it('voids the authorization when the processor declines the capture (4000000000000267), and says so in the answer, status and webhook', async () => {
+  const body = paymentBody({ CardNumber: '4000000000000267', CallbackUrl: callbackUrl });
+  const message = 'Capture failed (Capture declined by the issuer); the authorization was voided';
+  const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
+  expect(paid.body).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'failed', Tid: body.Tid, Amount: 12.34, Message: message } });
+  const reference = paid.body.Result!.Reference as string;
+
+  // The processor saw the authorization and its void, under the workflow's keys, and no capture.
+  const workflowId = workflowIdOf(body.Tid!);
+  const moves = await stack.db.collection<{ operation: string; idempotencyKey: string; amount: number; outcome: { kind: string } }>('simulator_ledger')
+    .find(ofPayment(workflowId)).toArray();
+  expect(moves.map((m) => [m.operation, m.idempotencyKey, m.amount, m.outcome.kind]).sort()).toEqual([
+    ['authorize', workflowId, 1234, 'approved'],
+    ['void', `${workflowId}:void`, 1234, 'voided'],
+  ]);
+
+  for (const lookup of [{ Tid: body.Tid! }, { Reference: reference }] as Record<string, string>[]) {
+    expect((await post(stack.apiUrl, 'status', merchant.testKey, lookup)).body).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'failed', Reference: reference, Message: message } });
+  }
+  const [hook] = await webhooksFor(body.Tid!, 1);
+  expect(hook!.headers['x-settleflow-event']).toBe('PAYMENT_FAILED');
+  expect(signatureMatches(String(hook!.headers['x-settleflow-signature']), hook!.rawBody, merchant.webhookSecret)).toBe(true);
+  expect(JSON.parse(hook!.rawBody)).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'failed', Tid: body.Tid, Reference: reference, Message: message } });
+  expect((await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: body.Tid! })).body).toMatchObject({ Code: 103 });
+  expect(await ledger(workflowId, 'capture')).toBe(0);
 });
 
 it('hides two transient processor failures behind retries: captured once', async () => {

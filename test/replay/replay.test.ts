@@ -60,6 +60,16 @@ const BRANCHES: Record<string, { status: PaymentOutcome['status']; shows: (h: Co
   // The card, not the merchant, asked for the challenge: authorize, challenge, authorize again.
   '3ds-required-by-card': { status: 'captured', shows: (h) => expect(activities(h, 'authorizePayment')).toHaveLength(2) },
   '3ds-then-declined': { status: 'failed', shows: (h) => expect(updates(h)).toContain('challengeResult') },
+  // The processor declined the capture: the authorization was voided, and the outcome says so.
+  'capture-failed': {
+    status: 'failed',
+    shows: (h) => {
+      expect(activities(h, 'capturePayment')).toHaveLength(1);
+      expect(activities(h, 'voidAuthorization')).toHaveLength(1);
+      const completed = ofType(h, 'WORKFLOW_EXECUTION_COMPLETED')[0]!;
+      expect((payloadValue(attributes(completed).result!.payloads[0]!) as PaymentOutcome).message).toMatch(/^Capture failed \(.+\); the authorization was voided$/);
+    },
+  },
   refund: {
     status: 'captured',
     shows: (h) => {

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Activities } from '../../activities';
 import type { AuthorizeInput, MovementInput, ProjectionInput, RefundReferenceInput } from '../../activities/payment';
-import type { AuthorizeOutcome, CaptureOutcome, CardData, RefundOutcome } from '../../activities/psp/adapter';
+import type { AuthorizeOutcome, CaptureOutcome, CardData, RefundOutcome, VoidOutcome } from '../../activities/psp/adapter';
 import type { DeliverWebhookInput } from '../../activities/webhook';
 import { paymentWorkflowId } from '../../src/temporal/payments';
 import type { PaymentInput, PaymentStatus, RefundStatus } from '../../workflows/messages';
@@ -43,6 +43,7 @@ export interface ProcessorScript {
   authorize?: (input: AuthorizeInput, call: number) => Answer<AuthorizeOutcome>;
   capture?: (input: MovementInput, call: number) => Answer<CaptureOutcome>;
   refund?: (input: MovementInput, call: number) => Answer<RefundOutcome>;
+  void?: (input: MovementInput, call: number) => Answer<VoidOutcome>;
 }
 /** Throw to fail a delivery attempt; `attempt` is Temporal's attempt number. */
 export type WebhookScript = (input: DeliverWebhookInput, attempt: number) => Answer<void>;
@@ -59,6 +60,8 @@ export interface WebhookAttempt {
   deliveryId: string;
   event: DeliverWebhookInput['event'];
   attempt: number;
+  /** The Message the event carries. */
+  message: string;
   delivered: boolean;
   /** What the projection said when the attempt started. */
   statusAtAttempt: PaymentStatus | undefined;
@@ -80,6 +83,7 @@ export class FakeWorld {
     authorize: new Map<string, AuthorizeInput[]>(),
     capture: new Map<string, MovementInput[]>(),
     refund: new Map<string, MovementInput[]>(),
+    void: new Map<string, MovementInput[]>(),
   };
   readonly projections = new Map<string, ProjectionDoc>();
   /** Every projection write, applied or refused by the seq guard, with the state after it. */
@@ -145,6 +149,10 @@ export class FakeWorld {
     return [...this.ledger.refund.entries()].filter(([key]) => key.startsWith(`${payment.workflowId}:refund:`)).flatMap(([, calls]) => calls);
   }
 
+  voidCalls(payment: TestPayment): MovementInput[] {
+    return [...this.ledger.void.entries()].filter(([key]) => key.startsWith(`${payment.workflowId}:`)).flatMap(([, calls]) => calls);
+  }
+
   writes(payment: TestPayment) {
     return this.projectionWrites.get(payment.paymentKey) ?? [];
   }
@@ -164,8 +172,8 @@ export class FakeWorld {
       map.set(key, calls);
       return calls.length;
     };
-    // Refund keys are `{workflowId}:refund:{reference}`: the script is the payment's.
-    const scriptFor = (idempotencyKey: string): ProcessorScript => this.processorScripts.get(idempotencyKey.split(':refund:')[0]!) ?? {};
+    // Refund keys are `{workflowId}:refund:{reference}`, the void's `{workflowId}:void`: the script is the payment's.
+    const scriptFor = (idempotencyKey: string): ProcessorScript => this.processorScripts.get(idempotencyKey.split(/:refund:|:void$/)[0]!) ?? {};
 
     return {
       authorizePayment: async (input) => {
@@ -191,6 +199,11 @@ export class FakeWorld {
       recordPayment: ({ payment, message }) => {
         if (!this.projections.has(payment.paymentKey)) this.projections.set(payment.paymentKey, { seq: 0, status: 'pending', message });
         return Promise.resolve();
+      },
+      voidAuthorization: async (input) => {
+        const call = record(this.ledger.void, input.idempotencyKey, input);
+        const answer = scriptFor(input.idempotencyKey).void;
+        return answer ? await answer(input, call) : { kind: 'voided' };
       },
       // The same guard as applyProjection: only a newer seq moves the document, and only an existing one.
       projectPayment: (input) => {
@@ -220,6 +233,7 @@ export class FakeWorld {
           deliveryId: input.deliveryId,
           event: input.event,
           attempt: input.attempt,
+          message: input.payload.message,
           delivered: false,
           statusAtAttempt: this.projections.get(input.paymentKey)?.status,
         };

@@ -186,15 +186,99 @@ describe('payment workflow', () => {
       expect(world.releasedCards).toContain(payment.input.vaultToken);
     });
 
-    it('fails with the processor message when the capture itself fails', async () => {
-      const payment = world.payment('capture-fails');
+    it('voids the authorization when the processor refuses the capture, and fails saying so everywhere', async () => {
+      const payment = world.payment('capture-refused', { refundWindowMs: 60_000 });
       world.script(payment, { capture: () => ({ kind: 'failed', message: 'Capture refused' }) });
       const { decision, handle } = await decide(payment);
+      const message = 'Capture failed (Capture refused); the authorization was voided';
 
-      expect(decision).toMatchObject({ status: 'failed', message: 'Capture refused' });
-      expect(await handle.result()).toMatchObject({ status: 'failed', message: 'Capture refused' });
+      expect(decision).toMatchObject({ status: 'failed', message });
+      expect(await handle.result()).toEqual<PaymentOutcome>({ status: 'failed', message });
+      expect(world.captureCalls(payment)).toHaveLength(1);
+      // Through the connector, with a key of its own derived from the workflow id and the step.
+      expect(world.voidCalls(payment)).toEqual([{
+        idempotencyKey: `${payment.workflowId}:void`, connector: 'fake', pspReference: `psp_${payment.workflowId}`, amount: 1999, currency: 'EUR',
+      }]);
+      expect(world.refundCalls(payment)).toHaveLength(0);
       expect(statusesWritten(payment)).toEqual(['authorized', 'failed']);
-      expect(events(payment)).toEqual(['PAYMENT_FAILED']);
+      expect(world.projections.get(payment.paymentKey)).toMatchObject({ status: 'failed', message });
+      expect(world.deliveries(payment).map((d) => [d.event, d.message])).toEqual([['PAYMENT_FAILED', message]]);
+      expect((await handle.query(stateQuery)).message).toBe(message);
+      expect(world.releasedCards).toContain(payment.input.vaultToken);
+      await expectNoCardNumberInHistory(handle);
+    });
+
+    it('retries the void until the processor answers, and says failed only once it has', async () => {
+      const payment = world.payment('void-retried');
+      const processorBack = gate();
+      world.script(payment, {
+        capture: () => ({ kind: 'failed', message: 'Capture refused' }),
+        void: async (_input, call) => {
+          if (call <= 2) throw new Error('processor timeout');
+          await processorBack.pass();
+          return { kind: 'voided' };
+        },
+      });
+      await env.client.workflow.start('paymentWorkflow', paymentStartOptions(payment.workflowId, taskQueue, payment.input));
+      const handle = handleOf(payment);
+      await waitFor('the third void attempt', () => processorBack.reached === 1);
+      // Nothing final is said before the authorization is released.
+      expect(await handle.query(stateQuery)).toMatchObject({ status: 'authorized', waitingFor: 'processor' });
+      expect(world.projections.get(payment.paymentKey)).toMatchObject({ status: 'authorized' });
+      expect(world.attempts(payment)).toHaveLength(0);
+
+      processorBack.open();
+      expect(await handle.result()).toEqual<PaymentOutcome>({ status: 'failed', message: 'Capture failed (Capture refused); the authorization was voided' });
+      expect(world.voidCalls(payment).map((c) => c.idempotencyKey)).toEqual(Array(3).fill(`${payment.workflowId}:void`));
+    });
+
+    it('gives up a capture that fails on every attempt after the bound, then voids', async () => {
+      const payment = world.payment('capture-unanswered', { captureMaxAttempts: 3 });
+      world.script(payment, {
+        capture: () => {
+          throw new Error('processor timeout');
+        },
+      });
+      const { decision, handle } = await decide(payment);
+      const message = 'Capture failed (the processor did not answer); the authorization was voided';
+
+      expect(decision).toMatchObject({ status: 'failed', message });
+      expect(await handle.result()).toEqual<PaymentOutcome>({ status: 'failed', message });
+      expect(world.captureCalls(payment)).toHaveLength(3);
+      expect(world.voidCalls(payment)).toHaveLength(1);
+      expect(world.deliveries(payment).map((d) => [d.event, d.message])).toEqual([['PAYMENT_FAILED', message]]);
+    });
+
+    it('captures a payment whose capture fails transiently within the bound, and voids nothing', async () => {
+      const payment = world.payment('capture-outage', { captureMaxAttempts: 3, refundWindowMs: 500 });
+      world.script(payment, {
+        capture: (_input, call) => {
+          if (call <= 2) throw new Error('processor timeout');
+          return { kind: 'captured' };
+        },
+      });
+      const { decision, handle } = await decide(payment);
+
+      expect(decision).toMatchObject({ status: 'captured', message: 'Payment was successful' });
+      expect(await handle.result()).toMatchObject({ status: 'captured' });
+      expect(world.captureCalls(payment)).toHaveLength(3);
+      expect(world.voidCalls(payment)).toHaveLength(0);
+    });
+
+    it('says so, for ops, when the processor refuses the void too', async () => {
+      const payment = world.payment('void-refused');
+      world.script(payment, {
+        capture: () => ({ kind: 'failed', message: 'Capture refused' }),
+        void: () => ({ kind: 'failed', message: 'Authorization not found' }),
+      });
+      const { decision, handle } = await decide(payment);
+      const message = 'Capture failed (Capture refused); voiding the authorization failed too (Authorization not found): the amount may stay on hold until the issuer releases it';
+
+      expect(decision).toMatchObject({ status: 'failed', message });
+      expect(await handle.result()).toEqual<PaymentOutcome>({ status: 'failed', message });
+      expect(world.voidCalls(payment)).toHaveLength(1);
+      expect(world.projections.get(payment.paymentKey)).toMatchObject({ status: 'failed', message });
+      expect(world.deliveries(payment).map((d) => [d.event, d.message])).toEqual([['PAYMENT_FAILED', message]]);
     });
   });
 
