@@ -4,7 +4,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { fetch } from 'undici';
 import { deliverEvent } from '../../activities/webhook';
+import { MAX_RESPONSE_BYTES, systemResolver, webhookDispatcher } from '../../activities/webhook-transport';
 import type { CreatedMerchant } from '../../src/auth/accounts';
 import { rotateWebhookSecret } from '../../src/auth/accounts';
 import { type Config, loadConfig } from '../../src/config';
@@ -292,6 +294,25 @@ it('an endpoint that answers 200 and streams without end: the attempt is recorde
     expect(endpoint.bytesWritten).toBeLessThan(16 * 1024 * 1024);
     expect(endpoint.droppedByClient).toBe(true);
   } finally {
+    await endpoint.stop();
+  }
+});
+
+it('the delivery dispatcher alone drops a response past its cap, even for a reader that wants the whole body', async () => {
+  const endpoint = new EndlessEndpoint();
+  const url = await endpoint.start();
+  const dispatcher = webhookDispatcher({ publicOnly: false, resolve: systemResolver, timeoutMs: 10_000 });
+  try {
+    const response = await fetch(url, { method: 'POST', body: '{}', dispatcher });
+    expect(response.status).toBe(200);
+    await expect(response.text()).rejects.toThrow();
+    await eventually('the endpoint to see its connection dropped', () => Promise.resolve(endpoint.droppedByClient || endpoint.bytesWritten >= EndlessEndpoint.SAFETY_STOP_BYTES ? true : undefined));
+    // The cap is on what the client takes in; the endpoint's count adds the socket buffers (see above).
+    expect(MAX_RESPONSE_BYTES).toBeLessThanOrEqual(64 * 1024);
+    expect(endpoint.bytesWritten).toBeLessThan(16 * 1024 * 1024);
+    expect(endpoint.droppedByClient).toBe(true);
+  } finally {
+    await dispatcher.destroy();
     await endpoint.stop();
   }
 });
