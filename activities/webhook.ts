@@ -1,22 +1,16 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import ipaddr from 'ipaddr.js';
 import type { Db } from 'mongodb';
-import { Agent, fetch } from 'undici';
+import { fetch } from 'undici';
 import { activeWebhookSecrets } from '../src/auth/accounts';
 import type { Config } from '../src/config';
-import { isNonPublicAddress } from '../src/epro/url-rules';
 import { type PaymentFacts, paymentResult, refundResult } from '../src/epro/result';
 import { findMerchant } from '../src/store/merchants';
 import { payments } from '../src/store/payments';
 import { type WebhookEventDoc, webhookAttempts, webhookEvents } from '../src/store/webhook-attempts';
 import { signatureHeader } from '../src/webhooks/sign';
 import type { Mode, PaymentStatus, RefundStatus, WebhookEvent } from '../workflows/messages';
+import { RefusedTarget, type Resolver, readPrefix, refusalBeforeConnect, systemResolver, webhookDispatcher } from './webhook-transport';
 
-/** Resolves a host name to all its addresses (injectable, so tests can make a name point anywhere). */
-export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
-
-const systemResolver: Resolver = (hostname) =>
-  new Promise((resolve, reject) => dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+export type { Resolver } from './webhook-transport';
 
 export interface WebhookDeps {
   db: Db;
@@ -61,42 +55,12 @@ function webhookBody(input: DeliverWebhookInput): string {
   return JSON.stringify({ Code: 0, Result: result });
 }
 
-class RefusedTarget extends Error {}
-
 /**
- * Live-mode SSRF guard at delivery time, on the address actually connected to (not the name, which could
- * resolve differently a second later): every address of the name must be public, and the connection uses them.
+ * Public addresses only, in every mode; the operator may open loopback and private addresses to sandbox
+ * deliveries (WEBHOOK_ALLOW_PRIVATE_TARGETS, docs/webhooks.md), never to live ones.
  */
-function publicOnlyAgent(resolve: Resolver, timeoutMs: number): Agent {
-  return new Agent({
-    connect: {
-      timeout: timeoutMs,
-      lookup: (hostname, options, callback) => {
-        resolve(hostname).then(
-          (addresses) => {
-            const refused = addresses.find((a) => isNonPublicAddress(a.address));
-            if (addresses.length === 0 || refused) {
-              callback(new RefusedTarget(`refused: ${hostname} resolves to non-public address ${refused?.address ?? '(none)'}`), '', 4);
-            } else if ((options as { all?: boolean }).all) {
-              (callback as unknown as (err: null, all: LookupAddress[]) => void)(null, addresses);
-            } else {
-              callback(null, addresses[0]!.address, addresses[0]!.family);
-            }
-          },
-          (err: Error) => callback(err, '', 4),
-        );
-      },
-    },
-  });
-}
-
-/** Why a target is refused before any connection, or undefined when it may be tried. */
-function refusal(url: URL, mode: Mode): string | undefined {
-  if (mode !== 'live') return undefined;
-  if (url.protocol !== 'https:') return 'refused: live webhooks go to https URLs only';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (ipaddr.isValid(host) && isNonPublicAddress(host)) return `refused: ${host} is not a public address`;
-  return undefined;
+function targetRules(config: WebhookDeps['config'], mode: Mode) {
+  return { httpsOnly: mode === 'live', publicOnly: mode === 'live' || config.webhook.allowPrivateTargets !== true };
 }
 
 /**
@@ -109,12 +73,13 @@ export async function deliverEvent(deps: WebhookDeps, event: WebhookEventDoc, at
   let responsePrefix: string | undefined;
   const merchant = await findMerchant(deps.db, event.merchantId);
   const url = new URL(event.url);
-  const refused = merchant ? refusal(url, event.mode) : 'merchant no longer exists';
+  const rules = targetRules(deps.config, event.mode);
+  const refused = merchant ? refusalBeforeConnect(url, rules) : 'merchant no longer exists';
   if (refused || !merchant) {
     outcome = { delivered: false, error: refused, permanent: true };
   } else {
     const timeoutMs = deps.config.webhook.attemptTimeoutMs;
-    const dispatcher = event.mode === 'live' ? publicOnlyAgent(deps.resolve ?? systemResolver, timeoutMs) : undefined;
+    const dispatcher = webhookDispatcher({ publicOnly: rules.publicOnly, resolve: deps.resolve ?? systemResolver, timeoutMs });
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -130,14 +95,16 @@ export async function deliverEvent(deps: WebhookDeps, event: WebhookEventDoc, at
         },
         body: event.body,
       });
-      // Only a short prefix is read: a receiver's answer is never trusted, and never allowed to be large.
-      responsePrefix = (await response.text().catch(() => '')).slice(0, RESPONSE_PREFIX_BYTES);
+      // Only a short prefix is read, then the connection dropped: a receiver's answer is never trusted, and never
+      // allowed to be large (an endpoint streaming without end would otherwise grow the worker without bound).
+      responsePrefix = (await readPrefix(response.body, RESPONSE_PREFIX_BYTES)).toString('utf8');
       outcome = { delivered: response.status >= 200 && response.status < 300, httpStatus: response.status, permanent: false };
     } catch (err) {
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
       outcome = { delivered: false, error: cause instanceof Error ? cause.message : String(cause), permanent: cause instanceof RefusedTarget };
     } finally {
-      await dispatcher?.close();
+      // Destroy, not close: close would wait for a body nobody reads any more.
+      await dispatcher.destroy();
     }
   }
 

@@ -17,7 +17,7 @@ export interface StoredPayment {
 
 const BATCH = 1000;
 
-function syntheticPayment(merchant: MerchantDoc, tid: string, reference: string, at: Date, publicBaseUrl: string): PaymentDoc {
+function syntheticPayment(merchant: MerchantDoc, tid: string, reference: string, at: Date): PaymentDoc {
   const key = paymentKey('test', merchant._id, tid);
   const amount = 100 + Math.floor(Math.random() * 99_900);
   return {
@@ -42,7 +42,7 @@ function syntheticPayment(merchant: MerchantDoc, tid: string, reference: string,
 }
 
 /** Adds synthetic payments until `stored` holds `target`; returns how long the inserts took (ms). */
-export async function populateTo(db: Db, merchant: MerchantDoc, stored: StoredPayment[], target: number, publicBaseUrl: string): Promise<number> {
+export async function populateTo(db: Db, merchant: MerchantDoc, stored: StoredPayment[], target: number): Promise<number> {
   const started = Date.now();
   const tag = randomBase62(6);
   while (stored.length < target) {
@@ -53,7 +53,7 @@ export async function populateTo(db: Db, merchant: MerchantDoc, stored: StoredPa
     for (let i = 0; i < count; i++) {
       const tid = `seed-${tag}-${stored.length + i}`;
       const reference = `pr_${randomBase62(24)}`;
-      batch.push(syntheticPayment(merchant, tid, reference, at, publicBaseUrl));
+      batch.push(syntheticPayment(merchant, tid, reference, at));
       refs.push({ _id: reference, kind: 'payment', paymentKey: paymentKey('test', merchant._id, tid), merchantId: merchant._id, mode: 'test' });
     }
     await payments(db).insertMany(batch, { ordered: false });

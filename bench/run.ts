@@ -377,7 +377,7 @@ async function main(): Promise<void> {
     const probes: StoreProbe[] = [];
     let auth: { noAuth: Measured; uncached: Measured } | undefined;
     for (const size of STORE_SIZES) {
-      const populateMs = await populateTo(statusDb, merchant, stored, size, config.publicBaseUrl);
+      const populateMs = await populateTo(statusDb, merchant, stored, size);
       log(`status store holds ${stored.length} payments (inserted in ${populateMs} ms)`);
       const probe = await probeStore(statusDb, merchant._id, stored);
       probes.push(probe);

@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     const stored: StoredPayment[] = [];
     console.log(`store probe against ${binary}`);
     for (const size of sizes) {
-      const populateMs = await populateTo(db, merchant, stored, size, 'http://127.0.0.1:3000');
+      const populateMs = await populateTo(db, merchant, stored, size);
       const probe = await probeStore(db, merchant._id, stored, { timeScanningGuard: true });
       console.log(
         `${size} stored (inserted in ${populateMs} ms): find by _id ${probe.findByIdMs} ms, update by _id ${probe.updateByIdMs} ms, ` +

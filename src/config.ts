@@ -48,6 +48,12 @@ export interface Config {
     initialBackoffMs: number;
     maxRetryLiveMs: number;
     maxRetrySandboxMs: number;
+    /**
+     * Sandbox deliveries may go to loopback and private addresses (receivers on the developer's machine).
+     * Undefined means not set, which is no; the local stack (tools/stack.ts) turns it on unless told otherwise.
+     * Live deliveries go to public addresses only whatever it says (docs/webhooks.md).
+     */
+    allowPrivateTargets?: boolean;
   };
   sweepIntervalMs: number;
   /** Added to every sandbox simulator call, to make processor latency visible in tests and benchmarks. */
@@ -110,6 +116,16 @@ class Reader {
       return fallback;
     }
     return raw as T;
+  }
+
+  /** `true`/`false` (or `1`/`0`); undefined when unset, so a caller can tell "not set" from "set to false". */
+  boolean(name: string): boolean | undefined {
+    const raw = this.optional(name)?.toLowerCase();
+    if (raw === undefined) return undefined;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    this.problems.push(`${name} must be true or false, got "${raw}"`);
+    return undefined;
   }
 
   url(name: string, fallback: string): string {
@@ -201,6 +217,7 @@ export function loadConfig(env: Env = process.env): Config {
       initialBackoffMs: read.duration('WEBHOOK_INITIAL_BACKOFF', '10s'),
       maxRetryLiveMs: read.duration('WEBHOOK_MAX_RETRY_LIVE', '3d'),
       maxRetrySandboxMs: read.duration('WEBHOOK_MAX_RETRY_SANDBOX', '1h'),
+      allowPrivateTargets: read.boolean('WEBHOOK_ALLOW_PRIVATE_TARGETS'),
     },
     sweepIntervalMs: read.duration('SWEEP_INTERVAL', '1m'),
     simulatorLatencyMs: read.duration('SIMULATOR_LATENCY', '0', { allowZero: true, max: ms('20s') }),
@@ -208,6 +225,10 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (!/^[A-Z]{3}$/.test(config.accountDefaults.currency)) {
     read.problems.push(`DEFAULT_CURRENCY must be an ISO 4217 code like EUR, got "${config.accountDefaults.currency}"`);
+  }
+  if (nodeEnv === 'production' && config.webhook.allowPrivateTargets) {
+    // A hosted gateway's private network is exactly what an SSRF reaches: sandbox keys are handed to anyone.
+    read.problems.push('WEBHOOK_ALLOW_PRIVATE_TARGETS=true is refused in production: webhooks must go to public addresses only (docs/webhooks.md)');
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
@@ -241,6 +262,7 @@ export function configToEnv(config: Config): Record<string, string> {
     WEBHOOK_INITIAL_BACKOFF: String(config.webhook.initialBackoffMs),
     WEBHOOK_MAX_RETRY_LIVE: String(config.webhook.maxRetryLiveMs),
     WEBHOOK_MAX_RETRY_SANDBOX: String(config.webhook.maxRetrySandboxMs),
+    ...(config.webhook.allowPrivateTargets === undefined ? {} : { WEBHOOK_ALLOW_PRIVATE_TARGETS: String(config.webhook.allowPrivateTargets) }),
     SWEEP_INTERVAL: String(config.sweepIntervalMs),
     SIMULATOR_LATENCY: String(config.simulatorLatencyMs),
   };

@@ -57,6 +57,17 @@ function logSince(file: string, offset: number): string {
   }
 }
 
+/**
+ * The local stack is where webhook receivers run on this machine (a merchant trying the sandbox against their
+ * own laptop, the tests' listeners): unless WEBHOOK_ALLOW_PRIVATE_TARGETS was set either way, its sandbox webhooks
+ * may go to loopback and private addresses. Never in production; live webhooks stay public-only whatever it says
+ * (docs/webhooks.md).
+ */
+export function localStackConfig(config: Config): Config {
+  if (config.env === 'production' || config.webhook.allowPrivateTargets !== undefined) return config;
+  return { ...config, webhook: { ...config.webhook, allowPrivateTargets: true } };
+}
+
 /** Starts a worker process for `config`; resolves once it polls its task queue. */
 export async function startWorkerProcess(config: Config, env: Record<string, string> = {}, name = 'worker'): Promise<ManagedProcess> {
   const logDir = path.join(config.dataDir, 'logs');
@@ -64,7 +75,7 @@ export async function startWorkerProcess(config: Config, env: Record<string, str
   const from = logLength(logFile);
   const proc = startProcess(name, process.execPath, [path.join(distDir, 'src', 'worker.js')], {
     logDir,
-    env: { ...process.env, ...configToEnv(config), ...env },
+    env: { ...process.env, ...configToEnv(localStackConfig(config)), ...env },
   });
   await readyOrStopped(proc, () => waitUntilReady(proc, name, () => Promise.resolve(logSince(logFile, from).includes('settleflow-worker ready'))));
   return proc;
@@ -74,14 +85,15 @@ export async function startWorkerProcess(config: Config, env: Record<string, str
 export async function startApiProcess(config: Config, env: Record<string, string> = {}, name = 'api'): Promise<ManagedProcess> {
   const proc = startProcess(name, process.execPath, [path.join(distDir, 'src', 'main.js')], {
     logDir: path.join(config.dataDir, 'logs'),
-    env: { ...process.env, ...configToEnv(config), ...env },
+    env: { ...process.env, ...configToEnv(localStackConfig(config)), ...env },
   });
   const url = `http://${config.host}:${config.port}/ready`;
   await readyOrStopped(proc, () => waitUntilReady(proc, name, async () => (await fetch(url)).status === 200));
   return proc;
 }
 
-export async function startStack(config: Config, options: StackOptions = {}): Promise<Stack> {
+export async function startStack(requested: Config, options: StackOptions = {}): Promise<Stack> {
+  const config = localStackConfig(requested);
   const log = options.log ?? ((line: string) => console.log(line));
   const binaries: { temporal?: string; ferretdb?: string } = {};
   const apiUrl = `http://${config.host}:${config.port}`;

@@ -28,6 +28,10 @@ async function main(): Promise<void> {
   const demo = await ensureDemoMerchant(mongo.db(config.mongo.dbName), config).finally(() => mongo.close());
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  // The stack's effective configuration: it opens private targets to sandbox webhooks unless told otherwise.
+  const webhookTargets = stack.config.webhook.allowPrivateTargets
+    ? 'sandbox ones may reach loopback and private addresses (WEBHOOK_ALLOW_PRIVATE_TARGETS=true); live ones: public https only'
+    : 'public addresses only, sandbox included (WEBHOOK_ALLOW_PRIVATE_TARGETS=false): a CallbackUrl on this machine is refused';
   console.log(`
 SettleFlow is running (up in ${seconds}s). Ctrl-C stops everything; data stays in ${config.dataDir}.
 
@@ -36,6 +40,7 @@ SettleFlow is running (up in ${seconds}s). Ctrl-C stops everything; data stays i
   Temporal gRPC       ${config.temporal.address}   namespace ${config.temporal.namespace}
   MongoDB wire        ${config.mongo.url}   database ${config.mongo.dbName}
   Logs                ${config.dataDir}/logs/
+  Webhooks            ${webhookTargets}
 
   Demo merchant       ${demo.merchantId}${demo.created ? '   (created now)' : ''}
   Sandbox API key     ${demo.testKey}

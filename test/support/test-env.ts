@@ -27,5 +27,8 @@ export async function testEnv(): Promise<Record<string, string>> {
     WEBHOOK_MAX_RETRY_SANDBOX: '2m',
     API_WAIT_BUDGET: '10s',
     KEY_CACHE_TTL: '2s',
+    // The webhook suites' receivers listen on loopback. Set here, not left to the stack's local default, so the
+    // test files' own clients (the admin command, deliverEvent) see the same setting as the worker.
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
   };
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, ConfigError, configToEnv, loadConfig } from '../../src/config';
+import { localStackConfig } from '../../tools/stack';
 
 /**
  * loadConfig (CONTRACT.md §6, §8, §9, §11): loopback defaults on one machine, contract durations, and every
@@ -235,6 +236,50 @@ describe('loadConfig refuses bad settings', () => {
   });
 });
 
+describe('WEBHOOK_ALLOW_PRIVATE_TARGETS (docs/webhooks.md)', () => {
+  it('is not set by default, which keeps webhooks on public addresses', () => {
+    expect(loadConfig(env()).webhook.allowPrivateTargets).toBeUndefined();
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ])('reads %s as %s', (raw, expected) => {
+    expect(loadConfig(env({ WEBHOOK_ALLOW_PRIVATE_TARGETS: raw })).webhook.allowPrivateTargets).toBe(expected);
+  });
+
+  it.each(['yes', 'on', 'sandbox'])('refuses %s', (raw) => {
+    const problems = problemsOf(env({ WEBHOOK_ALLOW_PRIVATE_TARGETS: raw }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('WEBHOOK_ALLOW_PRIVATE_TARGETS');
+  });
+
+  it('is a configuration error in production, listed with the other problems', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', DATA_DIR: path.join(tmp, 'production'), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', PORT: 'abc' });
+    expect(problems).toHaveLength(3);
+    expect(problems.filter((p) => p.includes('WEBHOOK_ALLOW_PRIVATE_TARGETS'))).toHaveLength(1);
+    expect(problems.filter((p) => p.includes('VAULT_KEY'))).toHaveLength(1);
+  });
+
+  it('may be set to false in production', () => {
+    expect(loadConfig(env({ NODE_ENV: 'production', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' })).webhook.allowPrivateTargets).toBe(false);
+  });
+
+  it('is turned on by the local stack (npm start) when unset, and passed on to its worker', () => {
+    const local = localStackConfig(loadConfig(env()));
+    expect(local.webhook.allowPrivateTargets).toBe(true);
+    expect(configToEnv(local).WEBHOOK_ALLOW_PRIVATE_TARGETS).toBe('true');
+  });
+
+  it('is left as the operator set it by the local stack, and never turned on in production', () => {
+    expect(localStackConfig(loadConfig(env({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' }))).webhook.allowPrivateTargets).toBe(false);
+    expect(localStackConfig(loadConfig(env({ NODE_ENV: 'production' }))).webhook.allowPrivateTargets).toBeUndefined();
+  });
+});
+
 describe('vault key outside production', () => {
   it('creates a 32-byte key file under DATA_DIR when VAULT_KEY is unset, and reuses it', () => {
     const dataDir = path.join(tmp, 'generated');
@@ -269,6 +314,7 @@ describe('configToEnv', () => {
         THREEDS_TIMEOUT: '10m',
         REFUND_WINDOW: '90d',
         WEBHOOK_ATTEMPT_TIMEOUT: '1500',
+        WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false',
       }),
     );
     const again = loadConfig(configToEnv(original));
