@@ -37,7 +37,7 @@ async function main(): Promise<void> {
       (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'vault sweep failed'),
     );
     settleStrandedReservations(mongo.db, client, config.apiWaitBudgetMs + RESERVATION_GRACE_MS).then(
-      (settled) => (settled.adopted || settled.released) && logger.info(settled, 'reservation sweep'),
+      (settled) => (settled.adopted || settled.released || settled.digestsDropped) && logger.info(settled, 'reservation sweep'),
       (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'reservation sweep failed'),
     );
   }, config.sweepIntervalMs);

@@ -23,8 +23,11 @@ export interface PaymentDoc {
   lifecycle: 'reserved' | 'started';
   /** Set when the request that made the reservation ended without knowing whether its workflow started. */
   attemptOverAt?: Date;
-  /** Keyed digest of the request, so only an identical retry may resume a reservation. Reveals nothing. */
-  requestDigest: string;
+  /**
+   * Keyed digest (request-digest key) of the request's non-card fields, so only an identical retry may resume a
+   * reservation. Removed once the workflow is known to have started: nothing resumes a started payment.
+   */
+  requestDigest?: string;
   /** The workflow input (no card data), so a reservation whose start was lost can be started later. */
   input: PaymentInput;
   status: PaymentStatus;
@@ -99,7 +102,7 @@ export function findPayment(db: Db, key: string): Promise<PaymentDoc | null> {
  */
 export async function markStarted(db: Db, key: string): Promise<boolean> {
   // `_id` alone, no `lifecycle: 'reserved'` condition: setting `started` on a started payment changes nothing.
-  const result = await payments(db).updateOne({ _id: key }, { $set: { lifecycle: 'started' } });
+  const result = await payments(db).updateOne({ _id: key }, { $set: { lifecycle: 'started' }, $unset: { requestDigest: '' } });
   await pendingStarts(db).deleteOne({ _id: key });
   return result.matchedCount === 1;
 }
@@ -107,7 +110,9 @@ export async function markStarted(db: Db, key: string): Promise<boolean> {
 /** Puts back a payment whose reservation was released although its workflow started (see markStarted). */
 export async function restoreStarted(db: Db, doc: PaymentDoc): Promise<void> {
   try {
-    await payments(db).insertOne({ ...doc, lifecycle: 'started' });
+    const started: PaymentDoc = { ...doc, lifecycle: 'started' };
+    delete started.requestDigest;
+    await payments(db).insertOne(started);
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
   }
@@ -148,6 +153,23 @@ export type ProjectionPatch = Partial<Pick<PaymentDoc, 'status' | 'message' | 't
  * activity, or a late write overtaken by a newer one, matches nothing and changes nothing.
  */
 export async function applyProjection(db: Db, key: string, seq: number, patch: ProjectionPatch): Promise<boolean> {
-  const result = await payments(db).updateOne({ _id: key, seq: { $lt: seq } }, { $set: { ...patch, seq, lifecycle: 'started' } });
+  const result = await payments(db).updateOne({ _id: key, seq: { $lt: seq } }, { $set: { ...patch, seq, lifecycle: 'started' }, $unset: { requestDigest: '' } });
   return result.modifiedCount === 1;
+}
+
+/** A reservation this old is an orphan: its request is long over and the sweep did not settle it. */
+const ORPHAN_RESERVATION_MS = 24 * 3600_000;
+
+/**
+ * Removes the request digest from payments known to have started, and from reservations so old that no retry
+ * resumes them any more (the reservation sweep settles the others within minutes, which drops theirs). Older
+ * versions kept the digest for good, computed over the whole request, card number and CVV included. Run once by
+ * each worker's sweep: a scan, FerretDB cannot index it.
+ */
+export async function dropStaleDigests(db: Db, now = Date.now()): Promise<number> {
+  const result = await payments(db).updateMany(
+    { requestDigest: { $exists: true }, $or: [{ lifecycle: 'started' }, { createdAt: { $lt: new Date(now - ORPHAN_RESERVATION_MS) } }] },
+    { $unset: { requestDigest: '' } },
+  );
+  return result.modifiedCount;
 }

@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import type { Db } from 'mongodb';
 import type { Principal } from '../../auth/verifier';
 import type { Config } from '../../config';
-import { hmacSha256Hex, randomBase62 } from '../../crypto';
+import { randomBase62 } from '../../crypto';
 import { maskPan } from '../../epro/card';
 import { success } from '../../epro/envelope';
 import { errors } from '../../epro/errors';
@@ -11,7 +11,7 @@ import { type PaymentRequest, validatePaymentRequest } from '../../epro/payment-
 import { paymentResult } from '../../epro/result';
 import { findPayment, markAttemptOver, markStarted, type PaymentDoc, paymentKey, releaseReservation, reserveTid, restoreStarted, resumeReservation } from '../../store/payments';
 import { recordReference } from '../../store/references';
-import { deleteCard, vaultCard } from '../../store/vault';
+import { deleteCard, vaultCard, vaultedCardMatches } from '../../store/vault';
 import { paymentWorkflowId, startPayment, type StartResult, workflowExists } from '../../temporal/payments';
 import type { Decision, PaymentInput } from '../../../workflows/messages';
 import type { EproState } from '../epro';
@@ -73,10 +73,10 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
     const { principal } = ctx.state;
     const request = await validatePaymentRequest(ctx.state.body, { account: accountRules(principal), now: new Date() });
     const key = paymentKey(principal.mode, principal.merchant._id, request.tid);
-    const digest = hmacSha256Hex(deps.config.vaultKey, `payment-request:${JSON.stringify(request)}`);
+    const digest = deps.config.vaultKeys.mac('request-digest', retryMatchInput(request));
 
     let reference = `pr_${randomBase62(24)}`;
-    const vaultToken = await vaultCard(deps.db, deps.config.vaultKey, key, request.card, principal.merchant.threeDSTimeoutMs + VAULT_MARGIN_MS);
+    const vaultToken = await vaultCard(deps.db, deps.config.vaultKeys, key, request.card, principal.merchant.threeDSTimeoutMs + VAULT_MARGIN_MS);
     const input = workflowInput(deps, principal, request, reference, vaultToken);
     const now = new Date();
     const reservation: PaymentDoc = {
@@ -107,7 +107,7 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
     let staleVaultToken: string | undefined;
     if (!(await reserveTid(deps.db, reservation))) {
       const existing = await findPayment(deps.db, key);
-      if (!existing || !mayResume(existing, digest, deps.config.apiWaitBudgetMs)) {
+      if (!existing || !mayResume(deps, existing, request) || !(await vaultedCardMatches(deps.db, deps.config.vaultKeys, existing.input.vaultToken, request.card))) {
         await deleteCard(deps.db, vaultToken);
         throw errors.tidUsed();
       }
@@ -171,13 +171,25 @@ async function recordStart(deps: PaymentDeps, payment: PaymentDoc, decision: Dec
 }
 
 /**
- * Only an identical retry (same request digest) of a reservation whose workflow never started may resume it,
- * and only once the request that made it is surely over (older than the wait budget plus a margin): a concurrent
- * duplicate in flight looks the same, and must get 104, not a second start with a second copy of the card.
+ * What the request digest covers: every field but the card's number, CVV and expiry. A digest over those could be
+ * brute-forced back into the CVV by anyone holding the key; a resuming retry's card is compared with the
+ * reservation's vaulted card instead (vaultedCardMatches).
  */
-function mayResume(existing: PaymentDoc, digest: string, budgetMs: number): boolean {
-  const attemptOver = existing.attemptOverAt !== undefined || Date.now() - existing.createdAt.getTime() > budgetMs + 15_000;
-  return existing.lifecycle === 'reserved' && existing.requestDigest === digest && attemptOver;
+function retryMatchInput(request: PaymentRequest): string {
+  const { owner, brand } = request.card;
+  return `payment-request:${JSON.stringify({ ...request, card: { owner, brand } })}`;
+}
+
+/**
+ * Only an identical retry (same request digest, and the same card, checked by the caller) of a reservation whose
+ * workflow never started may resume it, and only once the request that made it is surely over (older than the
+ * wait budget plus a margin): a concurrent duplicate in flight looks the same, and must get 104, not a second start
+ * with a second copy of the card. A digest made under a vault key since retired still matches.
+ */
+function mayResume(deps: PaymentDeps, existing: PaymentDoc, request: PaymentRequest): boolean {
+  const attemptOver = existing.attemptOverAt !== undefined || Date.now() - existing.createdAt.getTime() > deps.config.apiWaitBudgetMs + 15_000;
+  return existing.lifecycle === 'reserved' && existing.requestDigest !== undefined && attemptOver
+    && deps.config.vaultKeys.macMatches('request-digest', retryMatchInput(request), existing.requestDigest);
 }
 
 /**
