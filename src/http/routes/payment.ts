@@ -171,13 +171,12 @@ async function recordStart(deps: PaymentDeps, payment: PaymentDoc, decision: Dec
 }
 
 /**
- * What the request digest covers: every field but the card's number, CVV and expiry. A digest over those could be
- * brute-forced back into the CVV by anyone holding the key; a resuming retry's card is compared with the
- * reservation's vaulted card instead (vaultedCardMatches).
+ * What the request digest covers: every field but the card's number, CVV, expiry and brand (only the cardholder's
+ * name is kept). A digest over the card could be brute-forced back into the CVV by anyone holding the key; a
+ * resuming retry's card is compared with the reservation's vaulted card instead (vaultedCardMatches).
  */
 function retryMatchInput(request: PaymentRequest): string {
-  const { owner, brand } = request.card;
-  return `payment-request:${JSON.stringify({ ...request, card: { owner, brand } })}`;
+  return `payment-request:${JSON.stringify({ ...request, card: { owner: request.card.owner } })}`;
 }
 
 /**
