@@ -33,7 +33,6 @@ function syntheticPayment(merchant: MerchantDoc, tid: string, reference: string,
     brand: 'visa',
     workflowId: paymentWorkflowId('test', merchant._id, tid),
     lifecycle: 'started',
-    requestDigest: randomBase62(64),
     input: {
       paymentKey: key,
       mode: 'test',
