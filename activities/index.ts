@@ -8,14 +8,14 @@ import { createWebhookActivities } from './webhook';
 /** Dependencies of every activity: passed in, so tests can hand plain objects instead of real services. */
 export interface ActivityDeps {
   db: Db;
-  config: Pick<Config, 'vaultKey' | 'webhook'>;
+  config: Pick<Config, 'vaultKeys' | 'webhook'>;
   connectors: Record<string, PspAdapter>;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
-    ...createPaymentActivities({ db: deps.db, vaultKey: deps.config.vaultKey, connectors: deps.connectors }),
+    ...createPaymentActivities({ db: deps.db, vaultKeys: deps.config.vaultKeys, connectors: deps.connectors }),
     ...createWebhookActivities(deps),
   };
 }

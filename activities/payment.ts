@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from 'mongodb';
+import type { KeyRing } from '../src/keyring';
 import { type ProjectionPatch, applyProjection, insertPayment } from '../src/store/payments';
 import { recordReference } from '../src/store/references';
 import { deleteCard, dropCvv, openCard } from '../src/store/vault';
@@ -8,7 +9,7 @@ import type { AuthorizeOutcome, PspAdapter } from './psp';
 
 export interface PaymentActivityDeps {
   db: Db;
-  vaultKey: Buffer;
+  vaultKeys: KeyRing;
   connectors: Record<string, PspAdapter>;
 }
 
@@ -75,7 +76,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
      */
     async authorizePayment(input: AuthorizeInput): Promise<AuthorizeOutcome> {
       const adapter = connector(input.connector);
-      const card = await openCard(deps.db, deps.vaultKey, input.vaultToken);
+      const card = await openCard(deps.db, deps.vaultKeys, input.vaultToken);
       if (!card) throw ApplicationFailure.nonRetryable('card data is no longer in the vault', FAILURE_CARD_UNAVAILABLE);
       const outcome = await adapter.authorize({
         idempotencyKey: input.idempotencyKey,

@@ -14,7 +14,7 @@ export type { Resolver } from './webhook-transport';
 
 export interface WebhookDeps {
   db: Db;
-  config: Pick<Config, 'vaultKey' | 'webhook'>;
+  config: Pick<Config, 'vaultKeys' | 'webhook'>;
   resolve?: Resolver;
 }
 
@@ -89,7 +89,7 @@ export async function deliverEvent(deps: WebhookDeps, event: WebhookEventDoc, at
         headers: {
           'Content-Type': 'application/json',
           'User-Agent': 'SettleFlow-Webhooks/1',
-          'X-SettleFlow-Signature': signatureHeader(event.body, activeWebhookSecrets(deps.config.vaultKey, merchant), Math.floor(Date.now() / 1000)),
+          'X-SettleFlow-Signature': signatureHeader(event.body, activeWebhookSecrets(deps.config.vaultKeys, merchant), Math.floor(Date.now() / 1000)),
           'X-SettleFlow-Event': event.event,
           'X-SettleFlow-Delivery': event._id,
         },

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import ms from 'ms';
 import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
+import { KeyRing } from './keyring';
 import { projectRoot } from './paths';
 
 /**
@@ -30,8 +31,11 @@ export interface Config {
     embedded: boolean;
     dbName: string;
   };
-  /** AES-256 key protecting vaulted card data and webhook secrets at rest. */
-  vaultKey: Buffer;
+  /**
+   * The vault master key (VAULT_KEY) and the retired ones still accepted (VAULT_KEYS_PREVIOUS). Per-purpose keys
+   * derived from it seal card data and webhook secrets at rest and sign request digests and 3DS form tokens.
+   */
+  vaultKeys: KeyRing;
   /** How long the payment endpoint waits for the workflow's decision before answering `pending`. */
   apiWaitBudgetMs: number;
   keyCacheTtlMs: number;
@@ -141,16 +145,36 @@ class Reader {
   }
 }
 
+const VAULT_KEY_FORMAT = '32 bytes, base64-encoded (openssl rand -base64 32)';
+
 /**
  * Outside production the vault key may come from a file under the data dir, created on first use, so the
  * embedded stack and the admin command agree on it with no setup. Production must set VAULT_KEY explicitly.
+ * VAULT_KEYS_PREVIOUS lists retired masters (comma-separated) whose sealed values must still open during a
+ * rotation (docs/runbook.md, "Rotating the vault key").
  */
+function loadVaultKeys(read: Reader, env: Config['env'], dataDir: string): KeyRing {
+  const previous = (read.optional('VAULT_KEYS_PREVIOUS') ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry, i, all) => {
+      const key = Buffer.from(entry, 'base64');
+      // The entry's position, never its value: it is a secret.
+      if (key.length !== 32) read.problems.push(`VAULT_KEYS_PREVIOUS entry ${i + 1} of ${all.length} must be ${VAULT_KEY_FORMAT}`);
+      return key;
+    })
+    .filter((key) => key.length === 32);
+  return new KeyRing(loadVaultKey(read, env, dataDir), previous);
+}
+
 function loadVaultKey(read: Reader, env: Config['env'], dataDir: string): Buffer {
   const raw = read.optional('VAULT_KEY');
   if (raw !== undefined) {
     const key = Buffer.from(raw, 'base64');
     if (key.length !== 32) {
-      read.problems.push('VAULT_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+      read.problems.push(`VAULT_KEY must be ${VAULT_KEY_FORMAT}`);
+      return Buffer.alloc(32);
     }
     return key;
   }
@@ -201,7 +225,7 @@ export function loadConfig(env: Env = process.env): Config {
       embedded: mongoUrl === undefined,
       dbName: read.string('MONGODB_DB', 'settleflow'),
     },
-    vaultKey: loadVaultKey(read, nodeEnv, dataDir),
+    vaultKeys: loadVaultKeys(read, nodeEnv, dataDir),
     apiWaitBudgetMs: read.duration('API_WAIT_BUDGET', '10s', { max: ms('60s') }),
     // The contract caps the verified-key cache at 60 s: revocation must bite within that bound.
     keyCacheTtlMs: read.duration('KEY_CACHE_TTL', '60s', { max: ms('60s') }),
@@ -250,7 +274,7 @@ export function configToEnv(config: Config): Record<string, string> {
     TEMPORAL_UI_URL: config.temporal.uiUrl,
     MONGODB_URL: config.mongo.url,
     MONGODB_DB: config.mongo.dbName,
-    VAULT_KEY: config.vaultKey.toString('base64'),
+    ...config.vaultKeys.toEnv(),
     API_WAIT_BUDGET: String(config.apiWaitBudgetMs),
     KEY_CACHE_TTL: String(config.keyCacheTtlMs),
     KEY_ROTATION_GRACE: String(config.keyRotationGraceMs),

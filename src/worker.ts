@@ -4,6 +4,7 @@ import { createConnectors } from '../activities/psp';
 import { ConfigError, loadConfig } from './config';
 import { createLogger, temporalLogger } from './logger';
 import { connectMongo } from './store/mongo';
+import { dropLegacyStartFields } from './store/payments';
 import { sweepExpiredCards } from './store/vault';
 import { workerOptions } from './temporal/worker-options';
 import { workflowBundle } from './temporal/workflow-bundle';
@@ -24,8 +25,19 @@ async function main(): Promise<void> {
   });
 
   // Housekeeping that FerretDB cannot do for us (no TTL indexes): card data past its expiry, such as the copy a
-  // payment request left behind when its workflow never started.
+  // payment request left behind when its workflow never started; once per process, what earlier versions left on
+  // payment records (their request digests).
+  let legacyCleaned = false;
   const housekeeping = setInterval(() => {
+    if (!legacyCleaned) {
+      dropLegacyStartFields(mongo.db).then(
+        (cleaned) => {
+          legacyCleaned = true;
+          if (cleaned > 0) logger.info({ cleaned }, 'removed request digests and reservation fields of earlier versions');
+        },
+        (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'legacy record cleanup failed'),
+      );
+    }
     sweepExpiredCards(mongo.db).then(
       (deleted) => deleted > 0 && logger.info({ deleted }, 'vault sweep'),
       (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'vault sweep failed'),

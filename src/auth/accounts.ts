@@ -1,7 +1,8 @@
 import argon2 from 'argon2';
 import type { Db } from 'mongodb';
 import type { Config } from '../config';
-import { open, randomBase62, seal } from '../crypto';
+import { randomBase62 } from '../crypto';
+import { type KeyRing, sealedKeyId } from '../keyring';
 import { apiKeys } from '../store/api-keys';
 import { type MerchantDoc, merchants, type WebhookSecretEntry } from '../store/merchants';
 import { generateApiKey, generateWebhookSecret, type Mode } from './key-format';
@@ -58,7 +59,7 @@ function newWebhookSecret(config: Config, merchantId: string): { plain: string; 
   const id = `whs_${randomBase62(12)}`;
   return {
     plain,
-    entry: { id, sealed: seal(config.vaultKey, plain, webhookSecretContext(merchantId, id)), createdAt: new Date(), expiresAt: null },
+    entry: { id, sealed: config.vaultKeys.seal('webhook-secrets', plain, webhookSecretContext(merchantId, id)), createdAt: new Date(), expiresAt: null },
   };
 }
 
@@ -110,20 +111,76 @@ export async function rotateWebhookSecret(db: Db, config: Config, merchantId: st
   if (!merchant) throw new Error(`no merchant ${merchantId}`);
   const now = Date.now();
   const oldSecretsExpireAt = new Date(now + graceMs);
+  // Kept secrets are resealed under the current vault key: this whole-list write must not undo a concurrent
+  // `vault rotate-key`.
   const kept = merchant.webhookSecrets
     .filter((s) => s.expiresAt === null || s.expiresAt.getTime() > now)
-    .map((s) => (s.expiresAt === null ? { ...s, expiresAt: oldSecretsExpireAt } : s));
+    .map((s) => (s.expiresAt === null ? { ...s, expiresAt: oldSecretsExpireAt } : s))
+    .map((s) => ({ ...s, sealed: config.vaultKeys.reseal('webhook-secrets', s.sealed, webhookSecretContext(merchantId, s.id)) }));
   const secret = newWebhookSecret(config, merchantId);
   await merchants(db).updateOne({ _id: merchantId }, { $set: { webhookSecrets: [...kept, secret.entry] } });
   return { webhookSecret: secret.plain, oldSecretsExpireAt };
 }
 
 /** The secrets that sign a webhook now: the newest first, then any still inside their grace period. */
-export function activeWebhookSecrets(vaultKey: Buffer, merchant: MerchantDoc, now = Date.now()): string[] {
+export function activeWebhookSecrets(keys: KeyRing, merchant: MerchantDoc, now = Date.now()): string[] {
   return merchant.webhookSecrets
     .filter((s) => s.expiresAt === null || s.expiresAt.getTime() > now)
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
-    .map((s) => open(vaultKey, s.sealed, webhookSecretContext(merchant._id, s.id)));
+    .map((s) => keys.open('webhook-secrets', s.sealed, webhookSecretContext(merchant._id, s.id)));
+}
+
+export interface ResealReport {
+  merchants: number;
+  /** Secrets rewritten under the current vault key by this run (0 when a previous run did it all). */
+  resealed: number;
+  /** Merchants whose secrets could not be opened with the configured keys (left as they are). */
+  failed: { merchantId: string; error: string }[];
+}
+
+/**
+ * `settleflow vault rotate-key`: reseals every merchant's webhook secrets under the current vault key. Safe while
+ * traffic flows: each merchant's list is replaced only if it is still exactly what was read (a concurrent
+ * `webhook-secret rotate` makes it read again), and every process configured with both keys opens either form.
+ * Idempotent: secrets already under the current key are left alone.
+ */
+export async function resealWebhookSecrets(db: Db, keys: KeyRing): Promise<ResealReport> {
+  const report: ResealReport = { merchants: 0, resealed: 0, failed: [] };
+  for await (const { _id: merchantId } of merchants(db).find({}, { projection: { _id: 1 } })) {
+    report.merchants++;
+    try {
+      report.resealed += await resealMerchant(db, keys, merchantId);
+    } catch (err) {
+      report.failed.push({ merchantId, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return report;
+}
+
+async function resealMerchant(db: Db, keys: KeyRing, merchantId: string): Promise<number> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const merchant = await merchants(db).findOne({ _id: merchantId }, { projection: { webhookSecrets: 1 } });
+    if (!merchant) return 0;
+    const current = merchant.webhookSecrets;
+    const resealed = current.map((s) => ({ ...s, sealed: keys.reseal('webhook-secrets', s.sealed, webhookSecretContext(merchantId, s.id)) }));
+    const changed = resealed.filter((s, i) => s.sealed !== current[i]!.sealed).length;
+    if (changed === 0) return 0;
+    const result = await merchants(db).updateOne({ _id: merchantId, webhookSecrets: current }, { $set: { webhookSecrets: resealed } });
+    if (result.matchedCount === 1) return changed;
+  }
+  throw new Error('webhook secrets kept changing during the reseal; run rotate-key again');
+}
+
+/** How many stored webhook secrets are sealed under each master key id (`v1`: legacy, sealed with a raw master). */
+export async function webhookSecretsByKeyId(db: Db): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for await (const merchant of merchants(db).find({}, { projection: { webhookSecrets: 1 } })) {
+    for (const secret of merchant.webhookSecrets) {
+      const keyId = sealedKeyId(secret.sealed);
+      counts[keyId] = (counts[keyId] ?? 0) + 1;
+    }
+  }
+  return counts;
 }
 
 export async function setMerchantStatus(db: Db, merchantId: string, status: MerchantDoc['status']): Promise<boolean> {

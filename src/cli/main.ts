@@ -4,6 +4,7 @@ import { ConfigError } from '../config';
 import { registerAccountCommands } from './accounts';
 import { registerOpsCommands } from './ops';
 import { registerPlatformCommands } from './platform';
+import { registerVaultCommands } from './vault';
 import { registerWebhookCommands } from './webhooks';
 
 /**
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerWebhookCommands(program);
   registerPlatformCommands(program);
   registerOpsCommands(program);
+  registerVaultCommands(program);
   return program;
 }
 

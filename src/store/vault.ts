@@ -1,8 +1,10 @@
 import type { Db } from 'mongodb';
-import { open, randomBase62, seal } from '../crypto';
+import { randomBase62 } from '../crypto';
+import { type KeyRing, sealedKeyId } from '../keyring';
 
 /**
- * The card vault: PAN and CVV sealed with AES-256-GCM (key from configuration), addressed by a random token.
+ * The card vault: PAN and CVV sealed with AES-256-GCM under the key ring's card-vault key (never the key that
+ * seals anything else), addressed by a random token.
  * Only the token, the masked PAN and the brand travel in workflow inputs, so card data never reaches Temporal
  * history. The CVV is dropped as soon as authorization is done; the entry is deleted when the payment ends, and a
  * periodic sweep deletes anything past its `expiresAt` (FerretDB has no TTL indexes).
@@ -28,14 +30,14 @@ export interface VaultedCard {
 const vault = (db: Db) => db.collection<VaultDoc>('vault');
 const context = (token: string, part: string) => `vault:${token}:${part}`;
 
-export async function vaultCard(db: Db, key: Buffer, paymentKey: string, card: Required<VaultedCard>, ttlMs: number): Promise<string> {
+export async function vaultCard(db: Db, keys: KeyRing, paymentKey: string, card: Required<VaultedCard>, ttlMs: number): Promise<string> {
   const token = `vt_${randomBase62(24)}`;
   const now = new Date();
   await vault(db).insertOne({
     _id: token,
     paymentKey,
-    sealedPan: seal(key, card.number, context(token, 'pan')),
-    sealedCvv: seal(key, card.cvv, context(token, 'cvv')),
+    sealedPan: keys.seal('card-vault', card.number, context(token, 'pan')),
+    sealedCvv: keys.seal('card-vault', card.cvv, context(token, 'cvv')),
     expMonth: card.month,
     expYear: card.year,
     createdAt: now,
@@ -44,12 +46,12 @@ export async function vaultCard(db: Db, key: Buffer, paymentKey: string, card: R
   return token;
 }
 
-export async function openCard(db: Db, key: Buffer, token: string): Promise<VaultedCard | undefined> {
+export async function openCard(db: Db, keys: KeyRing, token: string): Promise<VaultedCard | undefined> {
   const doc = await vault(db).findOne({ _id: token });
   if (!doc) return undefined;
   return {
-    number: open(key, doc.sealedPan, context(token, 'pan')),
-    cvv: doc.sealedCvv === undefined ? undefined : open(key, doc.sealedCvv, context(token, 'cvv')),
+    number: keys.open('card-vault', doc.sealedPan, context(token, 'pan')),
+    cvv: doc.sealedCvv === undefined ? undefined : keys.open('card-vault', doc.sealedCvv, context(token, 'cvv')),
     month: doc.expMonth,
     year: doc.expYear,
   };
@@ -72,4 +74,18 @@ export async function vaultEntryExists(db: Db, token: string): Promise<boolean> 
 export async function sweepExpiredCards(db: Db, now = new Date()): Promise<number> {
   const result = await vault(db).deleteMany({ expiresAt: { $lt: now } });
   return result.deletedCount;
+}
+
+/**
+ * How many card entries still in use (not past their expiry) are sealed under each master key id (`v1`: legacy
+ * entries sealed with a raw master). A retired master may be dropped once it has none. Reads only the key id of
+ * each entry, never opens one; a scan, acceptable for an operator's command over short-lived entries.
+ */
+export async function cardEntriesByKeyId(db: Db, now = new Date()): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for await (const doc of vault(db).find({ expiresAt: { $gte: now } }, { projection: { sealedPan: 1 } })) {
+    const keyId = sealedKeyId(doc.sealedPan);
+    counts[keyId] = (counts[keyId] ?? 0) + 1;
+  }
+  return counts;
 }

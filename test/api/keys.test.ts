@@ -84,7 +84,7 @@ it('webhook-secret rotate: both secrets sign during the overlap', async () => {
   const rotated = await settleflow('webhook-secret', 'rotate', '--merchant', created.merchantId as string, '--grace', '1h');
   const { activeWebhookSecrets } = await import('../../src/auth/accounts');
   const merchant = await stack.db.collection('merchants').findOne({ _id: created.merchantId as never });
-  const secrets = activeWebhookSecrets(stack.config.vaultKey, merchant as never);
+  const secrets = activeWebhookSecrets(stack.config.vaultKeys, merchant as never);
   expect(secrets).toEqual([rotated.webhookSecret, created.webhookSecret]);
   const { signatureHeader } = await import('../../src/webhooks/sign');
   const header = signatureHeader('{"Code":0}', secrets, Math.floor(Date.now() / 1000));

@@ -18,7 +18,7 @@ export default async function globalSetup(): Promise<void> {
   Object.assign(process.env, runEnv, {
     TEMPORAL_ADDRESS: config.temporal.address,
     MONGODB_URL: config.mongo.url,
-    VAULT_KEY: config.vaultKey.toString('base64'),
+    ...config.vaultKeys.toEnv(),
     SETTLEFLOW_TEST_API_URL: stack.apiUrl,
   });
 }

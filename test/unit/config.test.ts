@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type Config, ConfigError, configToEnv, loadConfig } from '../../src/config';
 import { localStackConfig } from '../../tools/stack';
+import { keyIdOf } from '../../src/keyring';
 
 /**
  * loadConfig (CONTRACT.md §6, §8, §9, §11): loopback defaults on one machine, contract durations, and every
@@ -125,9 +126,9 @@ describe('loadConfig defaults (CONTRACT §11)', () => {
     expect(config.accountDefaults.currency).toBe('EUR');
   });
 
-  it('decodes VAULT_KEY into 32 bytes', () => {
-    expect(config.vaultKey).toEqual(Buffer.from(vaultKey, 'base64'));
-    expect(config.vaultKey).toHaveLength(32);
+  it('decodes VAULT_KEY into the key ring\'s current key, with no retired key', () => {
+    expect(config.vaultKeys.currentKeyId).toBe(keyIdOf(Buffer.from(vaultKey, 'base64')));
+    expect(config.vaultKeys.retiredKeyIds).toEqual([]);
   });
 });
 
@@ -199,6 +200,23 @@ describe('loadConfig refuses bad settings', () => {
     const problems = problemsOf(env({ VAULT_KEY: raw }));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain('VAULT_KEY');
+  });
+
+  it('reads VAULT_KEYS_PREVIOUS as comma-separated base64 keys, retired behind VAULT_KEY', () => {
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    const config = loadConfig(env({ VAULT_KEYS_PREVIOUS: ` ${a.toString('base64')} ,${b.toString('base64')},${vaultKey},` }));
+    expect(config.vaultKeys.currentKeyId).toBe(keyIdOf(Buffer.from(vaultKey, 'base64')));
+    // The current key listed again is no second entry; an empty trailing entry is no entry.
+    expect(config.vaultKeys.retiredKeyIds).toEqual([keyIdOf(a), keyIdOf(b)]);
+  });
+
+  it('refuses a VAULT_KEYS_PREVIOUS entry that is not 32 bytes, naming its position and never its value', () => {
+    const short = randomBytes(16).toString('base64');
+    const problems = problemsOf(env({ VAULT_KEYS_PREVIOUS: `${randomBytes(32).toString('base64')},${short}`, PORT: 'abc' }));
+    expect(problems).toHaveLength(2);
+    const vaultProblem = problems.find((p) => p.includes('VAULT_KEYS_PREVIOUS'))!;
+    expect(vaultProblem).toContain('entry 2 of 2');
+    expect(vaultProblem).not.toContain(short);
   });
 
   it('refuses a missing VAULT_KEY in production', () => {
@@ -287,9 +305,10 @@ describe('vault key outside production', () => {
     const file = path.join(dataDir, 'secrets', 'vault.key');
 
     expect(existsSync(file)).toBe(true);
-    expect(first.vaultKey).toHaveLength(32);
-    expect(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64')).toEqual(first.vaultKey);
-    expect(loadConfig({ DATA_DIR: dataDir }).vaultKey).toEqual(first.vaultKey);
+    const stored = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    expect(stored).toHaveLength(32);
+    expect(first.vaultKeys.currentKeyId).toBe(keyIdOf(stored));
+    expect(loadConfig({ DATA_DIR: dataDir }).vaultKeys.currentKeyId).toBe(first.vaultKeys.currentKeyId);
   });
 });
 
@@ -315,10 +334,13 @@ describe('configToEnv', () => {
         REFUND_WINDOW: '90d',
         WEBHOOK_ATTEMPT_TIMEOUT: '1500',
         WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false',
+        VAULT_KEYS_PREVIOUS: [randomBytes(32), randomBytes(32)].map((k) => k.toString('base64')).join(','),
       }),
     );
     const again = loadConfig(configToEnv(original));
     expect(again).toEqual(original);
+    expect(again.vaultKeys.retiredKeyIds).toHaveLength(2);
+    expect(again.vaultKeys.toEnv()).toEqual(original.vaultKeys.toEnv());
   });
 
   it('round-trips the default configuration, except that children see the embedded servers as given addresses', () => {

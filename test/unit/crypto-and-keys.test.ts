@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { describeKey, generateApiKey, generateWebhookSecret, parseApiKey } from '../../src/auth/key-format';
-import { constantTimeEqual, hmacSha256Hex, open, randomBase62, seal } from '../../src/crypto';
+import { constantTimeEqual, hmacSha256Hex, open, randomBase62, seal as sealWithId } from '../../src/crypto';
 import { signatureHeader } from '../../src/webhooks/sign';
 
 /**
@@ -12,7 +12,9 @@ const BASE62_ONLY = /^[0-9A-Za-z]*$/;
 
 describe('seal / open', () => {
   const key = randomBytes(32);
+  const keyId = 'k3yId_-0';
   const context = 'vault:order-1';
+  const seal = (k: Buffer, plaintext: string, ctx: string) => sealWithId(k, keyId, plaintext, ctx);
 
   it.each([
     ['card data', '{"pan":"4111111111111111","cvv":"123"}'],
@@ -23,14 +25,14 @@ describe('seal / open', () => {
     expect(open(key, seal(key, plaintext, context), context)).toBe(plaintext);
   });
 
-  it('produces v1.<iv>.<tag>.<ciphertext> in base64url, never the plaintext', () => {
+  it('produces v2.<keyId>.<iv>.<tag>.<ciphertext> in base64url, never the plaintext', () => {
     const sealed = seal(key, '4111111111111111', context);
     const parts = sealed.split('.');
-    expect(parts).toHaveLength(4);
-    expect(parts[0]).toBe('v1');
-    for (const part of parts.slice(1)) expect(part).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(Buffer.from(parts[1]!, 'base64url')).toHaveLength(12);
-    expect(Buffer.from(parts[2]!, 'base64url')).toHaveLength(16);
+    expect(parts).toHaveLength(5);
+    expect(parts.slice(0, 2)).toEqual(['v2', keyId]);
+    for (const part of parts.slice(2)) expect(part).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(Buffer.from(parts[2]!, 'base64url')).toHaveLength(12);
+    expect(Buffer.from(parts[3]!, 'base64url')).toHaveLength(16);
     expect(sealed).not.toContain('4111111111111111');
   });
 
@@ -57,21 +59,24 @@ describe('seal / open', () => {
   };
 
   it.each([
-    ['ciphertext', 3],
-    ['authentication tag', 2],
-    ['nonce', 1],
+    ['ciphertext', 4],
+    ['authentication tag', 3],
+    ['nonce', 2],
   ])('refuses to open a value whose %s was tampered with', (_label, index) => {
     const parts = seal(key, 'secret value', context).split('.');
     parts[index] = flipFirstBit(parts[index]!);
     expect(() => open(key, parts.join('.'), context)).toThrow();
   });
 
-  it('refuses a truncated ciphertext', () => {
-    const [version, iv, tag, ciphertext] = seal(key, 'secret value', context).split('.');
-    expect(() => open(key, [version, iv, tag, ciphertext!.slice(0, -2)].join('.'), context)).toThrow();
+  it('refuses a truncated ciphertext or authentication tag', () => {
+    const [version, id, iv, tag, ciphertext] = seal(key, 'secret value', context).split('.');
+    expect(() => open(key, [version, id, iv, tag, ciphertext!.slice(0, -2)].join('.'), context)).toThrow();
+    // GCM verifies shorter tags too, more weakly: only a full 16-byte tag is accepted.
+    const shortTag = Buffer.from(tag!, 'base64url').subarray(0, 12).toString('base64url');
+    expect(() => open(key, [version, id, iv, shortTag, ciphertext].join('.'), context)).toThrow();
   });
 
-  it.each(['', 'v1', 'v1.a.b', 'v2.a.b.c', 'garbage'])('refuses the malformed sealed value %j', (sealed) => {
+  it.each(['', 'v1', 'v1.a.b', 'v2.a.b.c', 'v2..a.b.c', 'v3.k.a.b.c', 'garbage'])('refuses the malformed sealed value %j', (sealed) => {
     expect(() => open(key, sealed, context)).toThrow();
   });
 });

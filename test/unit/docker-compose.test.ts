@@ -42,9 +42,9 @@ function environmentOf(name: string): Record<string, string> {
   return service(name).environment ?? {};
 }
 
-/** The environment as the container would see it once the host's VAULT_KEY has been interpolated. */
+/** The environment as the container would see it once the host's VAULT_KEY (and no retired key) has been interpolated. */
 function interpolated(name: string): Record<string, string> {
-  return { ...environmentOf(name), VAULT_KEY: VALID_VAULT_KEY };
+  return { ...environmentOf(name), VAULT_KEY: VALID_VAULT_KEY, VAULT_KEYS_PREVIOUS: '' };
 }
 
 /** Short port syntax `[host_ip:]published:target[/proto]`. */

@@ -65,7 +65,7 @@ function workflowInput(deps: PaymentDeps, principal: Principal, request: Payment
 export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
   const ports: StartPaymentPorts = {
     recordExists: async (key) => (await findPayment(deps.db, key)) !== null,
-    vaultCard: (key, card, ttlMs) => vaultCard(deps.db, deps.config.vaultKey, key, card, ttlMs),
+    vaultCard: (key, card, ttlMs) => vaultCard(deps.db, deps.config.vaultKeys, key, card, ttlMs),
     deleteCard: (token) => deleteCard(deps.db, token),
     startWorkflow: (input) => startPaymentWorkflow(deps.client, deps.config.temporal.taskQueue, input, deps.config.apiWaitBudgetMs),
     workflowExists: (workflowId) => workflowExists(deps.client, workflowId),

@@ -4,7 +4,6 @@ import type { Client } from '@temporalio/client';
 import type { Context } from 'koa';
 import type { Db } from 'mongodb';
 import type { Config } from '../../config';
-import { constantTimeEqual, hmacSha256Hex } from '../../crypto';
 import { formatMajorUnits } from '../../epro/money';
 import { paymentResult } from '../../epro/result';
 import { findMerchant } from '../../store/merchants';
@@ -32,11 +31,16 @@ const HEADINGS: Record<string, string> = {
 };
 
 /**
- * The form token: an HMAC of the Reference under the server's key. It ties the form to this one payment (a
- * tampered Reference or a forged post fails), and the workflow accepts one answer only, so it is single-use.
+ * The form token: an HMAC of the Reference under the key ring's 3DS-token key. It ties the form to this one payment
+ * (a tampered Reference or a forged post fails), and the workflow accepts one answer only, so it is single-use.
+ * A token issued before a vault key rotation still verifies while the retired key is configured.
  */
-function challengeToken(config: Config, reference: string): string {
-  return hmacSha256Hex(config.vaultKey, `3ds-challenge:${reference}`);
+export function challengeToken(config: Pick<Config, 'vaultKeys'>, reference: string): string {
+  return config.vaultKeys.mac('3ds-token', `3ds-challenge:${reference}`);
+}
+
+export function challengeTokenValid(config: Pick<Config, 'vaultKeys'>, reference: string, token: string): boolean {
+  return config.vaultKeys.macMatches('3ds-token', `3ds-challenge:${reference}`, token);
 }
 
 async function findByReference(db: Db, reference: string): Promise<PaymentDoc | undefined> {
@@ -104,7 +108,7 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
     }
     const result = form.result;
     const token = typeof form.token === 'string' ? form.token : '';
-    if ((result !== 'approved' && result !== 'failed') || !constantTimeEqual(token, challengeToken(deps.config, reference))) {
+    if ((result !== 'approved' && result !== 'failed') || !challengeTokenValid(deps.config, reference, token)) {
       return render(ctx, 403, messagePage('Invalid request', 'This form is not valid for this payment.'));
     }
 
