@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import { type ProjectionPatch, applyProjection } from '../src/store/payments';
 import { recordReference } from '../src/store/references';
 import { deleteCard, dropCvv, openCard } from '../src/store/vault';
-import type { Mode, PaymentStatus, RefundStatus } from '../workflows/messages';
+import type { CustomerDetails, Mode, PaymentStatus, RefundStatus } from '../workflows/messages';
 import type { AuthorizeOutcome, PspAdapter } from './psp';
 
 export interface PaymentActivityDeps {
@@ -23,6 +23,7 @@ export interface AuthorizeInput {
   amount: number;
   currency: string;
   authenticated: boolean;
+  customer?: CustomerDetails;
 }
 
 export interface MovementInput {
@@ -74,6 +75,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         currency: input.currency,
         card,
         authenticated: input.authenticated,
+        customer: input.customer,
       });
       if (outcome.kind !== 'challenge_required') await dropCvv(deps.db, input.vaultToken);
       return outcome;

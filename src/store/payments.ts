@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Mode } from '../auth/key-format';
-import type { PaymentInput, PaymentStatus, RefundStatus } from '../../workflows/messages';
+import type { CustomerDetails, PaymentInput, PaymentStatus, RefundStatus } from '../../workflows/messages';
 
 /**
  * One document per payment, keyed by `{mode}:{merchantId}:{Tid}`. It is first the Tid reservation (its `_id`
@@ -18,6 +18,8 @@ export interface PaymentDoc {
   currency: string;
   maskedPan: string;
   brand: string;
+  /** The customer and order details the merchant sent, never card data (absent on payments made before it). */
+  customer?: CustomerDetails;
   workflowId: string;
   /** `reserved` until the API knows the workflow started; a retry with the same request resumes a reservation. */
   lifecycle: 'reserved' | 'started';

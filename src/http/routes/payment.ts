@@ -6,6 +6,7 @@ import type { Config } from '../../config';
 import { hmacSha256Hex, randomBase62 } from '../../crypto';
 import { maskPan } from '../../epro/card';
 import { success } from '../../epro/envelope';
+import { customerDetails } from '../../epro/customer';
 import { errors } from '../../epro/errors';
 import { type PaymentRequest, validatePaymentRequest } from '../../epro/payment-request';
 import { paymentResult } from '../../epro/result';
@@ -48,6 +49,7 @@ function workflowInput(deps: PaymentDeps, principal: Principal, request: Payment
     brand: request.card.brand,
     vaultToken,
     connector: mode === 'test' ? 'simulator' : merchant.liveConnector!,
+    customer: customerDetails(request),
     callbackUrl: request.callbackUrl,
     threeDSRequested: request.threeDS,
     threeDSUrl: `${deps.config.publicBaseUrl}/v1/3ds/${reference}`,
@@ -90,6 +92,7 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
       currency: principal.merchant.currency,
       maskedPan: input.maskedPan,
       brand: input.brand,
+      customer: input.customer,
       workflowId: paymentWorkflowId(principal.mode, principal.merchant._id, request.tid),
       lifecycle: 'reserved',
       requestDigest: digest,
