@@ -310,7 +310,7 @@ describe('values that are not strings or numbers', () => {
 
 describe('card numbers in free-text fields and identifiers', () => {
   const PAN = '4111111111111111';
-  const FREE_TEXT: [string, number, string][] = [
+  const CHECKED: [string, number, string][] = [
     ['Uid', 201, PAN],
     ['Tid', 202, PAN],
     ['Email', 203, `${PAN}@example.com`],
@@ -320,12 +320,13 @@ describe('card numbers in free-text fields and identifiers', () => {
     ['Firstname', 211, PAN],
     ['Lastname', 212, PAN],
     ['Address', 213, `${PAN} rue de la Paix`],
+    ['ZipCode', 214, PAN],
     ['City', 215, PAN],
     ['BirthPlace', 219, PAN],
   ];
   const looksLikeCard = (code: number, field: string) => ({ code, message: `Invalid parameter ${field}: looks like a card number` });
 
-  it.each(FREE_TEXT)('%s holding a card number is refused with %d "looks like a card number"', async (field, code, value) => {
+  it.each(CHECKED)('%s holding a card number is refused with %d "looks like a card number"', async (field, code, value) => {
     await expect(outcome(body({ [field]: value }))).resolves.toEqual(looksLikeCard(code, field));
   });
 
@@ -336,6 +337,7 @@ describe('card numbers in free-text fields and identifiers', () => {
     ['of 15 digits (Amex)', 'CustomerId', 205, 'c 378282246310005'],
     ['of 13 digits', 'Description', 204, 'card 4222222222222 used'],
     ['of 19 digits', 'Description', 204, '6011 0000 0000 0000 001'],
+    ['behind leading zeros', 'Tid', 202, '0004111111111111111'],
   ])('a card number %s is refused', async (_label, field, code, value) => {
     await expect(outcome(body({ [field]: value }))).resolves.toEqual(looksLikeCard(code, field));
   });
@@ -344,12 +346,13 @@ describe('card numbers in free-text fields and identifiers', () => {
     ['a 16-digit run failing Luhn', 'Tid', '4111111111111112'],
     ['a 12-digit Luhn-valid run', 'Tid', 'order-411111111117'],
     ['a 20-digit run', 'Uid', '41111111111111110000'],
+    ['13 zeros (Luhn-valid, but no card starts with 0)', 'ZipCode', '0000000000000'],
     ['short numbers apart', 'Description', 'Order 2026-06-15, 3 items, ref 42'],
   ])('%s is accepted', async (_label, field, value) => {
     await expect(outcome(body({ [field]: value }))).resolves.toEqual(accepted);
   });
 
-  it('structured fields keep their own formats: a Luhn-valid phone number is accepted', async () => {
+  it('other structured fields keep their own formats: a Luhn-valid phone number is accepted', async () => {
     await expect(outcome(body({ Phone: '+4111 1111 1111 1111' }))).resolves.toEqual(accepted);
   });
 
