@@ -143,7 +143,7 @@ const isYes = (v: FieldValue | undefined) => typeof v === 'string' && v.toLowerC
 
 /**
  * Validates a parsed request body in the catalog's order — required fields (5), each field's format in field
- * order (200–221; a free-text field or identifier holding a card number is refused before its format is looked at),
+ * order (200–221; a field that must not hold a card number and does is refused before its format is looked at),
  * cross-field rules (106, 8, 22, 222), account limits (300, 7) — and throws the first failure.
  * Tid uniqueness (104) is the database's job and comes after this.
  */

@@ -102,3 +102,23 @@ it('a Tid that looks like a card number is never looked up: refund and status an
   });
   for (const { file, text } of readLogs()) expect({ file, found: text.includes(tid) || text.includes('4917 6100') }).toEqual({ file, found: false });
 });
+
+it('a card number sent as X-Request-Id, or in a request path, is neither echoed nor logged', async () => {
+  const asRequestId = '6011000990139424';
+  const answer = await post(stack.apiUrl, 'status', merchant.testKey, { Tid: 'no-such-order' }, 'json', { 'x-request-id': asRequestId });
+  expect(answer.body.Code).toBe(102);
+  expect(answer.requestId).not.toBe(asRequestId);
+  expect(answer.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+
+  const marker = `card-in-path-${randomUUID()}`;
+  const inPath = await fetch(`${stack.apiUrl}/v1/status/3530111333300000`, { method: 'POST', headers: { 'x-request-id': marker } });
+  expect(inPath.status).toBe(404);
+
+  await eventually('the request log lines', () => {
+    const api = readFileSync(path.join(logDir(), 'api.log'), 'utf8');
+    return Promise.resolve(api.includes(answer.requestId!) && api.includes(marker) ? true : undefined);
+  });
+  for (const { file, text } of readLogs()) {
+    expect({ file, found: text.includes(asRequestId) || text.includes('3530111333300000') }).toEqual({ file, found: false });
+  }
+});
