@@ -347,6 +347,9 @@ describe('card numbers in free-text fields and identifiers', () => {
     ['a 12-digit Luhn-valid run', 'Tid', 'order-411111111117'],
     ['a 20-digit run', 'Uid', '41111111111111110000'],
     ['13 zeros (Luhn-valid, but no card starts with 0)', 'ZipCode', '0000000000000'],
+    // 12345678-1234-4129 is 16 Luhn-valid digits, but in 8-4-4 groups: a UUID, not a card written out.
+    ['a UUID whose digit groups pass Luhn', 'Tid', 'order-12345678-1234-4129-8abc-0123456789ab'],
+    ['digits inside a hex id', 'CustomerId', 'a4111111111111111f'],
     ['short numbers apart', 'Description', 'Order 2026-06-15, 3 items, ref 42'],
   ])('%s is accepted', async (_label, field, value) => {
     await expect(outcome(body({ [field]: value }))).resolves.toEqual(accepted);
