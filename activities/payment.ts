@@ -4,7 +4,7 @@ import type { KeyRing } from '../src/keyring';
 import { type ProjectionPatch, applyProjection, insertPayment } from '../src/store/payments';
 import { recordReference } from '../src/store/references';
 import { deleteCard, dropCvv, openCard } from '../src/store/vault';
-import type { Mode, PaymentInput, PaymentStatus, RefundStatus } from '../workflows/messages';
+import type { CustomerDetails, Mode, PaymentInput, PaymentStatus, RefundStatus } from '../workflows/messages';
 import type { AuthorizeOutcome, PspAdapter } from './psp';
 
 export interface PaymentActivityDeps {
@@ -24,6 +24,7 @@ export interface AuthorizeInput {
   amount: number;
   currency: string;
   authenticated: boolean;
+  customer?: CustomerDetails;
 }
 
 export interface MovementInput {
@@ -84,6 +85,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         currency: input.currency,
         card,
         authenticated: input.authenticated,
+        customer: input.customer,
       });
       if (outcome.kind !== 'challenge_required') await dropCvv(deps.db, input.vaultToken);
       return outcome;
@@ -110,6 +112,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         threeDS: payment.threeDSRequested, seq: 0, createdAt: at, updatedAt: at,
         ...(payment.returnUrl ? { returnUrl: payment.returnUrl } : {}),
         ...(payment.callbackUrl ? { callbackUrl: payment.callbackUrl } : {}),
+        ...(payment.customer ? { customer: payment.customer } : {}),
       });
       await recordReference(deps.db, {
         _id: payment.reference, kind: 'payment', paymentKey: payment.paymentKey, merchantId: payment.merchantId, mode: payment.mode,

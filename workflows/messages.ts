@@ -11,6 +11,30 @@ export type PaymentStatus = 'pending' | 'authorized' | 'captured' | 'failed' | '
 export type RefundStatus = 'captured' | 'failed';
 export const FINAL_STATUSES: readonly PaymentStatus[] = ['captured', 'failed', 'cancelled', 'rejected_pw'];
 
+/**
+ * What the merchant told us about the customer and the order, as validated, for the processor (a real connector
+ * sends it on for risk checks and AVS) and the payment record. Only the fields that were sent; never card data
+ * (free-text fields that look like a card number are refused before this exists, docs/fields.md).
+ */
+export interface CustomerDetails {
+  email: string;
+  description?: string;
+  customerId?: string;
+  cardOwner?: string;
+  firstname?: string;
+  lastname?: string;
+  address?: string;
+  zipCode?: string;
+  city?: string;
+  /** ISO 3166-1 alpha-3, upper case. */
+  country?: string;
+  phone?: string;
+  /** YYYY-MM-DD. */
+  birthDate?: string;
+  birthPlace?: string;
+  clientIp?: string;
+}
+
 /** The workflow's input. No card data: only the vault token, the masked PAN and the brand. */
 export interface PaymentInput {
   paymentKey: string;
@@ -27,6 +51,8 @@ export interface PaymentInput {
   vaultToken: string;
   /** Processor connector: `simulator` in sandbox, the account's connector in live. */
   connector: string;
+  /** Absent from payments started before it was added; the workflow passes it to the processor as it is. */
+  customer?: CustomerDetails;
   callbackUrl?: string;
   /** Where the cardholder's browser goes back after a 3-D Secure challenge (kept on the payment's record). */
   returnUrl?: string;

@@ -222,7 +222,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     try {
       return await payments.authorizePayment({
         idempotencyKey: workflowId, vaultToken: input.vaultToken, connector: input.connector,
-        amount: input.amount, currency: input.currency, authenticated,
+        amount: input.amount, currency: input.currency, authenticated, customer: input.customer,
       });
     } catch (err) {
       const type = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type : undefined;

@@ -1,3 +1,5 @@
+import type { CustomerDetails } from '../../workflows/messages';
+
 /**
  * One interface for every card processor. Each connector maps its own statuses into these normalized
  * outcomes; the workflow never sees a processor's vocabulary. Every call carries an idempotency key (the
@@ -28,6 +30,8 @@ export interface AuthorizeRequest {
   card: CardData;
   /** True once the cardholder completed a 3-D Secure challenge. */
   authenticated: boolean;
+  /** The customer and order details the merchant sent, for the processor's risk checks; absent on old payments. */
+  customer?: CustomerDetails;
 }
 
 export interface MovementRequest {

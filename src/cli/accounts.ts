@@ -14,7 +14,7 @@ export function registerAccountCommands(program: Command): void {
     .option('--currency <code>', 'settlement currency (ISO 4217)', 'EUR')
     .option('--max-amount <minor>', 'per-transaction limit in minor units (code 300 above it)', positiveInteger)
     .option('--no-3ds', 'refuse 3DS=yes on this account (code 8)')
-    .option('--require <field>', 'a field every payment must carry (repeatable; code 22 when absent)', field)
+    .option('--require <field>', 'a field every payment must carry (repeatable; code 222 when absent)', field)
     .option('--live', 'issue a live key too')
     .addOption(new Option('--live-connector <name>', 'processor connector for live payments').choices([...KNOWN_CONNECTORS]))
     .option('--3ds-timeout <duration>', 'how long a 3DS challenge may take', duration)

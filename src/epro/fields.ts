@@ -1,5 +1,5 @@
 /**
- * The payment fields of E-PRO V1, in validation order (CONTRACT.md §2–3): the first missing required field
+ * The payment fields of E-PRO V1, in validation order (docs/fields.md): the first missing required field
  * gives code 5, the first malformed field its own code (200–220, or 221 for flow-control fields).
  */
 export interface FieldSpec {
@@ -8,29 +8,35 @@ export interface FieldSpec {
   code: number;
   required: boolean;
   maxLength?: number;
+  /**
+   * Refused when the value looks like a card number: free text and identifiers the merchant makes up, which are
+   * copied into workflow ids, webhooks and logs, and the postal code, whose format could hold one and no real
+   * value of which has 13 digits. Other structured fields are left alone; docs/fields.md explains the list.
+   */
+  refuseCardNumbers?: boolean;
 }
 
 export const PAYMENT_FIELDS = [
   { name: 'Amount', code: 200, required: true },
-  { name: 'Uid', code: 201, required: true, maxLength: 64 },
-  { name: 'Tid', code: 202, required: true, maxLength: 64 },
-  { name: 'Email', code: 203, required: true, maxLength: 254 },
-  { name: 'Description', code: 204, required: false, maxLength: 256 },
-  { name: 'CustomerId', code: 205, required: false, maxLength: 64 },
+  { name: 'Uid', code: 201, required: true, maxLength: 64, refuseCardNumbers: true },
+  { name: 'Tid', code: 202, required: true, maxLength: 64, refuseCardNumbers: true },
+  { name: 'Email', code: 203, required: true, maxLength: 254, refuseCardNumbers: true },
+  { name: 'Description', code: 204, required: false, maxLength: 256, refuseCardNumbers: true },
+  { name: 'CustomerId', code: 205, required: false, maxLength: 64, refuseCardNumbers: true },
   { name: 'CardNumber', code: 206, required: true },
   { name: 'CardMonth', code: 207, required: true },
   { name: 'CardYear', code: 208, required: true },
   { name: 'CardCVV', code: 209, required: true },
-  { name: 'CardOwner', code: 210, required: false, maxLength: 64 },
-  { name: 'Firstname', code: 211, required: false, maxLength: 64 },
-  { name: 'Lastname', code: 212, required: false, maxLength: 64 },
-  { name: 'Address', code: 213, required: false, maxLength: 128 },
-  { name: 'ZipCode', code: 214, required: false, maxLength: 16 },
-  { name: 'City', code: 215, required: false, maxLength: 64 },
+  { name: 'CardOwner', code: 210, required: false, maxLength: 64, refuseCardNumbers: true },
+  { name: 'Firstname', code: 211, required: false, maxLength: 64, refuseCardNumbers: true },
+  { name: 'Lastname', code: 212, required: false, maxLength: 64, refuseCardNumbers: true },
+  { name: 'Address', code: 213, required: false, maxLength: 128, refuseCardNumbers: true },
+  { name: 'ZipCode', code: 214, required: false, maxLength: 16, refuseCardNumbers: true },
+  { name: 'City', code: 215, required: false, maxLength: 64, refuseCardNumbers: true },
   { name: 'Country', code: 216, required: false, maxLength: 3 },
   { name: 'Phone', code: 217, required: false, maxLength: 32 },
   { name: 'BirthDate', code: 218, required: false, maxLength: 10 },
-  { name: 'BirthPlace', code: 219, required: false, maxLength: 64 },
+  { name: 'BirthPlace', code: 219, required: false, maxLength: 64, refuseCardNumbers: true },
   { name: 'ClientIp', code: 220, required: false, maxLength: 15 },
   { name: 'ReturnUrl', code: 221, required: false, maxLength: 2048 },
   { name: 'CallbackUrl', code: 221, required: false, maxLength: 2048 },

@@ -2,6 +2,7 @@ import { isIPv4 } from 'node:net';
 import * as yup from 'yup';
 import type { Mode } from '../auth/key-format';
 import { cardBrand, type CardBrand, digitsOnly, luhnValid } from './card';
+import { containsCardNumber } from './card-like';
 import { ISO_ALPHA3 } from './countries';
 import { errors, type EproError } from './errors';
 import { PAYMENT_FIELDS, type PaymentFieldName } from './fields';
@@ -142,7 +143,8 @@ const isYes = (v: FieldValue | undefined) => typeof v === 'string' && v.toLowerC
 
 /**
  * Validates a parsed request body in the catalog's order — required fields (5), each field's format in field
- * order (200–221), cross-field rules (106, 8, 22), account limits (300, 7) — and throws the first failure.
+ * order (200–221; a field that must not hold a card number and does is refused before its format is looked at),
+ * cross-field rules (106, 8, 22, 222), account limits (300, 7) — and throws the first failure.
  * Tid uniqueness (104) is the database's job and comes after this.
  */
 export async function validatePaymentRequest(body: Record<string, unknown>, ctx: ValidationContext): Promise<PaymentRequest> {
@@ -158,6 +160,7 @@ export async function validatePaymentRequest(body: Record<string, unknown>, ctx:
     const value = fields[spec.name];
     if (value === undefined) continue;
     if (value === INVALID) throw errors.invalidParameter(spec.code, spec.name, FORMAT_HINTS[spec.name]);
+    if ('refuseCardNumbers' in spec && containsCardNumber(value)) throw errors.looksLikeCard(spec.code, spec.name);
     try {
       await schemas[spec.name].validate(value);
     } catch (err) {

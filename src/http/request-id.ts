@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
+import { containsCardNumber } from '../epro/card-like';
 import type { Logger } from '../logger';
 
 export interface RequestState {
@@ -17,7 +18,8 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function requestContext(logger: Logger): Middleware<RequestState> {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
-    const requestId = SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    // Nor is a card number echoed or logged, even as a request id or a path (docs/fields.md).
+    const requestId = SAFE_REQUEST_ID.test(incoming) && !containsCardNumber(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
     ctx.state.log = logger.child({ requestId });
     ctx.set('X-Request-Id', requestId);
@@ -28,7 +30,7 @@ export function requestContext(logger: Logger): Middleware<RequestState> {
       ctx.state.log.info(
         {
           method: ctx.method,
-          path: ctx.path,
+          path: containsCardNumber(ctx.path) ? '[redacted]' : ctx.path,
           status: ctx.status,
           code: (ctx.body as { Code?: unknown } | undefined)?.Code,
           ms: Number(process.hrtime.bigint() - started) / 1e6,

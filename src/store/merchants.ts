@@ -18,7 +18,7 @@ export interface MerchantDoc {
   /** Per-transaction limit in minor units (code 300), or null for none. */
   maxAmount: number | null;
   threeDSAllowed: boolean;
-  /** Canonical field names the account demands on every payment (code 22 when absent). */
+  /** Canonical field names the account demands on every payment (code 222 when absent). */
   requiredFields: string[];
   threeDSTimeoutMs: number;
   refundWindowMs: number;

@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Mode } from '../auth/key-format';
-import type { PaymentStatus, RefundStatus } from '../../workflows/messages';
+import type { CustomerDetails, PaymentStatus, RefundStatus } from '../../workflows/messages';
 
 /**
  * One document per payment, keyed by `{mode}:{merchantId}:{Tid}`: the projection that answers status queries,
@@ -19,6 +19,8 @@ export interface PaymentDoc {
   currency: string;
   maskedPan: string;
   brand: string;
+  /** The customer and order details the merchant sent, never card data (absent on payments made before it). */
+  customer?: CustomerDetails;
   workflowId: string;
   status: PaymentStatus;
   message: string;

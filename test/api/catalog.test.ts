@@ -4,7 +4,7 @@ import { type Encoding, newMerchant, paymentBody, post } from '../support/factor
 import { connectToStack, type StackClients } from '../support/stack-client';
 
 /**
- * The error catalog of CONTRACT.md §3, code by code, through the real API (real Temporal, FerretDB, worker),
+ * The error catalog of docs/error-codes.md, code by code, through the real API (real Temporal, FerretDB, worker),
  * in each accepted body shape: always HTTP 200, JSON, the exact Code and message.
  */
 let stack: StackClients;
@@ -44,6 +44,9 @@ const cases: Case[] = [
     name: `missing ${field}`, body: paymentBody({ [field]: undefined }), code: 5, error: `Missing parameter ${field}`,
   })),
   { name: 'a decimal Amount', body: paymentBody({ Amount: '12.34' }), code: 200, error: 'Invalid parameter Amount' },
+  { name: 'a card number as Uid', body: paymentBody({ Uid: '5555555555554444' }), code: 201, error: 'Invalid parameter Uid: looks like a card number' },
+  { name: 'a card number as Tid', body: paymentBody({ Tid: '4111111111111111' }), code: 202, error: 'Invalid parameter Tid: looks like a card number' },
+  { name: 'a card number with spaces in Description', body: paymentBody({ Description: 'card 4242 4242 4242 4242' }), code: 204, error: 'Invalid parameter Description: looks like a card number' },
   { name: 'a 65-char Uid', body: paymentBody({ Uid: LONG(65) }), code: 201, error: 'Invalid parameter Uid' },
   { name: 'a 65-char Tid', body: paymentBody({ Tid: LONG(65) }), code: 202, error: 'Invalid parameter Tid' },
   { name: 'a bad Email', body: paymentBody({ Email: 'not-an-email' }), code: 203, error: 'Invalid parameter Email' },
@@ -75,7 +78,7 @@ const cases: Case[] = [
   { name: '3DS=yes without ReturnUrl', body: paymentBody({ '3DS': 'yes' }), code: 106, error: 'ReturnUrl is mandatory with 3DS=yes' },
   { name: '3DS=yes on an account without 3DS', merchant: 'no3ds', body: paymentBody({ '3DS': 'yes', ReturnUrl: 'https://shop.example/return' }), code: 8, error: '3DSecure not allowed on this account' },
   { name: 'a Maestro card without 3DS', body: paymentBody({ CardNumber: '6759649826438453' }), code: 22, error: 'Maestro cards require 3DSecure' },
-  { name: 'a field the account requires', merchant: 'requiresBirthDate', body: paymentBody(), code: 22, error: 'Merchant configuration requires BirthDate' },
+  { name: 'a field the account requires', merchant: 'requiresBirthDate', body: paymentBody(), code: 222, error: 'Merchant configuration requires BirthDate' },
   { name: 'an amount over the account limit', merchant: 'limited', body: paymentBody({ Amount: '1001' }), code: 300, error: "Amount exceeds merchant's per-transaction limit" },
   { name: 'a disabled account', merchant: 'disabled', body: paymentBody(), code: 7, error: 'Invalid account configuration: merchant account is disabled' },
   { name: 'a live key without a live processor', merchant: 'liveUnconfigured', key: 'live', body: paymentBody(), code: 7, error: 'Invalid account configuration: live payments are not set up for this account' },
@@ -141,6 +144,23 @@ describe('lookup errors', () => {
     expect((await post(stack.apiUrl, 'refund', merchants.plain.testKey, { Tid: tid })).body).toEqual({
       Code: 103, Error: 'Invalid transaction: payment already refunded',
     });
+  });
+
+  it('a refund Amount other than the payment amount → 200, after the lookup (102) and before the refund rules (103)', async () => {
+    const partial = 'Invalid parameter Amount: V1 refunds are full refunds only (captured: 1234)';
+    expect((await post(stack.apiUrl, 'refund', merchants.plain.testKey, { Tid: 'never-used', Amount: '1' })).body.Code).toBe(102);
+    const declined = await post(stack.apiUrl, 'payment', merchants.plain.testKey, paymentBody({ CardNumber: '4000000000000002' }));
+    const tid = declined.body.Result!.Tid as string;
+    expect((await post(stack.apiUrl, 'refund', merchants.plain.testKey, { Tid: tid, Amount: '1000' })).body).toEqual({ Code: 200, Error: partial });
+    expect((await post(stack.apiUrl, 'refund', merchants.plain.testKey, { Tid: tid, Amount: '1234' })).body.Code).toBe(103);
+  });
+
+  it('a Tid or Reference that looks like a card number is not found (102) on refund and status', async () => {
+    for (const endpoint of ['refund', 'status'] as const) {
+      for (const body of [{ Tid: '4111111111111111' }, { Tid: '5555 5555 5555 4444' }, { Reference: '4242-4242-4242-4242' }] as Record<string, string>[]) {
+        expect((await post(stack.apiUrl, endpoint, merchants.plain.testKey, body)).body).toEqual({ Code: 102, Error: 'Transaction not found' });
+      }
+    }
   });
 
   it('a Tid used before, whatever its outcome → 104', async () => {

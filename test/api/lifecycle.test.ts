@@ -67,6 +67,25 @@ it('captures, answers status by Tid and Reference, refunds once, and signs every
   expect(await ledger(workflowIdOf(body.Tid!), 'refund')).toBe(1);
 });
 
+it('refuses a refund of part of the amount with 200 and moves nothing; one of the whole amount is refunded', async () => {
+  const body = paymentBody({ Amount: '5000' });
+  const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
+  expect(paid.body.Result).toMatchObject({ Status: 'captured', Amount: 50 });
+  const paymentReference = paid.body.Result!.Reference as string;
+
+  for (const [amount, encoding] of [['1000', 'json'], ['4999', 'form'], ['5001', 'multipart'], ['50.00', 'json'], ['0', 'json']] as const) {
+    const refusal = await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: body.Tid!, Amount: amount }, encoding);
+    expect(refusal.body).toEqual({ Code: 200, Error: 'Invalid parameter Amount: V1 refunds are full refunds only (captured: 5000)' });
+  }
+  expect(await ledger(workflowIdOf(body.Tid!), 'refund')).toBe(0);
+  const status = await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! });
+  expect(status.body.Result).toMatchObject({ OperationType: 'payment', Status: 'captured', Reference: paymentReference });
+
+  const refund = await post(stack.apiUrl, 'refund', merchant.testKey, { Reference: paymentReference, Amount: '5000' });
+  expect(refund.body).toMatchObject({ Code: 0, Result: { OperationType: 'refund', Status: 'captured', Amount: 50 } });
+  expect(await ledger(workflowIdOf(body.Tid!), 'refund')).toBe(1);
+});
+
 it.each([
   ['4000000000000002', 'Card declined'],
   ['4000000000009995', 'Insufficient funds'],

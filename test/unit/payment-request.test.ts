@@ -1,9 +1,10 @@
+import { customerDetails } from '../../src/epro/customer';
 import { EproError } from '../../src/epro/errors';
 import { type AccountRules, validatePaymentRequest } from '../../src/epro/payment-request';
 
 /**
- * validatePaymentRequest against the error catalog of CONTRACT.md §3: one error per request, in the order
- * required fields (5) → each field's format in field order (200–221) → cross-field rules (106, 8, 22) →
+ * validatePaymentRequest against the error catalog of docs/error-codes.md: one error per request, in the order
+ * required fields (5) → each field's format in field order (200–221) → cross-field rules (106, 8, 22, 222) →
  * account limits (300, 7), with the exact wire messages.
  */
 
@@ -307,6 +308,67 @@ describe('values that are not strings or numbers', () => {
   });
 });
 
+describe('card numbers in free-text fields and identifiers', () => {
+  const PAN = '4111111111111111';
+  const CHECKED: [string, number, string][] = [
+    ['Uid', 201, PAN],
+    ['Tid', 202, PAN],
+    ['Email', 203, `${PAN}@example.com`],
+    ['Description', 204, `Order for card ${PAN}`],
+    ['CustomerId', 205, `cust-${PAN}`],
+    ['CardOwner', 210, `Jane ${PAN}`],
+    ['Firstname', 211, PAN],
+    ['Lastname', 212, PAN],
+    ['Address', 213, `${PAN} rue de la Paix`],
+    ['ZipCode', 214, PAN],
+    ['City', 215, PAN],
+    ['BirthPlace', 219, PAN],
+  ];
+  const looksLikeCard = (code: number, field: string) => ({ code, message: `Invalid parameter ${field}: looks like a card number` });
+
+  it.each(CHECKED)('%s holding a card number is refused with %d "looks like a card number"', async (field, code, value) => {
+    await expect(outcome(body({ [field]: value }))).resolves.toEqual(looksLikeCard(code, field));
+  });
+
+  it.each([
+    ['with spaces', 'Tid', 202, '4111 1111 1111 1111'],
+    ['with dashes', 'Uid', 201, '5555-5555-5555-4444'],
+    ['with a dash-glued prefix', 'Tid', 202, 'invoice-2024-4111111111111111'],
+    ['of 15 digits (Amex)', 'CustomerId', 205, 'c 378282246310005'],
+    ['of 13 digits', 'Description', 204, 'card 4222222222222 used'],
+    ['of 19 digits', 'Description', 204, '6011 0000 0000 0000 001'],
+    ['behind leading zeros', 'Tid', 202, '0004111111111111111'],
+  ])('a card number %s is refused', async (_label, field, code, value) => {
+    await expect(outcome(body({ [field]: value }))).resolves.toEqual(looksLikeCard(code, field));
+  });
+
+  it.each([
+    ['a 16-digit run failing Luhn', 'Tid', '4111111111111112'],
+    ['a 12-digit Luhn-valid run', 'Tid', 'order-411111111117'],
+    ['a 20-digit run', 'Uid', '41111111111111110000'],
+    ['13 zeros (Luhn-valid, but no card starts with 0)', 'ZipCode', '0000000000000'],
+    // 12345678-1234-4129 is 16 Luhn-valid digits, but in 8-4-4 groups: a UUID, not a card written out.
+    ['a UUID whose digit groups pass Luhn', 'Tid', 'order-12345678-1234-4129-8abc-0123456789ab'],
+    ['digits inside a hex id', 'CustomerId', 'a4111111111111111f'],
+    ['short numbers apart', 'Description', 'Order 2026-06-15, 3 items, ref 42'],
+  ])('%s is accepted', async (_label, field, value) => {
+    await expect(outcome(body({ [field]: value }))).resolves.toEqual(accepted);
+  });
+
+  it('other structured fields keep their own formats: a Luhn-valid phone number is accepted', async () => {
+    await expect(outcome(body({ Phone: '+4111 1111 1111 1111' }))).resolves.toEqual(accepted);
+  });
+
+  it('is checked in field order with the other formats', async () => {
+    await expect(outcome(body({ Amount: '12.34', Tid: PAN }))).resolves.toEqual(invalid(200, 'Amount'));
+    await expect(outcome(body({ Tid: PAN, Email: 'nope', Uid: '5555555555554444' }))).resolves.toEqual(looksLikeCard(201, 'Uid'));
+  });
+
+  it('takes precedence over the length limit of the same field', async () => {
+    await expect(outcome(body({ Description: `${'d'.repeat(250)} ${PAN}` }))).resolves.toEqual(looksLikeCard(204, 'Description'));
+  });
+});
+
 describe('card data never appears in an error (CONTRACT §10)', () => {
   it.each([
     ['a Luhn-invalid card number', { CardNumber: '4111111111111112' }, '4111111111111112'],
@@ -412,7 +474,7 @@ describe('validation order between fields', () => {
   });
 });
 
-describe('cross-field rules: 106, 8, 22', () => {
+describe('cross-field rules: 106, 8, 22, 222', () => {
   const returnUrl = 'https://shop.example.com/return';
 
   it('3DS=yes without ReturnUrl is refused with 106', async () => {
@@ -451,21 +513,21 @@ describe('cross-field rules: 106, 8, 22', () => {
     await expect(outcome(body({ CardNumber: MAESTRO, '3DS': 'yes', ReturnUrl: returnUrl }), { threeDSAllowed: false })).resolves.toMatchObject({ code: 8 });
   });
 
-  it('a field the merchant configuration requires is refused with 22 when absent', async () => {
-    await expect(outcome(body(), { requiredFields: ['BirthDate'] })).resolves.toEqual({ code: 22, message: 'Merchant configuration requires BirthDate' });
+  it('a field the merchant configuration requires is refused with 222 when absent', async () => {
+    await expect(outcome(body(), { requiredFields: ['BirthDate'] })).resolves.toEqual({ code: 222, message: 'Merchant configuration requires BirthDate' });
   });
 
   it('a field the merchant configuration requires is accepted when present', async () => {
     await expect(outcome(body({ BirthDate: '1990-01-01' }), { requiredFields: ['BirthDate'] })).resolves.toEqual(accepted);
   });
 
-  it('a required field sent empty counts as absent (22)', async () => {
-    await expect(outcome(body({ BirthDate: '  ' }), { requiredFields: ['BirthDate'] })).resolves.toMatchObject({ code: 22 });
+  it('a required field sent empty counts as absent (222)', async () => {
+    await expect(outcome(body({ BirthDate: '  ' }), { requiredFields: ['BirthDate'] })).resolves.toMatchObject({ code: 222 });
   });
 
   it('with several required fields absent, the first in field order is named', async () => {
     await expect(outcome(body(), { requiredFields: ['BirthPlace', 'Country'] })).resolves.toEqual({
-      code: 22,
+      code: 222,
       message: 'Merchant configuration requires Country',
     });
   });
@@ -521,9 +583,9 @@ describe('check order across stages', () => {
     await expect(outcome(body({ CardNumber: MAESTRO, Amount: '5000' }), { maxAmount: 1000 })).resolves.toMatchObject({ code: 22 });
   });
 
-  it('a merchant-required field (22) is reported before a disabled account (7)', async () => {
+  it('a merchant-required field (222) is reported before a disabled account (7)', async () => {
     await expect(outcome(body(), { requiredFields: ['Phone'], status: 'disabled' })).resolves.toEqual({
-      code: 22,
+      code: 222,
       message: 'Merchant configuration requires Phone',
     });
   });
@@ -561,5 +623,26 @@ describe('ReturnUrl and CallbackUrl in live mode', () => {
     ['http://10.0.0.1/hook', 'CallbackUrl'],
   ])('in sandbox (test mode) %s is accepted as %s', async (url, field) => {
     await expect(outcome(body({ [field]: url }))).resolves.toEqual(accepted);
+  });
+});
+
+describe('customer details for the processor and the payment record', () => {
+  it('carries every customer and order field that was sent, and no card data', async () => {
+    const request = await validate(body({
+      Description: 'Order 42', CustomerId: 'cust-7', CardOwner: 'Jane Doe', Firstname: 'Jane', Lastname: 'Doe',
+      Address: '1 rue de la Paix', ZipCode: '75002', City: 'Paris', Country: 'fra', Phone: '+33 1 23 45 67 89',
+      BirthDate: '1990-04-01', BirthPlace: 'Lyon', ClientIp: '203.0.113.7',
+    }));
+    const details = customerDetails(request);
+    expect(details).toEqual({
+      email: 'jane@example.com', description: 'Order 42', customerId: 'cust-7', cardOwner: 'Jane Doe', firstname: 'Jane',
+      lastname: 'Doe', address: '1 rue de la Paix', zipCode: '75002', city: 'Paris', country: 'FRA', phone: '+33 1 23 45 67 89',
+      birthDate: '1990-04-01', birthPlace: 'Lyon', clientIp: '203.0.113.7',
+    });
+    expect(JSON.stringify(details)).not.toMatch(/4111|"123"|cvv|month|year/i);
+  });
+
+  it('leaves out what was not sent, rather than storing empty values', async () => {
+    expect(customerDetails(await validate(body({ City: 'Paris' })))).toEqual({ email: 'jane@example.com', city: 'Paris' });
   });
 });

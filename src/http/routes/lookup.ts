@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Principal } from '../../auth/verifier';
+import { containsCardNumber } from '../../epro/card-like';
 import { errors } from '../../epro/errors';
 import { LOOKUP_FIELDS } from '../../epro/fields';
 import { INVALID, normalizeFields } from '../../epro/normalize';
@@ -14,6 +15,9 @@ export async function findTransaction(db: Db, principal: Principal, body: Record
   const fields = normalizeFields(body, LOOKUP_FIELDS);
   if (fields.Reference === INVALID || fields.Tid === INVALID) throw errors.invalidRequest('Tid and Reference must be strings');
   if (fields.Reference === undefined && fields.Tid === undefined) throw errors.invalidRequest('Tid or Reference is required');
+  // No payment can carry a card number as its Tid (it is refused at payment time), and no Reference holds one: such
+  // an identifier is not found, without being sent to the database, whose logs could keep it (docs/fields.md).
+  if (containsCardNumber(fields.Reference ?? fields.Tid!)) throw errors.notFound();
   const owner = { merchantId: principal.merchant._id, mode: principal.mode };
 
   if (fields.Reference !== undefined) {

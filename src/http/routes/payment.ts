@@ -6,6 +6,7 @@ import { startPayment, type StartPaymentPorts } from '../../commands/start-payme
 import type { Config } from '../../config';
 import { randomBase62 } from '../../crypto';
 import { maskPan } from '../../epro/card';
+import { customerDetails } from '../../epro/customer';
 import { success } from '../../epro/envelope';
 import { type PaymentRequest, validatePaymentRequest } from '../../epro/payment-request';
 import { paymentResult } from '../../epro/result';
@@ -44,6 +45,7 @@ function workflowInput(deps: PaymentDeps, principal: Principal, request: Payment
     maskedPan: maskPan(request.card.number),
     brand: request.card.brand,
     connector: mode === 'test' ? 'simulator' : merchant.liveConnector!,
+    customer: customerDetails(request),
     callbackUrl: request.callbackUrl,
     returnUrl: request.returnUrl,
     threeDSRequested: request.threeDS,
