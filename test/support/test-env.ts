@@ -27,5 +27,8 @@ export async function testEnv(): Promise<Record<string, string>> {
     WEBHOOK_MAX_RETRY_SANDBOX: '2m',
     API_WAIT_BUDGET: '10s',
     KEY_CACHE_TTL: '2s',
+    // Every test client is 127.0.0.1: one address's failure budget must not lock out the files running beside a
+    // test that sends wrong secrets. Key id budgets (per merchant) and the request rate keep their defaults.
+    AUTH_FAILURES_PER_ADDRESS: '1000',
   };
 }
