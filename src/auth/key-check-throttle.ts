@@ -27,6 +27,8 @@ const spent = (res: RateLimiterRes | null, budget: number) => res !== null && re
 export class KeyCheckThrottle {
   private readonly byKey: RateLimiterMongoById;
   private readonly byAddress: RateLimiterMongoById;
+  /** The failure count of a counter being written by this process: the next write waits for it. */
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(db: Db, limits: Pick<ThrottleConfig, 'failuresPerKey' | 'failuresPerAddress' | 'lockoutMs'>) {
     const duration = Math.max(1, Math.ceil(limits.lockoutMs / 1000));
@@ -40,12 +42,25 @@ export class KeyCheckThrottle {
   }
 
   async recordFailure(keyId: string, address: string): Promise<void> {
-    await Promise.all([charge(this.byKey, keyId), charge(this.byAddress, addressBucket(address))]);
+    await Promise.all([this.charge(this.byKey, keyId), this.charge(this.byAddress, addressBucket(address))]);
   }
-}
 
-/** Counts one failure; the one that spends the budget starts a full cool-down from now. */
-async function charge(limiter: RateLimiterMongoById, key: string): Promise<void> {
-  const res = await limiter.penalty(key);
-  if (res.consumedPoints === limiter.points) await limiter.block(key, limiter.duration);
+  /**
+   * Counts one failure; the one that spends the budget starts a full cool-down from now. One write per counter at
+   * a time in this process: FerretDB's findAndModify reads and then writes without isolation, so two at once could
+   * count one.
+   */
+  private charge(limiter: RateLimiterMongoById, key: string): Promise<void> {
+    const id = `${limiter.keyPrefix}:${key}`;
+    const write = (this.writing.get(id) ?? Promise.resolve()).then(async () => {
+      const res = await limiter.penalty(key);
+      if (res.consumedPoints === limiter.points) await limiter.block(key, limiter.duration);
+    });
+    const settled = write.catch(() => undefined);
+    this.writing.set(id, settled);
+    void settled.then(() => {
+      if (this.writing.get(id) === settled) this.writing.delete(id);
+    });
+    return write;
+  }
 }

@@ -111,3 +111,13 @@ it('unknown key ids and malformed keys cost no Argon2id and are not counted', as
   const merchant = await newMerchant(stack);
   expect((await verifier.verify(merchant.testKey, address)).ok).toBe(true);
 });
+
+it('wrong secrets sent at once to one process are all counted', async () => {
+  const merchant = await newMerchant(stack);
+  const { verifier, counter } = apiProcess();
+  const attempts = Array.from({ length: LIMITS.failuresPerKey }, (_, i) => verifier.verify(wrongSecret(merchant.testKey, i), `198.51.100.${100 + i}`));
+  expect((await Promise.all(attempts)).every((r) => !r.ok)).toBe(true);
+  expect(counter.argon2Runs).toBe(LIMITS.failuresPerKey);
+  expect(await verifier.verify(merchant.testKey, '192.0.2.1')).toEqual({ ok: false, reason: 'invalid' });
+  expect(counter.argon2Runs).toBe(LIMITS.failuresPerKey);
+});
