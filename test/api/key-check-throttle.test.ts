@@ -4,7 +4,7 @@ import { KeyCheckThrottle } from '../../src/auth/key-check-throttle';
 import { RATE_LIMITS_COLLECTION } from '../../src/auth/rate-limit-store';
 import { ApiKeyVerifier } from '../../src/auth/verifier';
 import { VerificationSlots } from '../../src/auth/verification-slots';
-import { newMerchant } from '../support/factories';
+import { eventually, newMerchant } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
 
 /**
@@ -120,4 +120,29 @@ it('wrong secrets sent at once to one process are all counted', async () => {
   expect(counter.argon2Runs).toBe(LIMITS.failuresPerKey);
   expect(await verifier.verify(merchant.testKey, '192.0.2.1')).toEqual({ ok: false, reason: 'invalid' });
   expect(counter.argon2Runs).toBe(LIMITS.failuresPerKey);
+});
+
+it('with every Argon2id slot busy and the queue full, an uncached key is answered busy (code 9) without a run', async () => {
+  const [first, second] = await Promise.all([newMerchant(stack), newMerchant(stack)]);
+  let runs = 0;
+  let release!: () => void;
+  const verifier = new ApiKeyVerifier(stack.db, {
+    ttlMs: 60_000,
+    throttle: new KeyCheckThrottle(stack.db, LIMITS),
+    slots: new VerificationSlots(1, 0),
+    verifyHash: async (hash, key) => {
+      runs++;
+      await new Promise<void>((resolve) => (release = resolve));
+      return argon2.verify(hash, key);
+    },
+  });
+  const holding = verifier.verify(first.testKey, '192.0.2.10');
+  await eventually('the first verification to hold the slot', () => Promise.resolve(runs === 1 ? true : undefined));
+  expect(await verifier.verify(second.testKey, '192.0.2.10')).toEqual({ ok: false, reason: 'busy' });
+  expect(runs).toBe(1);
+  release();
+  expect((await holding).ok).toBe(true);
+  // The key verified meanwhile is answered from the cache, whatever the slots.
+  expect((await verifier.verify(first.testKey, '192.0.2.10')).ok).toBe(true);
+  expect(runs).toBe(1);
 });
