@@ -60,8 +60,27 @@ export interface Config {
     allowPrivateTargets?: boolean;
   };
   sweepIntervalMs: number;
+  /** Abuse limits of the E-PRO endpoints (docs/authentication.md, "Throttling"). */
+  throttle: ThrottleConfig;
   /** Added to every sandbox simulator call, to make processor latency visible in tests and benchmarks. */
   simulatorLatencyMs: number;
+}
+
+export interface ThrottleConfig {
+  /** Failed key checks (an existing key id with a wrong secret) allowed per key id within `lockoutMs`. */
+  failuresPerKey: number;
+  /** The same, per client address (IPv6: per /64). */
+  failuresPerAddress: number;
+  /** The window failures are counted in, and the cool-down once a budget is spent. */
+  lockoutMs: number;
+  /** Argon2id verifications running at once in one API process. */
+  argon2Concurrency: number;
+  /** Verifications allowed to wait for a slot; past that the answer is 9 with Retry-After. */
+  argon2Queue: number;
+  /** Requests per minute per API key, for accounts that set no limit of their own. */
+  requestsPerMinute: number;
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
 }
 
 export class ConfigError extends Error {
@@ -131,6 +150,23 @@ class Reader {
     this.problems.push(`${name} must be true or false, got "${raw}"`);
     return undefined;
   }
+
+  /** A whole number of at least `min`. */
+  count(name: string, fallback: number, { min = 1 }: { min?: number } = {}): number {
+    const raw = this.optional(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min) {
+      this.problems.push(`${name} must be a whole number of at least ${min}, got "${raw}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  flag(name: string, fallback: boolean): boolean {
+    return this.boolean(name) ?? fallback;
+  }
+
 
   url(name: string, fallback: string): string {
     const raw = this.string(name, fallback);
@@ -244,6 +280,15 @@ export function loadConfig(env: Env = process.env): Config {
       allowPrivateTargets: read.boolean('WEBHOOK_ALLOW_PRIVATE_TARGETS'),
     },
     sweepIntervalMs: read.duration('SWEEP_INTERVAL', '1m'),
+    throttle: {
+      failuresPerKey: read.count('AUTH_FAILURES_PER_KEY', 10),
+      failuresPerAddress: read.count('AUTH_FAILURES_PER_ADDRESS', 30),
+      lockoutMs: read.duration('AUTH_LOCKOUT', '15m', { max: ms('1d') }),
+      argon2Concurrency: read.count('ARGON2_CONCURRENCY', 2),
+      argon2Queue: read.count('ARGON2_QUEUE', 100, { min: 0 }),
+      requestsPerMinute: read.count('RATE_LIMIT_PER_MINUTE', 6000),
+      trustProxy: read.flag('TRUST_PROXY', false),
+    },
     simulatorLatencyMs: read.duration('SIMULATOR_LATENCY', '0', { allowZero: true, max: ms('20s') }),
   };
 
@@ -288,6 +333,13 @@ export function configToEnv(config: Config): Record<string, string> {
     WEBHOOK_MAX_RETRY_SANDBOX: String(config.webhook.maxRetrySandboxMs),
     ...(config.webhook.allowPrivateTargets === undefined ? {} : { WEBHOOK_ALLOW_PRIVATE_TARGETS: String(config.webhook.allowPrivateTargets) }),
     SWEEP_INTERVAL: String(config.sweepIntervalMs),
+    AUTH_FAILURES_PER_KEY: String(config.throttle.failuresPerKey),
+    AUTH_FAILURES_PER_ADDRESS: String(config.throttle.failuresPerAddress),
+    AUTH_LOCKOUT: String(config.throttle.lockoutMs),
+    ARGON2_CONCURRENCY: String(config.throttle.argon2Concurrency),
+    ARGON2_QUEUE: String(config.throttle.argon2Queue),
+    RATE_LIMIT_PER_MINUTE: String(config.throttle.requestsPerMinute),
+    TRUST_PROXY: String(config.throttle.trustProxy),
     SIMULATOR_LATENCY: String(config.simulatorLatencyMs),
   };
 }

@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
-import { ApiKeyVerifier } from './auth/verifier';
+import { createApiKeyVerifier } from './auth/verifier';
 import { ConfigError, loadConfig } from './config';
 import { createApp } from './http/app';
 import { createLogger } from './logger';
@@ -22,7 +22,7 @@ function main(): void {
   const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '5s' });
   const client = new Client({ connection, namespace: config.temporal.namespace });
 
-  const verifier = new ApiKeyVerifier(db, config.keyCacheTtlMs);
+  const verifier = createApiKeyVerifier(db, config);
   const app = createApp({ config, logger, db, temporal: { connection, client }, verifier });
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'settleflow-api ready');

@@ -2,7 +2,15 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { KNOWN_CONNECTORS } from '../../activities/psp';
 import { createMerchant, revokeApiKey, rotateApiKey, rotateWebhookSecret, setMerchantStatus } from '../auth/accounts';
 import type { Mode } from '../auth/key-format';
+import { setMerchantRateLimit } from '../store/merchants';
 import { duration, field, modeOption, positiveInteger, print, withMongo } from './shared';
+
+const requestsPerMinute = (value: string) => {
+  if (!/^[0-9]+$/.test(value) || !(Number(value) > 0) || !Number.isSafeInteger(Number(value))) {
+    throw new InvalidArgumentError('a positive whole number of requests per minute');
+  }
+  return Number(value);
+};
 
 /** `merchant`, `key` and `webhook-secret`: accounts and their secrets. */
 export function registerAccountCommands(program: Command): void {
@@ -19,14 +27,15 @@ export function registerAccountCommands(program: Command): void {
     .addOption(new Option('--live-connector <name>', 'processor connector for live payments').choices([...KNOWN_CONNECTORS]))
     .option('--3ds-timeout <duration>', 'how long a 3DS challenge may take', duration)
     .option('--refund-window <duration>', 'how long after capture a refund is allowed', duration)
+    .option('--rate-limit <perMinute>', 'requests per minute per API key (code 9 above it; default RATE_LIMIT_PER_MINUTE)', requestsPerMinute)
     .option('--json', 'machine-readable output')
     .action(async (opts: {
       name: string; currency: string; maxAmount?: number; '3ds': boolean; require?: string[]; live?: boolean;
-      liveConnector?: string; '3dsTimeout'?: number; refundWindow?: number; json?: boolean;
+      liveConnector?: string; '3dsTimeout'?: number; refundWindow?: number; rateLimit?: number; json?: boolean;
     }) => {
       if (!/^[A-Za-z]{3}$/.test(opts.currency)) throw new InvalidArgumentError('--currency must be an ISO 4217 code');
-      const created = await withMongo(({ db }, config) =>
-        createMerchant(db, config, {
+      const created = await withMongo(async ({ db }, config) => {
+        const merchant = await createMerchant(db, config, {
           name: opts.name,
           currency: opts.currency,
           maxAmount: opts.maxAmount ?? null,
@@ -36,8 +45,10 @@ export function registerAccountCommands(program: Command): void {
           liveConnector: opts.liveConnector ?? null,
           threeDSTimeoutMs: opts['3dsTimeout'],
           refundWindowMs: opts.refundWindow,
-        }),
-      );
+        });
+        if (opts.rateLimit !== undefined) await setMerchantRateLimit(db, merchant.merchantId, opts.rateLimit);
+        return merchant;
+      });
       print(!!opts.json, { ...created }, [
         `merchant       ${created.merchantId}`,
         `sandbox key    ${created.testKey}`,
@@ -58,6 +69,17 @@ export function registerAccountCommands(program: Command): void {
         print(!!opts.json, { merchantId, status }, `${merchantId} is now ${status}`);
       });
   }
+
+  merchant
+    .command('rate-limit <merchantId> <perMinute>')
+    .description('requests per minute per API key of the account (code 9 above it), or "default" for RATE_LIMIT_PER_MINUTE; API processes apply it within KEY_CACHE_TTL')
+    .option('--json', 'machine-readable output')
+    .action(async (merchantId: string, perMinute: string, opts: { json?: boolean }) => {
+      const limit = perMinute === 'default' ? null : requestsPerMinute(perMinute);
+      const found = await withMongo(({ db }) => setMerchantRateLimit(db, merchantId, limit));
+      if (!found) throw new Error(`no merchant ${merchantId}`);
+      print(!!opts.json, { merchantId, rateLimitPerMinute: limit }, `${merchantId}: ${limit === null ? 'the default request limit' : `${limit} requests per minute per key`}`);
+    });
 
   const key = program.command('key').description('API keys');
   key

@@ -22,6 +22,7 @@ export const errors = {
   invalidAccount: (detail: string) => new EproError(7, `Invalid account configuration: ${detail}`),
   threeDSNotAllowed: () => new EproError(8, '3DSecure not allowed on this account'),
   unavailable: () => new EproError(9, 'Service temporarily unavailable, retry with the same Tid'),
+  tooManyRequests: () => new EproError(9, 'Too many requests, retry later'),
   maestroRequires3DS: () => new EproError(22, 'Maestro cards require 3DSecure'),
   /** 222, the code E-PRO integrators watch for when an account demands a field; 22 stays the Maestro rule. */
   merchantRequires: (field: string) => new EproError(222, `Merchant configuration requires ${field}`),

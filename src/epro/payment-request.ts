@@ -35,7 +35,6 @@ export interface AccountRules {
   maxAmount: number | null;
   threeDSAllowed: boolean;
   requiredFields: readonly string[];
-  status: 'active' | 'disabled';
   liveConnector: string | null;
 }
 
@@ -185,7 +184,6 @@ export async function validatePaymentRequest(body: Record<string, unknown>, ctx:
   const amount = Number(str('Amount'));
   const accountLimits: (EproError | undefined)[] = [
     ctx.account.maxAmount !== null && amount > ctx.account.maxAmount ? errors.amountOverLimit() : undefined,
-    ctx.account.status !== 'active' ? errors.invalidAccount('merchant account is disabled') : undefined,
     ctx.account.mode === 'live' && !ctx.account.liveConnector ? errors.invalidAccount('live payments are not set up for this account') : undefined,
   ];
   const firstFailure = [...crossField, ...accountLimits].find((e) => e !== undefined);

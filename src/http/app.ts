@@ -12,9 +12,11 @@ import { type Temporal, temporalReachable } from '../temporal/client';
 import { authenticate, eproBoundary, type EproState, parseBody } from './epro';
 import { healthRoutes } from './health';
 import { type RequestState, requestContext } from './request-id';
+import { RequestRateLimiter, requestRateLimit } from './request-rate-limit';
 import { paymentHandler } from './routes/payment';
 import { refundHandler } from './routes/refund';
 import { statusHandler } from './routes/status';
+import { securityHeaders } from './security-headers';
 import { threeDSRoutes } from './three-ds/routes';
 
 export interface AppDeps {
@@ -27,10 +29,11 @@ export interface AppDeps {
 
 const OPENAPI_FILE = path.join(projectRoot, 'docs', 'openapi.yaml');
 
-/** The three E-PRO endpoints, each a readable chain: envelope boundary → key → body → handler. */
+/** The three E-PRO endpoints, each a readable chain: envelope boundary → key and account → rate → body → handler. */
 function eproRoutes(deps: AppDeps): Router<EproState> {
   const router = new Router<EproState>();
-  const chain = [eproBoundary, authenticate(deps.verifier), parseBody] as const;
+  const rate = requestRateLimit(new RequestRateLimiter(deps.db), deps.config.throttle.requestsPerMinute);
+  const chain = [eproBoundary, authenticate(deps.verifier), rate, parseBody] as const;
   router.all('/v1/payment/direct', ...chain, paymentHandler({ db: deps.db, client: deps.temporal.client, config: deps.config }));
   router.all('/v1/refund/direct', ...chain, refundHandler(deps.db, deps.temporal.client, deps.config.apiWaitBudgetMs));
   router.all('/v1/status/direct', ...chain, statusHandler(deps.db));
@@ -42,7 +45,10 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // Errors are turned into envelopes by the routes' own boundary; Koa's default stderr dump would leak detail.
   app.silent = true;
   app.on('error', (err: Error) => deps.logger.error({ err: { name: err.name, message: err.message } }, 'unhandled'));
+  // Behind a proxy that sets X-Forwarded-For, the client address (failure budgets) is taken from it.
+  app.proxy = deps.config.throttle.trustProxy;
 
+  app.use(securityHeaders(deps.config));
   app.use(requestContext(deps.logger));
   const health = healthRoutes({
     temporal: () => temporalReachable(deps.temporal, deps.config.temporal.namespace),

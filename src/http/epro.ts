@@ -31,13 +31,24 @@ export const eproBoundary: Middleware<EproState> = async (ctx, next) => {
   ctx.type = 'application/json';
 };
 
-/** Key first (4, then 3), before the body is even read: an unauthenticated caller costs us nothing more. */
+/**
+ * Key first (4, then 3), before the body is even read: an unauthenticated caller costs us nothing more. Right
+ * after it, a disabled account gets 7 on every endpoint (docs/error-codes.md); the account is the one cached
+ * with the verified key, so disabling takes effect within KEY_CACHE_TTL.
+ */
 export function authenticate(verifier: ApiKeyVerifier): Middleware<EproState> {
   return async (ctx, next) => {
-    const result = await verifier.verify(ctx.get('epro-api-key'));
-    if (!result.ok) throw result.reason === 'missing' ? errors.missingApiKey() : errors.invalidApiKey();
+    const result = await verifier.verify(ctx.get('epro-api-key'), ctx.ip);
+    if (!result.ok) {
+      if (result.reason === 'busy') {
+        ctx.set('Retry-After', '1');
+        throw errors.tooManyRequests();
+      }
+      throw result.reason === 'missing' ? errors.missingApiKey() : errors.invalidApiKey();
+    }
     ctx.state.principal = result.principal;
     ctx.state.log = ctx.state.log.child({ merchantId: result.principal.merchant._id, mode: result.principal.mode });
+    if (result.principal.merchant.status !== 'active') throw errors.invalidAccount('merchant account is disabled');
     await next();
   };
 }

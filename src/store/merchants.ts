@@ -24,6 +24,8 @@ export interface MerchantDoc {
   refundWindowMs: number;
   /** Processor connector for live payments; null means live is not set up (code 7). */
   liveConnector: string | null;
+  /** Requests per minute per API key of this account; absent: RATE_LIMIT_PER_MINUTE (code 9 above it). */
+  rateLimitPerMinute?: number;
   webhookSecrets: WebhookSecretEntry[];
   createdAt: Date;
 }
@@ -32,4 +34,11 @@ export const merchants = (db: Db) => db.collection<MerchantDoc>('merchants');
 
 export function findMerchant(db: Db, merchantId: string): Promise<MerchantDoc | null> {
   return merchants(db).findOne({ _id: merchantId });
+}
+
+/** Sets the account's per-key request limit, or with null returns it to the configured default. */
+export async function setMerchantRateLimit(db: Db, merchantId: string, perMinute: number | null): Promise<boolean> {
+  const update = perMinute === null ? { $unset: { rateLimitPerMinute: '' as const } } : { $set: { rateLimitPerMinute: perMinute } };
+  const result = await merchants(db).updateOne({ _id: merchantId }, update);
+  return result.matchedCount === 1;
 }

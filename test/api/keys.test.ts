@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { post } from '../support/factories';
+import { paymentKey } from '../../src/store/payments';
+import { eventually, paymentBody, post } from '../support/factories';
 import { signatureMatches } from '../support/signature';
 import { connectToStack, type StackClients } from '../support/stack-client';
 
@@ -69,14 +70,38 @@ it('revocation takes effect within the cache bound', async () => {
   expect((await post(stack.apiUrl, 'status', key, { Tid: 'probe' })).body.Code).toBe(3);
 });
 
-it('a key of one mode never works as the other, and a disabled merchant gets 7', async () => {
+it('a key of one mode never works as the other', async () => {
   const created = await settleflow('merchant', 'create', '--name', 'Mode shop', '--live', '--live-connector', 'simulator');
   const forged = (created.testKey as string).replace('sk_test_', 'sk_live_');
   expect((await post(stack.apiUrl, 'status', forged, { Tid: 'x' })).body.Code).toBe(3);
+  expect(await works(created.liveKey as string)).toBe(true);
+});
+
+it('a disabled merchant gets 7 on payment, refund and status, before its body is read, and nothing is refunded', async () => {
+  const created = await settleflow('merchant', 'create', '--name', 'Disabled shop');
+  const key = created.testKey as string;
+  const body = paymentBody();
+  const tid = body.Tid!;
+  expect((await post(stack.apiUrl, 'payment', key, body)).body.Result).toMatchObject({ Status: 'captured' });
+
   await settleflow('merchant', 'disable', created.merchantId as string);
-  await sleep(2100);
-  const answer = await post(stack.apiUrl, 'payment', created.liveKey as string, { Amount: '100', Uid: 'u', Tid: 't', Email: 'a@b.co', CardNumber: '4111111111111111', CardMonth: '12', CardYear: String(new Date().getUTCFullYear() + 2), CardCVV: '123' });
-  expect(answer.body).toEqual({ Code: 7, Error: 'Invalid account configuration: merchant account is disabled' });
+  // The API sees the change once its cached verification of the key (KEY_CACHE_TTL) has expired; until then
+  // status keeps answering, which changes nothing.
+  const refused = { Code: 7, Error: 'Invalid account configuration: merchant account is disabled' };
+  await eventually('status to answer 7', async () => ((await post(stack.apiUrl, 'status', key, { Tid: tid })).body.Code === 7 ? true : undefined), stack.config.keyCacheTtlMs + 10_000);
+  expect((await post(stack.apiUrl, 'refund', key, { Tid: tid })).body).toEqual(refused);
+  expect((await post(stack.apiUrl, 'status', key, { Reference: 'pr_doesnotexist0000000000' })).body).toEqual(refused);
+  expect((await post(stack.apiUrl, 'payment', key, paymentBody({ CardNumber: '4111111111111112' }))).body).toEqual(refused);
+  for (const endpoint of ['payment', 'refund', 'status']) {
+    const unreadable = await fetch(`${stack.apiUrl}/v1/${endpoint}/direct`, { method: 'POST', headers: { 'epro-api-key': key, 'content-type': 'application/json' }, body: '{"Tid":' });
+    expect(await unreadable.json()).toEqual(refused);
+  }
+
+  const workflowId = `payment-test-${created.merchantId as string}-${tid}`;
+  expect(await stack.db.collection('simulator_ledger').countDocuments({ operation: 'refund', idempotencyKey: { $regex: `^${workflowId}` } })).toBe(0);
+  const payment = await stack.db.collection('payments').findOne({ _id: paymentKey('test', created.merchantId as string, tid) as never });
+  expect(payment).toMatchObject({ status: 'captured' });
+  expect(payment!.refund).toBeUndefined();
 });
 
 it('webhook-secret rotate: both secrets sign during the overlap', async () => {

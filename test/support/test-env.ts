@@ -30,5 +30,8 @@ export async function testEnv(): Promise<Record<string, string>> {
     // The webhook suites' receivers listen on loopback. Set here, not left to the stack's local default, so the
     // test files' own clients (the admin command, deliverEvent) see the same setting as the worker.
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+    // Every test client is 127.0.0.1: one address's failure budget must not lock out the files running beside a
+    // test that sends wrong secrets. Key id budgets (per merchant) and the request rate keep their defaults.
+    AUTH_FAILURES_PER_ADDRESS: '1000',
   };
 }

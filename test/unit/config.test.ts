@@ -122,6 +122,18 @@ describe('loadConfig defaults (CONTRACT §11)', () => {
     expect(config.webhook.maxRetrySandboxMs).toBe(1 * HOUR);
   });
 
+  it('throttles by default: 10 failures per key id, 30 per address, 15 min cool-down, 2 Argon2id slots + 100 waiting, 6000 requests per minute per key, no proxy trusted', () => {
+    expect(config.throttle).toEqual({
+      failuresPerKey: 10,
+      failuresPerAddress: 30,
+      lockoutMs: 15 * MINUTE,
+      argon2Concurrency: 2,
+      argon2Queue: 100,
+      requestsPerMinute: 6000,
+      trustProxy: false,
+    });
+  });
+
   it('defaults the account currency to EUR', () => {
     expect(config.accountDefaults.currency).toBe('EUR');
   });
@@ -190,6 +202,19 @@ describe('loadConfig refuses bad settings', () => {
     const problems = problemsOf(env({ KEY_CACHE_TTL: raw }));
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain('KEY_CACHE_TTL');
+  });
+
+  it.each([
+    ['RATE_LIMIT_PER_MINUTE', '0'],
+    ['RATE_LIMIT_PER_MINUTE', '12.5'],
+    ['AUTH_FAILURES_PER_KEY', 'ten'],
+    ['ARGON2_CONCURRENCY', '0'],
+    ['ARGON2_QUEUE', '-1'],
+    ['TRUST_PROXY', 'yes'],
+  ])('refuses %s=%s', (name, raw) => {
+    const problems = problemsOf(env({ [name]: raw }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(name);
   });
 
   it.each([
@@ -335,6 +360,13 @@ describe('configToEnv', () => {
         WEBHOOK_ATTEMPT_TIMEOUT: '1500',
         WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false',
         VAULT_KEYS_PREVIOUS: [randomBytes(32), randomBytes(32)].map((k) => k.toString('base64')).join(','),
+        AUTH_FAILURES_PER_KEY: '5',
+        AUTH_FAILURES_PER_ADDRESS: '50',
+        AUTH_LOCKOUT: '30m',
+        ARGON2_CONCURRENCY: '4',
+        ARGON2_QUEUE: '0',
+        RATE_LIMIT_PER_MINUTE: '600',
+        TRUST_PROXY: 'true',
       }),
     );
     const again = loadConfig(configToEnv(original));

@@ -18,10 +18,11 @@ const ACCOUNT: AccountRules = {
   maxAmount: null,
   threeDSAllowed: true,
   requiredFields: [],
-  status: 'active',
   liveConnector: null,
 };
 const LIVE: Partial<AccountRules> = { mode: 'live', liveConnector: 'simulator' };
+// The 7 validation still gives: live payments not set up. A disabled account gets 7 before validation (test/api).
+const LIVE_UNCONFIGURED: Partial<AccountRules> = { mode: 'live', liveConnector: null };
 
 type Body = Record<string, unknown>;
 
@@ -545,10 +546,6 @@ describe('account limits: 300 and 7', () => {
     await expect(outcome(body({ Amount: '1000' }), { maxAmount: 1000 })).resolves.toEqual(accepted);
   });
 
-  it('a disabled merchant is refused with 7', async () => {
-    await expect(outcome(body(), { status: 'disabled' })).resolves.toEqual({ code: 7, message: expect.stringMatching(/^Invalid account configuration/) });
-  });
-
   it('a live payment with no live processor connector is refused with 7', async () => {
     await expect(outcome(body(), { mode: 'live', liveConnector: null })).resolves.toEqual({
       code: 7,
@@ -561,14 +558,14 @@ describe('account limits: 300 and 7', () => {
   });
 
   it('300 is reported before 7', async () => {
-    await expect(outcome(body({ Amount: '5000' }), { maxAmount: 1000, status: 'disabled' })).resolves.toMatchObject({ code: 300 });
+    await expect(outcome(body({ Amount: '5000' }), { maxAmount: 1000, ...LIVE_UNCONFIGURED })).resolves.toMatchObject({ code: 300 });
   });
 });
 
 describe('check order across stages', () => {
   it('a format error (203) is reported before cross-field (106) and account (300, 7) errors', async () => {
     const input = body({ Email: 'nope', '3DS': 'yes', Amount: '5000' });
-    await expect(outcome(input, { maxAmount: 1000, status: 'disabled' })).resolves.toEqual(invalid(203, 'Email'));
+    await expect(outcome(input, { maxAmount: 1000, ...LIVE_UNCONFIGURED })).resolves.toEqual(invalid(203, 'Email'));
   });
 
   it('a flow-control format error (221) is reported before cross-field errors (106)', async () => {
@@ -576,15 +573,15 @@ describe('check order across stages', () => {
   });
 
   it('a cross-field error (106) is reported before account errors (300, 7)', async () => {
-    await expect(outcome(body({ '3DS': 'yes', Amount: '5000' }), { maxAmount: 1000, status: 'disabled' })).resolves.toMatchObject({ code: 106 });
+    await expect(outcome(body({ '3DS': 'yes', Amount: '5000' }), { maxAmount: 1000, ...LIVE_UNCONFIGURED })).resolves.toMatchObject({ code: 106 });
   });
 
   it('the Maestro rule (22) is reported before the amount limit (300)', async () => {
     await expect(outcome(body({ CardNumber: MAESTRO, Amount: '5000' }), { maxAmount: 1000 })).resolves.toMatchObject({ code: 22 });
   });
 
-  it('a merchant-required field (222) is reported before a disabled account (7)', async () => {
-    await expect(outcome(body(), { requiredFields: ['Phone'], status: 'disabled' })).resolves.toEqual({
+  it('a merchant-required field (222) is reported before an account error (7)', async () => {
+    await expect(outcome(body(), { requiredFields: ['Phone'], ...LIVE_UNCONFIGURED })).resolves.toEqual({
       code: 222,
       message: 'Merchant configuration requires Phone',
     });
