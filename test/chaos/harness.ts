@@ -296,16 +296,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let faultChain: Promise<void> = Promise.resolve();
 
   /**
-   * Fires one planned fault. It waits (briefly) for a request to be in flight, so that it hits load rather than a
+   * Fires one planned fault. It waits (briefly) for requests to be in flight, so that it hits load rather than a
    * pause between requests, and records what was in flight at the instant it hit: a fault on an idle system is a
    * violation (checks.ts, faultsOnIdle), not a silent success.
    */
   async function inject(index: number): Promise<void> {
     const { fault, at, downMs } = plan.faults[index]!;
     faultBegun[index] = true;
-    const waitUntil = Date.now() + 30_000;
-    const busy = () => Object.values(inFlight).some((n) => n > 0);
-    while (!busy() && !loadDone && Date.now() < waitUntil) await sleep(20);
+    // Lanes held back for this fault resume now: give them a moment to put load back before hitting (half the
+    // lanes busy, or any request at all after 10 s; after 30 s it hits whatever is there and the check judges).
+    const waitFrom = Date.now();
+    const wanted = Math.ceil(options.concurrency / 2);
+    const busy = () => {
+      const total = Object.values(inFlight).reduce((sum, n) => sum + n, 0);
+      return total >= wanted || (total > 0 && Date.now() - waitFrom > 10_000);
+    };
+    while (!busy() && !loadDone && Date.now() - waitFrom < 30_000) await sleep(20);
     const record: FaultRecord = { fault, at, hitAt: sinceStart(), endedAt: 0, inFlight: Object.fromEntries(Object.entries(inFlight).filter(([, n]) => n > 0)) };
     log(`[chaos] ${fault} (planned at scenario ${at}) hits at ${startedScenarios}/${plan.scenarios.length} started, ${inFlightTotal(record)} request(s) in flight ${JSON.stringify(record.inFlight)}`);
     await hit(fault, downMs);
