@@ -197,24 +197,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
    * and the checks bound how often it may happen (checks.ts, challengeMissProblems).
    */
   async function challenge(answer: Envelope, result: 'approved' | 'failed'): Promise<{ answered: true } | { answered: false; expired: boolean; why: string }> {
-    const url = answer.Result?.['3DSecureUrl'];
-    if (!url) return { answered: false, expired: false, why: `the payment answer (Status ${answer.Result?.Status}) carried no 3DSecureUrl` };
+    const link = answer.Result?.['3DSecureUrl'];
+    if (!link) return { answered: false, expired: false, why: `the payment answer (Status ${answer.Result?.Status}) carried no 3DSecureUrl` };
+    // Each API process names itself in the link; in production one public URL fronts them all. The customer's
+    // browser reaches the page through whichever API is up, as it would through that URL (the second API that
+    // minted the link may be gone by now).
+    const page = () => `${apis()[turn++ % apis().length]!}${new URL(link).pathname}`;
     const trouble = new Map<string, number>();
     const note = (what: string) => trouble.set(what, (trouble.get(what) ?? 0) + 1);
     const meanwhile = () => (trouble.size ? `; meanwhile ${[...trouble].map(([what, n]) => `${what} ×${n}`).join(', ')}` : '');
     let offered = false;
     for (let attempt = 0; attempt < 90; attempt++) {
       try {
-        const page = await tracked('3ds', () => fetch(url, { signal: AbortSignal.timeout(15_000) }).then(async (r) => ({ status: r.status, html: await r.text() })));
-        const token = /name="token" value="([0-9a-f]{64})"/.exec(page.html)?.[1];
-        if (page.status === 200 && !token) {
-          if (!page.html.includes('Authentication expired')) return { answered: true };
+        const shown = await tracked('3ds', () => fetch(page(), { signal: AbortSignal.timeout(15_000) }).then(async (r) => ({ status: r.status, html: await r.text() })));
+        const token = /name="token" value="([0-9a-f]{64})"/.exec(shown.html)?.[1];
+        if (shown.status === 200 && !token) {
+          if (!shown.html.includes('Authentication expired')) return { answered: true };
           return { answered: false, expired: true, why: `the page said "Authentication expired" on try ${attempt + 1}, ${offered ? 'after offering the form' : 'never having offered the form'}${meanwhile()}` };
         }
-        if (!token) note(`page HTTP ${page.status}`);
+        if (!token) note(`page HTTP ${shown.status}`);
         if (token) {
           offered = true;
-          const post = await tracked('3ds', () => fetch(url, { method: 'POST', body: new URLSearchParams({ token, result }), signal: AbortSignal.timeout(15_000) }).then(async (r) => ({ status: r.status, html: await r.text() })));
+          const post = await tracked('3ds', () => fetch(page(), { method: 'POST', body: new URLSearchParams({ token, result }), signal: AbortSignal.timeout(15_000) }).then(async (r) => ({ status: r.status, html: await r.text() })));
           if (post.status === 200 && !post.html.includes('name="token"')) {
             if (!post.html.includes('Authentication expired')) return { answered: true };
             return { answered: false, expired: true, why: `the answer was posted on try ${attempt + 1} and the page said "Authentication expired"${meanwhile()}` };

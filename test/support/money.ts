@@ -65,7 +65,9 @@ export interface PaymentSays {
  * What the payment says against the money moved: captured → its amount captured exactly once; refunded → captured
  * and refunded once each, for its amount; any other final state → nothing captured, nothing refunded. Empty when
  * they agree. Fails on: a capture or refund issued twice under different keys, a capture for a failed payment,
- * a partial or inflated amount, a refund the payment does not show.
+ * a partial or inflated amount, a refund the payment does not show. Shown to fail with a scratch build whose capture
+ * activity captures again under `second-<workflow id>`: the API tests using it failed (captures [1234, 1234])
+ * where their earlier key-counting versions passed, and the reduced chaos round flagged all 40 captured payments.
  */
 export function moneyDisagreements(payment: PaymentSays, moved: MoneyMoved): string[] {
   const problems: string[] = [];
