@@ -294,6 +294,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   // ── Faults, fired as the run progresses ──────────────────────────────────────────────────────────────────
   let startedScenarios = 0;
+  let finishedScenarios = 0;
   let loadDone = false;
   const faultRecords: FaultRecord[] = [];
   const faultBegun = plan.faults.map(() => false);
@@ -307,13 +308,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   async function inject(index: number): Promise<void> {
     const { fault, at, downMs } = plan.faults[index]!;
     faultBegun[index] = true;
-    // Lanes held back for this fault resume now: give them a moment to put load back before hitting (half the
-    // lanes busy, or any request at all after 10 s; after 30 s it hits whatever is there and the check judges).
+    // Lanes held back for this fault resume now: give them a moment to put load back before hitting (requests
+    // from half the lanes, or from every scenario still running near the end, or any request at all after 10 s;
+    // after 30 s it hits whatever is there and the check judges).
     const waitFrom = Date.now();
-    const wanted = Math.ceil(options.concurrency / 2);
     const busy = () => {
       const total = Object.values(inFlight).reduce((sum, n) => sum + n, 0);
-      return total >= wanted || (total > 0 && Date.now() - waitFrom > 10_000);
+      const wanted = Math.min(Math.ceil(options.concurrency / 2), startedScenarios - finishedScenarios);
+      return total > 0 && (total >= wanted || Date.now() - waitFrom > 10_000);
     };
     while (!busy() && !loadDone && Date.now() - waitFrom < 30_000) await sleep(20);
     const record: FaultRecord = { fault, at, hitAt: sinceStart(), endedAt: 0, inFlight: Object.fromEntries(Object.entries(inFlight).filter(([, n]) => n > 0)) };
@@ -384,6 +386,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         faultChain = faultChain.then(() => inject(k));
       }
       expectations.push(await scenario(planned));
+      finishedScenarios++;
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, lane));
