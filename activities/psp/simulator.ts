@@ -7,7 +7,7 @@ import {
 } from './adapter';
 
 /**
- * The sandbox card simulator: a processor with the behaviours of the test cards (CONTRACT.md §7) and a ledger
+ * The sandbox card simulator: a processor with the behaviours of the test cards (docs/sandbox.md) and a ledger
  * of its own in MongoDB. Every money movement is one ledger document keyed by `{operation}:{idempotencyKey}`,
  * inserted before it is reported: a repeated key gets the first outcome back and moves nothing, as a real
  * processor's idempotency does. A movement under a *different* key is a second document, i.e. money moved twice:
