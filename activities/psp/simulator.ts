@@ -9,13 +9,18 @@ import {
 /**
  * The sandbox card simulator: a processor with the behaviours of the test cards (docs/sandbox.md) and a ledger
  * of its own in MongoDB. Every money movement, and every void (the release of an authorization), is one ledger
- * document keyed by `{operation}:{idempotencyKey}`, inserted before it is reported: the `_id` makes a second
- * capture, refund or void for the same payment impossible, and lets tests count movements per payment.
+ * document keyed by `{operation}:{idempotencyKey}`, inserted before it is reported: a repeated key gets the first outcome back and moves nothing, as a real
+ * processor's idempotency does. A movement under a *different* key is a second document, i.e. money moved twice:
+ * each entry names the authorization it belongs to (`pspReference`), so the tests add up the money moved per
+ * payment whatever key was used (test/support/money.ts). Every call, repeats included, is also kept in the
+ * attempts log (simulator-calls.ts).
  */
 export interface LedgerDoc {
   _id: string;
   operation: 'authorize' | 'capture' | 'refund' | 'void';
   idempotencyKey: string;
+  /** The authorization this entry belongs to: its own for an approved authorization, the one moved on otherwise. */
+  pspReference?: string;
   amount: number;
   currency: string;
   outcome: AuthorizeOutcome | CaptureOutcome | RefundOutcome | VoidOutcome;
@@ -88,25 +93,26 @@ export class SandboxSimulator implements PspAdapter {
   async capture(request: MovementRequest): Promise<CaptureOutcome> {
     await this.latency();
     if (request.pspReference.startsWith(CAPTURE_DECLINED_PREFIX)) return { kind: 'failed', message: CAPTURE_DECLINED_MESSAGE };
-    return (await this.record('capture', request.idempotencyKey, request.amount, request.currency, { kind: 'captured' })) as CaptureOutcome;
+    return (await this.record('capture', request.idempotencyKey, request.amount, request.currency, { kind: 'captured' }, request.pspReference)) as CaptureOutcome;
   }
 
   async refund(request: MovementRequest): Promise<RefundOutcome> {
     await this.latency();
     const outcome: RefundOutcome = { kind: 'refunded', pspReference: pspReference() };
-    return (await this.record('refund', request.idempotencyKey, request.amount, request.currency, outcome)) as RefundOutcome;
+    return (await this.record('refund', request.idempotencyKey, request.amount, request.currency, outcome, request.pspReference)) as RefundOutcome;
   }
 
   async void(request: MovementRequest): Promise<VoidOutcome> {
     await this.latency();
-    return (await this.record('void', request.idempotencyKey, request.amount, request.currency, { kind: 'voided' })) as VoidOutcome;
+    return (await this.record('void', request.idempotencyKey, request.amount, request.currency, { kind: 'voided' }, request.pspReference)) as VoidOutcome;
   }
 
   /** Inserts the movement, or returns the outcome already recorded under the same idempotency key. */
-  private async record(operation: LedgerDoc['operation'], idempotencyKey: string, amount: number, currency: string, outcome: LedgerDoc['outcome']): Promise<LedgerDoc['outcome']> {
+  private async record(operation: LedgerDoc['operation'], idempotencyKey: string, amount: number, currency: string, outcome: LedgerDoc['outcome'], movedOn?: string): Promise<LedgerDoc['outcome']> {
     const _id = `${operation}:${idempotencyKey}`;
+    const pspReference = movedOn ?? ('pspReference' in outcome && operation === 'authorize' ? outcome.pspReference : undefined);
     try {
-      await simulatorLedger(this.db).insertOne({ _id, operation, idempotencyKey, amount, currency, outcome, createdAt: new Date() });
+      await simulatorLedger(this.db).insertOne({ _id, operation, idempotencyKey, ...(pspReference ? { pspReference } : {}), amount, currency, outcome, createdAt: new Date() });
       return outcome;
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;

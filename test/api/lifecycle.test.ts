@@ -1,6 +1,8 @@
 import type { CreatedMerchant } from '../../src/auth/accounts';
 import { webhookAttempts } from '../../src/store/webhook-attempts';
+import { simulatorCalls } from '../../activities/psp/simulator-calls';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
+import { amountsMoved, moneyMoved } from '../support/money';
 import { signatureMatches } from '../support/signature';
 import { connectToStack, type StackClients } from '../support/stack-client';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
@@ -24,6 +26,8 @@ afterAll(async () => {
 /** The simulator's ledger entries of one payment: its keys all start with the workflow id. */
 const ofPayment = (workflowId: string) => ({ idempotencyKey: { $regex: `^${workflowId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } });
 const ledger = (workflowId: string, operation: string) => stack.db.collection('simulator_ledger').countDocuments({ operation, ...ofPayment(workflowId) });
+/** Money moved on the payment's authorization, under any idempotency key (test/support/money.ts). */
+const moved = async (tid: string) => amountsMoved(await moneyMoved(stack.db, workflowIdOf(tid)));
 const workflowIdOf = (tid: string) => `payment-test-${merchant.merchantId}-${tid}`;
 const webhooksFor = (tid: string, count: number) => eventually(`${count} webhook(s) for ${tid}`, () => Promise.resolve(receiver.forTid(tid).length >= count ? receiver.forTid(tid) : undefined));
 
@@ -63,8 +67,7 @@ it('captures, answers status by Tid and Reference, refunds once, and signs every
   });
   expect(JSON.parse(hooks[1]!.rawBody).Result).toMatchObject({ OperationType: 'refund', Reference: refundReference, Status: 'captured' });
 
-  expect(await ledger(workflowIdOf(body.Tid!), 'capture')).toBe(1);
-  expect(await ledger(workflowIdOf(body.Tid!), 'refund')).toBe(1);
+  expect(await moved(body.Tid!)).toEqual({ captures: [1234], refunds: [1234] });
 });
 
 it('refuses a refund of part of the amount with 200 and moves nothing; one of the whole amount is refunded', async () => {
@@ -77,13 +80,13 @@ it('refuses a refund of part of the amount with 200 and moves nothing; one of th
     const refusal = await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: body.Tid!, Amount: amount }, encoding);
     expect(refusal.body).toEqual({ Code: 200, Error: 'Invalid parameter Amount: V1 refunds are full refunds only (captured: 5000)' });
   }
-  expect(await ledger(workflowIdOf(body.Tid!), 'refund')).toBe(0);
+  expect(await moved(body.Tid!)).toEqual({ captures: [5000], refunds: [] });
   const status = await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! });
   expect(status.body.Result).toMatchObject({ OperationType: 'payment', Status: 'captured', Reference: paymentReference });
 
   const refund = await post(stack.apiUrl, 'refund', merchant.testKey, { Reference: paymentReference, Amount: '5000' });
   expect(refund.body).toMatchObject({ Code: 0, Result: { OperationType: 'refund', Status: 'captured', Amount: 50 } });
-  expect(await ledger(workflowIdOf(body.Tid!), 'refund')).toBe(1);
+  expect(await moved(body.Tid!)).toEqual({ captures: [5000], refunds: [5000] });
 });
 
 it.each([
@@ -96,7 +99,7 @@ it.each([
   expect(paid.body.Result).toMatchObject({ Status: 'failed', Message: message });
   const [hook] = await webhooksFor(body.Tid!, 1);
   expect(hook!.headers['x-settleflow-event']).toBe('PAYMENT_FAILED');
-  expect(await ledger(workflowIdOf(body.Tid!), 'capture')).toBe(0);
+  expect(await moved(body.Tid!)).toEqual({ captures: [], refunds: [] });
   expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! })).body.Result).toMatchObject({ Status: 'failed', Message: message });
 });
 
@@ -124,16 +127,18 @@ it('voids the authorization when the processor declines the capture (40000000000
   expect(signatureMatches(String(hook!.headers['x-settleflow-signature']), hook!.rawBody, merchant.webhookSecret)).toBe(true);
   expect(JSON.parse(hook!.rawBody)).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'failed', Tid: body.Tid, Reference: reference, Message: message } });
   expect((await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: body.Tid! })).body).toMatchObject({ Code: 103 });
-  expect(await ledger(workflowId, 'capture')).toBe(0);
+  expect(await moved(body.Tid!)).toEqual({ captures: [], refunds: [] });
+  expect(await ledger(workflowId, 'void')).toBe(1);
 });
 
 it('hides two transient processor failures behind retries: captured once', async () => {
   const body = paymentBody({ CardNumber: '4000000000000119' });
   const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
   expect(paid.body.Result).toMatchObject({ Status: 'captured' });
-  expect(await ledger(workflowIdOf(body.Tid!), 'capture')).toBe(1);
-  const attempts = await stack.db.collection<{ _id: string; count: number }>('simulator_attempts').findOne({ _id: `authorize:${workflowIdOf(body.Tid!)}` });
-  expect(attempts?.count).toBe(3);
+  expect(await moved(body.Tid!)).toEqual({ captures: [1234], refunds: [] });
+  // The attempts log keeps the two faults the ledger never sees.
+  const calls = await simulatorCalls(stack.db).find({ idempotencyKey: workflowIdOf(body.Tid!), operation: 'authorize' }).sort({ receivedAt: 1 }).toArray();
+  expect(calls.map((c) => c.outcome.kind)).toEqual(['unavailable', 'unavailable', 'approved']);
 });
 
 it('keeps retrying a failing merchant endpoint with one delivery id until it answers 2xx, recording every attempt', async () => {

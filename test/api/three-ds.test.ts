@@ -1,5 +1,6 @@
 import type { CreatedMerchant } from '../../src/auth/accounts';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
+import { amountsMoved, moneyMoved } from '../support/money';
 import { connectToStack, type StackClients } from '../support/stack-client';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
 
@@ -74,7 +75,7 @@ it('a second submission is harmless: the first answer stands', async () => {
   expect(second.html).toContain('Payment complete');
   expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! })).body.Result!.Status).toBe('captured');
   const workflowId = `payment-test-${merchant.merchantId}-${body.Tid}`;
-  expect(await stack.db.collection('simulator_ledger').countDocuments({ idempotencyKey: workflowId, operation: 'capture' })).toBe(1);
+  expect(amountsMoved(await moneyMoved(stack.db, workflowId))).toEqual({ captures: [Number(body.Amount)], refunds: [] });
 });
 
 it('a forged token, a missing answer, an unknown or tampered Reference: a clear page and no state change', async () => {

@@ -2,15 +2,18 @@ import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execSync } from 'node:child_process';
-import { type ChaosOptions, type Fault, runChaos } from './harness';
+import { type ChaosReport, runChaos } from './harness';
+import { type Fault, planRun, rerunCommand } from './plan';
 
 /**
  * `npm test` runs a reduced chaos round (every kind of fault once, tens of payments); `npm run chaos` runs the
  * full one (CHAOS_SCALE=full: ≥ 1,000 payments, every fault several times) and records its figures in
- * RELIABILITY.md. Either way the invariants must hold with zero violations.
+ * RELIABILITY.md. Either way the invariants must hold with zero violations. The seed alone fixes what runs
+ * (plan.ts): the command to rerun it is printed at the start and again on failure.
  */
 const full = process.env.CHAOS_SCALE === 'full';
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 2 ** 31);
+const payments = process.env.CHAOS_PAYMENTS === undefined ? undefined : Number(process.env.CHAOS_PAYMENTS);
 
 const REDUCED: Fault[] = ['kill-worker', 'dual-start', 'kill-api', 'restart-temporal', 'dual-stop', 'restart-ferretdb', 'kill-worker'];
 const FULL: Fault[] = [
@@ -18,11 +21,11 @@ const FULL: Fault[] = [
   'kill-api', 'dual-stop', 'restart-temporal', 'kill-worker', 'restart-ferretdb', 'kill-api', 'kill-worker',
 ];
 
-const options: Omit<ChaosOptions, 'log'> = full
-  ? { scenarios: Number(process.env.CHAOS_PAYMENTS ?? 1000), concurrency: 10, faults: FULL, seed }
-  : { scenarios: Number(process.env.CHAOS_PAYMENTS ?? 60), concurrency: 6, faults: REDUCED, seed };
+const plan = full ? planRun(seed, payments ?? 1000, FULL) : planRun(seed, payments ?? 60, REDUCED);
+const concurrency = full ? 10 : 6;
+const rerun = rerunCommand(seed, full, payments);
 
-function record(report: Awaited<ReturnType<typeof runChaos>>): void {
+function record(report: ChaosReport): void {
   const file = path.join(__dirname, '..', '..', 'RELIABILITY.md');
   if (!existsSync(file)) {
     writeFileSync(file, '# Reliability\n\nFigures of full fault-injection runs (`npm run chaos`): a mixed load through the real API while the worker, the API, the Temporal dev server and FerretDB are killed or restarted under it, then invariants checked against everything the system recorded (test/chaos/).\n');
@@ -30,14 +33,23 @@ function record(report: Awaited<ReturnType<typeof runChaos>>): void {
   const commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
   const rows = report.figures.map(([name, value]) => `| ${name} | ${value} |`).join('\n');
   appendFileSync(file, `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · commit ${commit} · seed ${report.seed}\n\n` +
-    `Command: \`npm run chaos\` (CHAOS_SCALE=full, ${options.scenarios} payments, concurrency ${options.concurrency}) · ` +
+    `Command: \`${rerun}\` (CHAOS_SCALE=full, ${plan.scenarios.length} payments, concurrency ${concurrency}) · ` +
     `machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version} · ` +
     `duration ${Math.round(report.durationMs / 1000)} s\n\n| figure | value |\n|---|---|\n${rows}\n`);
 }
 
-it(`keeps every invariant while processes die (${options.scenarios} payments, seed ${seed})`, async () => {
-  const report = await runChaos({ ...options, log: (line) => process.stderr.write(`${line}\n`) });
-  process.stderr.write(`\n${report.figures.map(([name, value]) => `${name.padEnd(66)} ${value}`).join('\n')}\n`);
+it(`keeps every invariant while processes die (${plan.scenarios.length} payments, seed ${seed})`, async () => {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  say(`[chaos] seed ${seed}, plan ${plan.fingerprint} (${plan.scenarios.length} payments, faults ${plan.faults.map((f) => `${f.fault}@${f.at}`).join(', ')}); rerun: ${rerun}`);
+  let report: ChaosReport;
+  try {
+    report = await runChaos({ plan, concurrency, log: say });
+  } catch (err) {
+    say(`[chaos] the run itself failed; rerun: ${rerun}`);
+    throw err;
+  }
+  say(`\n${report.figures.map(([name, value]) => `${name.padEnd(66)} ${value}`).join('\n')}\n`);
   if (full && process.env.CHAOS_RECORD !== '0') record(report);
+  if (report.violations.length > 0) say(`[chaos] ${report.violations.length} violation(s) with seed ${seed}, plan ${plan.fingerprint}; rerun: ${rerun}`);
   expect(report.violations).toEqual([]);
 }, 3_600_000);

@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
+import { simulatorLedger } from '../../activities/psp/simulator';
+import { simulatorCalls } from '../../activities/psp/simulator-calls';
 import { createMerchant } from '../../src/auth/accounts';
 import { loadConfig } from '../../src/config';
 import type { PaymentDoc } from '../../src/store/payments';
@@ -11,36 +12,33 @@ import type { ManagedProcess } from '../../tools/process';
 import { type Stack, startApiProcess, startStack, startWorkerProcess } from '../../tools/stack';
 import { scanForCardData } from '../support/card-scan';
 import { paymentBody } from '../support/factories';
+import { type MoneyMoved, moneyByPayment, moneyDisagreements } from '../support/money';
 import { freePort } from '../../tools/ports';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
+import {
+  allowedMisses, type ChallengeMiss, challengeMissProblems, describeMiss, type FaultRecord, faultsOnIdle, inFlightTotal,
+  type ReceivedEvent, wrongEvents,
+} from './checks';
+import { CHALLENGE_KINDS, type ChaosPlan, DECLINE_MESSAGES, type Fault, generator, type Kind, type PlannedScenario } from './plan';
 
 /**
  * The durability proof: a mixed load through the real API while processes die under it, then invariants checked
  * against everything the system recorded. The merchant side behaves as a real integration does: it retries 9s,
  * timeouts and dropped connections with the same Tid, and on 104 after such a retry it asks the status endpoint.
+ * What runs is decided by the plan (plan.ts, from the seed alone); what the checks look at is in checks.ts and
+ * test/support/money.ts.
  */
 export interface ChaosOptions {
-  scenarios: number;
+  plan: ChaosPlan;
   concurrency: number;
-  /** Faults in the order they fire, spread evenly over the run. */
-  faults: Fault[];
-  seed: number;
   log: (line: string) => void;
 }
-
-export type Fault = 'kill-worker' | 'kill-api' | 'restart-temporal' | 'restart-ferretdb' | 'dual-start' | 'dual-stop';
-
-type Kind = 'approve' | 'decline' | 'transient' | '3ds-approve' | '3ds-fail' | '3ds-abandon' | 'maestro' | 'refund' | 'duplicate' | 'double-refund';
-
-const MIX: [Kind, number][] = [
-  ['approve', 30], ['decline', 12], ['transient', 8], ['3ds-approve', 8], ['3ds-fail', 5], ['3ds-abandon', 5],
-  ['maestro', 4], ['refund', 16], ['duplicate', 6], ['double-refund', 6],
-];
 
 interface Expectation {
   kind: Kind;
   tid: string;
   card: string;
+  amount: number;
   status: PaymentStatus;
   message?: string;
   refunded: boolean;
@@ -53,19 +51,8 @@ export interface ChaosReport {
   violations: string[];
 }
 
-/** Small deterministic PRNG (mulberry32): a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const errorText = (err: unknown) => (err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err));
 const FINAL = new Set<string>(FINAL_STATUSES);
 
 interface Envelope {
@@ -76,7 +63,10 @@ interface Envelope {
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
-  const random = prng(options.seed);
+  const { plan } = options;
+  const sinceStart = () => Date.now() - started;
+  // Timing-dependent choices draw from their own generator, never from the plan's: the plan stays reproducible.
+  const timing = generator(plan.seed, 'timing');
   const violations: string[] = [];
   const log = options.log;
 
@@ -111,7 +101,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const merchant = await createMerchant(db, config, { name: 'Chaos shop' });
   const webhooks = new WebhookReceiver();
   // A merchant endpoint that is flaky on its own: one answer in six is a 500.
-  webhooks.respond = () => (random() < 1 / 6 ? 500 : 200);
+  webhooks.respond = () => (timing() < 1 / 6 ? 500 : 200);
   const callbackUrl = await webhooks.start();
 
   // ── The merchant side ───────────────────────────────────────────────────────────────────────────────────
@@ -124,7 +114,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let requests = 0;
   let retries = 0;
   let code9 = 0;
-  let challengesMissed = 0;
+  const misses: ChallengeMiss[] = [];
+  /** Requests in flight right now, by endpoint: what a fault hits. */
+  const inFlight: Record<string, number> = {};
+  async function tracked<T>(what: string, request: () => Promise<T>): Promise<T> {
+    inFlight[what] = (inFlight[what] ?? 0) + 1;
+    try {
+      return await request();
+    } finally {
+      inFlight[what] = (inFlight[what] ?? 1) - 1;
+    }
+  }
 
   const inWindow = (at: number) => windows.some((w) => at >= w.from - 500 && at <= w.to + 2000);
 
@@ -135,26 +135,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const sentAt = Date.now();
       requests++;
       try {
-        const res = await fetch(`${base}/v1/${endpoint}/direct`, {
-          method: 'POST',
-          headers: { 'epro-api-key': merchant.testKey, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(30_000),
+        const { status, text } = await tracked(endpoint, async () => {
+          const res = await fetch(`${base}/v1/${endpoint}/direct`, {
+            method: 'POST',
+            headers: { 'epro-api-key': merchant.testKey, 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+            signal: AbortSignal.timeout(30_000),
+          });
+          return { status: res.status, text: await res.text() };
         });
-        const text = await res.text();
         let envelope: Envelope;
         try {
           envelope = JSON.parse(text) as Envelope;
         } catch {
-          violations.push(`${endpoint} answered HTTP ${res.status} with a body that is not JSON`);
+          violations.push(`${endpoint} answered HTTP ${status} with a body that is not JSON`);
           envelope = { Code: 9 };
         }
-        if (res.status !== 200 || typeof envelope.Code !== 'number') violations.push(`${endpoint} answered HTTP ${res.status}, Code ${String(envelope.Code)}`);
+        if (status !== 200 || typeof envelope.Code !== 'number') violations.push(`${endpoint} answered HTTP ${status}, Code ${String(envelope.Code)}`);
         if (envelope.Code !== 9) return envelope;
         code9++;
       } catch (err) {
         // A dropped connection is allowed only while an API process is being killed or stopped.
-        if (!inWindow(sentAt) && !inWindow(Date.now())) droppedOutside.push(`${endpoint} to ${base}: ${err instanceof Error ? (err.cause as Error | undefined)?.message ?? err.message : String(err)}`);
+        if (!inWindow(sentAt) && !inWindow(Date.now())) droppedOutside.push(`${endpoint} to ${base}: ${errorText(err)}`);
       }
       retries++;
       if (attempt > 60) throw new Error(`${endpoint} ${JSON.stringify(body)} never answered`);
@@ -190,30 +192,46 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   /**
    * The customer on the hosted page: answers, and keeps trying until the page no longer offers the challenge.
-   * Returns whether an answer was taken. While the API or the worker restarts, a customer may not get an answer
-   * in before the 3DS timeout: then `cancelled` is the right outcome, counted apart.
+   * While the API or the worker restarts, a customer may not get an answer in before the 3DS timeout: then
+   * `cancelled` is the right outcome, but the harness says why (what the page and the network answered meanwhile)
+   * and the checks bound how often it may happen (checks.ts, challengeMissProblems).
    */
-  async function challenge(answer: Envelope, result: 'approved' | 'failed'): Promise<boolean> {
-    const url = answer.Result?.['3DSecureUrl'];
-    if (!url) return false;
+  async function challenge(answer: Envelope, result: 'approved' | 'failed'): Promise<{ answered: true } | { answered: false; expired: boolean; why: string }> {
+    const link = answer.Result?.['3DSecureUrl'];
+    if (!link) return { answered: false, expired: false, why: `the payment answer (Status ${answer.Result?.Status}) carried no 3DSecureUrl` };
+    // Each API process names itself in the link; in production one public URL fronts them all. The customer's
+    // browser reaches the page through whichever API is up, as it would through that URL (the second API that
+    // minted the link may be gone by now).
+    const page = () => `${apis()[turn++ % apis().length]!}${new URL(link).pathname}`;
+    const trouble = new Map<string, number>();
+    const note = (what: string) => trouble.set(what, (trouble.get(what) ?? 0) + 1);
+    const meanwhile = () => (trouble.size ? `; meanwhile ${[...trouble].map(([what, n]) => `${what} ×${n}`).join(', ')}` : '');
+    let offered = false;
     for (let attempt = 0; attempt < 90; attempt++) {
       try {
-        const page = await fetch(url, { signal: AbortSignal.timeout(15_000) });
-        const html = await page.text();
-        const token = /name="token" value="([0-9a-f]{64})"/.exec(html)?.[1];
-        if (page.status === 200 && !token) return !html.includes('Authentication expired');
-        if (token) {
-          const post = await fetch(url, { method: 'POST', body: new URLSearchParams({ token, result }), signal: AbortSignal.timeout(15_000) });
-          const outcome = await post.text();
-          if (post.status === 200 && !outcome.includes('name="token"')) return !outcome.includes('Authentication expired');
+        const shown = await tracked('3ds', () => fetch(page(), { signal: AbortSignal.timeout(15_000) }).then(async (r) => ({ status: r.status, html: await r.text() })));
+        const token = /name="token" value="([0-9a-f]{64})"/.exec(shown.html)?.[1];
+        if (shown.status === 200 && !token) {
+          if (!shown.html.includes('Authentication expired')) return { answered: true };
+          return { answered: false, expired: true, why: `the page said "Authentication expired" on try ${attempt + 1}, ${offered ? 'after offering the form' : 'never having offered the form'}${meanwhile()}` };
         }
-      } catch {
+        if (!token) note(`page HTTP ${shown.status}`);
+        if (token) {
+          offered = true;
+          const post = await tracked('3ds', () => fetch(page(), { method: 'POST', body: new URLSearchParams({ token, result }), signal: AbortSignal.timeout(15_000) }).then(async (r) => ({ status: r.status, html: await r.text() })));
+          if (post.status === 200 && !post.html.includes('name="token"')) {
+            if (!post.html.includes('Authentication expired')) return { answered: true };
+            return { answered: false, expired: true, why: `the answer was posted on try ${attempt + 1} and the page said "Authentication expired"${meanwhile()}` };
+          }
+          note(`answer HTTP ${post.status}`);
+        }
+      } catch (err) {
         // the API is being restarted: the customer's browser tries again
+        note(errorText(err));
       }
       await sleep(1000);
     }
-    violations.push(`3DS page for ${answer.Result?.Tid} never answered`);
-    return false;
+    return { answered: false, expired: false, why: `the page never took an answer in 90 tries${meanwhile()}` };
   }
 
   async function refund(tid: string, parallel: number): Promise<void> {
@@ -230,26 +248,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const a of answers) if (a.Code !== 0 && a.Code !== 103) violations.push(`refund of ${tid} answered ${a.Code} ${a.Error}`);
   }
 
-  function pick(): Kind {
-    const total = MIX.reduce((sum, [, weight]) => sum + weight, 0);
-    let roll = random() * total;
-    for (const [kind, weight] of MIX) if ((roll -= weight) < 0) return kind;
-    return 'approve';
-  }
-
-  async function scenario(kind: Kind): Promise<Expectation> {
-    const tid = `chaos-${randomUUID()}`;
-    const common = { Tid: tid, CallbackUrl: callbackUrl, ReturnUrl: 'https://shop.example/return' };
-    const cards: Record<Kind, string> = {
-      approve: ['4111111111111111', '4242424242424242', '5555555555554444'][Math.floor(random() * 3)]!,
-      decline: ['4000000000000002', '4000000000009995', '4000000000000069'][Math.floor(random() * 3)]!,
-      transient: '4000000000000119', '3ds-approve': '4000000000003220', '3ds-fail': '4000000000003220',
-      '3ds-abandon': '4000000000003220', maestro: '6759649826438453', refund: '4111111111111111', duplicate: '4242424242424242',
-      'double-refund': '5555555555554444',
-    };
-    const card = cards[kind];
+  async function scenario({ kind, tid, card, amount }: PlannedScenario): Promise<Expectation> {
+    const common = { Tid: tid, Amount: String(amount), CallbackUrl: callbackUrl, ReturnUrl: 'https://shop.example/return' };
     const body = paymentBody({ ...common, CardNumber: card, ...(kind === 'maestro' ? { '3DS': 'yes' } : {}) });
-    const expect: Expectation = { kind, tid, card, status: 'captured', refunded: false };
+    const expect: Expectation = { kind, tid, card, amount, status: 'captured', refunded: false };
 
     if (kind === 'duplicate') {
       await Promise.all([pay(body), pay(body), pay(body)]);
@@ -260,18 +262,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       violations.push(`${kind} ${tid}: payment answered ${answer.Code} ${answer.Error}`);
       return expect;
     }
+    const from = sinceStart();
+    const missed = (why: string, expired: boolean): Expectation => {
+      misses.push({ tid, kind, why, expired, from, to: sinceStart() });
+      return { ...expect, status: 'cancelled' };
+    };
     switch (kind) {
       case 'decline':
-        return { ...expect, status: 'failed', message: { '4000000000000002': 'Card declined', '4000000000009995': 'Insufficient funds', '4000000000000069': 'Expired card' }[card] };
+        return { ...expect, status: 'failed', message: DECLINE_MESSAGES[card] };
       case '3ds-approve':
-      case 'maestro':
-        if (await challenge(answer, 'approved')) return expect;
-        challengesMissed++;
-        return { ...expect, status: 'cancelled' };
-      case '3ds-fail':
-        if (await challenge(answer, 'failed')) return { ...expect, status: 'rejected_pw' };
-        challengesMissed++;
-        return { ...expect, status: 'cancelled' };
+      case 'maestro': {
+        const got = await challenge(answer, 'approved');
+        return got.answered ? expect : missed(got.why, got.expired);
+      }
+      case '3ds-fail': {
+        const got = await challenge(answer, 'failed');
+        return got.answered ? { ...expect, status: 'rejected_pw' } : missed(got.why, got.expired);
+      }
       case '3ds-abandon':
         return { ...expect, status: 'cancelled' };
       case 'refund':
@@ -286,19 +293,45 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 
   // ── Faults, fired as the run progresses ──────────────────────────────────────────────────────────────────
-  let completed = 0;
-  const faultsFired: string[] = [];
+  let startedScenarios = 0;
+  let finishedScenarios = 0;
+  let loadDone = false;
+  const faultRecords: FaultRecord[] = [];
+  const faultBegun = plan.faults.map(() => false);
   let faultChain: Promise<void> = Promise.resolve();
-  const faultAt = options.faults.map((fault, i) => ({ fault, at: Math.floor(((i + 1) * options.scenarios) / (options.faults.length + 1)) }));
 
-  async function inject(fault: Fault): Promise<void> {
+  /**
+   * Fires one planned fault. It waits (briefly) for requests to be in flight, so that it hits load rather than a
+   * pause between requests, and records what was in flight at the instant it hit: a fault on an idle system is a
+   * violation (checks.ts, faultsOnIdle), not a silent success.
+   */
+  async function inject(index: number): Promise<void> {
+    const { fault, at, downMs } = plan.faults[index]!;
+    faultBegun[index] = true;
+    // Lanes held back for this fault resume now: give them a moment to put load back before hitting (requests
+    // from half the lanes, or from every scenario still running near the end, or any request at all after 10 s;
+    // after 30 s it hits whatever is there and the check judges).
+    const waitFrom = Date.now();
+    const busy = () => {
+      const total = Object.values(inFlight).reduce((sum, n) => sum + n, 0);
+      const wanted = Math.min(Math.ceil(options.concurrency / 2), startedScenarios - finishedScenarios);
+      return total > 0 && (total >= wanted || Date.now() - waitFrom > 10_000);
+    };
+    while (!busy() && !loadDone && Date.now() - waitFrom < 30_000) await sleep(20);
+    const record: FaultRecord = { fault, at, hitAt: sinceStart(), endedAt: 0, inFlight: Object.fromEntries(Object.entries(inFlight).filter(([, n]) => n > 0)) };
+    log(`[chaos] ${fault} (planned at scenario ${at}) hits at ${startedScenarios}/${plan.scenarios.length} started, ${inFlightTotal(record)} request(s) in flight ${JSON.stringify(record.inFlight)}`);
+    await hit(fault, downMs);
+    record.endedAt = sinceStart();
+    faultRecords.push(record);
+  }
+
+  async function hit(fault: Fault, downMs: number): Promise<void> {
     const from = Date.now();
-    log(`[chaos] ${fault} at ${completed}/${options.scenarios}`);
     switch (fault) {
       case 'kill-worker': {
         stack.worker!.child.kill('SIGKILL');
         await stack.worker!.exited;
-        await sleep(500 + random() * 1500);
+        await sleep(downMs);
         await stack.startWorker();
         break;
       }
@@ -308,16 +341,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         windows.push(window);
         stack.api!.child.kill('SIGKILL');
         await stack.api!.exited;
-        await sleep(500 + random() * 1000);
+        await sleep(downMs);
         await stack.startApi();
         window.to = Date.now();
         break;
       }
       case 'restart-temporal':
-        await stack.restartServer('temporal', 1000 + random() * 2000);
+        await stack.restartServer('temporal', downMs);
         break;
       case 'restart-ferretdb':
-        await stack.restartServer('ferretdb', 1000 + random() * 2000);
+        await stack.restartServer('ferretdb', downMs);
         break;
       case 'dual-start':
         second = {
@@ -336,27 +369,40 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         break;
       }
     }
-    faultsFired.push(fault);
   }
 
   // ── The run ──────────────────────────────────────────────────────────────────────────────────────────────
+  // A fault fires when its planned scenario starts. The load may run ahead of a slow fault (a restart takes
+  // seconds) by at most one scenario per lane: further starts wait for the fault to begin, so every fault still
+  // finds the load running instead of firing after it has ended.
   const expectations: Expectation[] = [];
-  let next = 0;
+  let nextFault = 0;
   async function lane(): Promise<void> {
-    while (next < options.scenarios) {
-      next++;
-      expectations.push(await scenario(pick()));
-      completed++;
-      while (faultAt.length > 0 && completed >= faultAt[0]!.at) {
-        const { fault } = faultAt.shift()!;
-        faultChain = faultChain.then(() => inject(fault));
+    while (startedScenarios < plan.scenarios.length) {
+      const planned = plan.scenarios[startedScenarios++]!;
+      while (plan.faults.some((f, k) => f.at <= planned.index - options.concurrency && !faultBegun[k])) await sleep(100);
+      while (nextFault < plan.faults.length && plan.faults[nextFault]!.at <= planned.index) {
+        const k = nextFault++;
+        faultChain = faultChain.then(() => inject(k));
       }
+      expectations.push(await scenario(planned));
+      finishedScenarios++;
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, lane));
+  loadDone = true;
+  // Faults planned past the last scenario fire now, on an idle system: the idle check reports them.
+  while (nextFault < plan.faults.length) {
+    const k = nextFault++;
+    faultChain = faultChain.then(() => inject(k));
+  }
   await faultChain;
-  if (second) await inject('dual-stop');
-  log(`[chaos] load done in ${Math.round((Date.now() - started) / 1000)}s; settling`);
+  if (second) {
+    // Clean-up, not a fault: the plan started a second API and worker and never stopped them.
+    await Promise.all([second.api.stop(), second.worker.stop()]);
+    second = undefined;
+  }
+  log(`[chaos] load done in ${Math.round(sinceStart() / 1000)}s; settling`);
 
   // ── Settle: every payment final, every final event delivered ─────────────────────────────────────────────
   const payments = db.collection<PaymentDoc>('payments');
@@ -394,25 +440,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // ── Invariants ───────────────────────────────────────────────────────────────────────────────────────────
   const connection = await Connection.connect({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const ledger = db.collection<{ _id: string; operation: string; idempotencyKey: string; outcome: { kind: string } }>('simulator_ledger');
-  const ledgerDocs = await ledger.find({}).toArray();
   const byDoc = new Map(docs.map((d) => [d.tid, d]));
   let notFinal = 0;
   let wrongOutcome = 0;
   let doubleCaptures = 0;
   let doubleRefunds = 0;
   let refundsOfUncaptured = 0;
+  let moneyMismatch = 0;
   let projectionMismatch = 0;
   let multiAccepted = 0;
   let vaultLeft: number;
   let eventsMissing = 0;
   let eventIdsNotUnique = 0;
 
+  // Money moved per payment, linked through its authorization whatever idempotency key each movement used: a
+  // capture or refund issued twice under different keys shows as two movements (test/support/money.ts).
+  const ledger = moneyByPayment(await simulatorLedger(db).find({}).toArray());
+  const nothingMoved: MoneyMoved = { authorizations: [], captures: [], refunds: [] };
+  const calls = await simulatorCalls(db).find({}).toArray();
+  const repeatedCalls = calls.length - new Set(calls.map((c) => `${c.operation}:${c.idempotencyKey}`)).size;
+
   const deliveriesPerEvent = new Map<string, Set<string>>();
+  const events: ReceivedEvent[] = [];
   for (const r of webhooks.received) {
-    const tid = (JSON.parse(r.rawBody) as { Result: { Tid: string } }).Result.Tid;
-    const key = `${tid}:${String(r.headers['x-settleflow-event'])}`;
-    deliveriesPerEvent.set(key, (deliveriesPerEvent.get(key) ?? new Set()).add(String(r.headers['x-settleflow-delivery'])));
+    const result = (JSON.parse(r.rawBody) as { Result: ReceivedEvent['result'] }).Result;
+    const event = String(r.headers['x-settleflow-event']);
+    const deliveryId = String(r.headers['x-settleflow-delivery']);
+    events.push({ event, deliveryId, result });
+    const key = `${result.Tid}:${event}`;
+    deliveriesPerEvent.set(key, (deliveriesPerEvent.get(key) ?? new Set()).add(deliveryId));
   }
   const got = received();
 
@@ -423,19 +479,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       violations.push(`${e.kind} ${e.tid}: not final (${doc?.status ?? 'no payment'})`);
       continue;
     }
-    if (doc.status !== e.status || (e.message && doc.message !== e.message) || e.refunded !== (doc.refund?.status === 'captured')) {
+    if (doc.status !== e.status || (e.message && doc.message !== e.message) || e.refunded !== (doc.refund?.status === 'captured') || doc.amount !== e.amount) {
       wrongOutcome++;
-      violations.push(`${e.kind} ${e.tid}: expected ${e.status}${e.refunded ? '+refund' : ''}, got ${doc.status} "${doc.message}"${doc.refund ? ` refund ${doc.refund.status}` : ''}`);
+      violations.push(`${e.kind} ${e.tid}: expected ${e.status}${e.refunded ? '+refund' : ''} of ${e.amount}, got ${doc.status} "${doc.message}"${doc.refund ? ` refund ${doc.refund.status}` : ''} of ${doc.amount}`);
     }
-    const moves = ledgerDocs.filter((l) => l.idempotencyKey === doc.workflowId || l.idempotencyKey.startsWith(`${doc.workflowId}:`));
-    const captures = moves.filter((l) => l.operation === 'capture').length;
-    const refunds = moves.filter((l) => l.operation === 'refund' && l.outcome.kind === 'refunded').length;
-    if (captures > 1) doubleCaptures++;
-    if (refunds > 1) doubleRefunds++;
-    if (refunds > 0 && captures === 0) refundsOfUncaptured++;
-    if ((doc.status === 'captured') !== (captures === 1) || (doc.refund?.status === 'captured') !== (refunds === 1)) {
-      projectionMismatch++;
-      violations.push(`${e.tid}: projection ${doc.status}/${doc.refund?.status ?? '-'} but ledger ${captures} capture(s), ${refunds} refund(s)`);
+    const moved = ledger.byPayment.get(doc.workflowId) ?? nothingMoved;
+    if (moved.captures.length > 1) doubleCaptures++;
+    if (moved.refunds.length > 1) doubleRefunds++;
+    if (moved.refunds.length > 0 && moved.captures.length === 0) refundsOfUncaptured++;
+    const disagreements = moneyDisagreements(doc, moved);
+    if (disagreements.length > 0) {
+      moneyMismatch++;
+      for (const problem of disagreements) violations.push(`${e.kind} ${e.tid}: ${problem}`);
     }
     try {
       const state = await temporal.workflow.getHandle(doc.workflowId).query(stateQuery);
@@ -458,6 +513,27 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       }
     }
   }
+  // Money that no scenario's payment accounts for: moved on an unknown authorization, or for a payment never made.
+  const workflowIds = new Set(expectations.map((e) => byDoc.get(e.tid)?.workflowId));
+  const strayMoney = [
+    ...ledger.unlinked.map((m) => `${m.operation} of ${m.amount} under ${m.idempotencyKey} on an authorization no payment made (${m.pspReference ?? 'none'})`),
+    ...[...ledger.byPayment].filter(([key, m]) => !workflowIds.has(key) && m.captures.length + m.refunds.length > 0).map(([key]) => `money moved for ${key}, which no scenario paid`),
+  ];
+  for (const stray of strayMoney) violations.push(stray);
+
+  // Every event received, not only the expected ones, against the payment's final state and refund.
+  const finals = new Map(docs.map((d) => [d.tid, { status: d.status, reference: d.reference, refund: d.refund }]));
+  const wrong = wrongEvents(events, finals);
+  violations.push(...wrong);
+
+  // Each fault hit load; the challenges missed are few, explained, and each overlapped a fault.
+  const idle = faultsOnIdle(faultRecords, plan.faults.length);
+  violations.push(...idle);
+  const challenges = expectations.filter((e) => CHALLENGE_KINDS.has(e.kind)).length;
+  const missProblems = challengeMissProblems(misses, challenges, faultRecords);
+  violations.push(...missProblems);
+  for (const miss of misses) log(`[chaos] challenge missed: ${describeMiss(miss, faultRecords)}`);
+
   const vaultDeadline = Date.now() + 30_000;
   for (;;) {
     vaultLeft = await db.collection('vault').countDocuments({ paymentKey: { $in: expectations.map((e) => keyOf(e.tid)) } });
@@ -478,25 +554,32 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const kinds = new Map<Kind, number>();
   for (const e of expectations) kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
   const report: ChaosReport = {
-    seed: options.seed,
+    seed: plan.seed,
     durationMs: Date.now() - started,
     figures: [
       ['payments (scenarios)', expectations.length],
+      ['plan fingerprint (same seed → same scenarios, cards, amounts, faults)', plan.fingerprint],
       ['mix', [...kinds].map(([k, n]) => `${k} ${n}`).join(', ')],
-      ['faults injected', faultsFired.join(', ')],
+      ['faults injected (requests in flight when each hit)', faultRecords.map((f) => `${f.fault} (${inFlightTotal(f)})`).join(', ')],
+      ['faults that hit an idle system', faultRecords.filter((f) => inFlightTotal(f) === 0).length],
       ['HTTP requests (incl. retries)', requests],
       ['merchant retries (9, timeouts, dropped connections)', retries],
       ['code 9 answers', code9],
-      ['3DS answers that could not get in before the timeout (→ cancelled, expected)', challengesMissed],
+      [`3DS challenges missed (→ cancelled; at most ${allowedMisses(challenges)} of ${challenges}, each expired during a fault)`, misses.length],
       ['reached a final state', expectations.length - notFinal],
       ['outcome ≠ test card behaviour', wrongOutcome],
-      ['projection ≠ workflow ≠ ledger', projectionMismatch],
+      ['projection ≠ workflow', projectionMismatch],
+      ['money moved ≠ what the payment says (per authorization, any key)', moneyMismatch],
+      ['money moved that no payment accounts for', strayMoney.length],
       ['double captures', doubleCaptures],
       ['double refunds', doubleRefunds],
       ['refunds of uncaptured payments', refundsOfUncaptured],
+      ['processor calls (attempts log)', calls.length],
+      ['repeated processor calls answered from the ledger', repeatedCalls],
       ['Tids with >1 accepted payment request', multiAccepted],
       ['final events not delivered', eventsMissing],
       ['events with >1 delivery id', eventIdsNotUnique],
+      ['events received that contradict the final state', wrong.length],
       ['webhook deliveries received (incl. retries, 1/6 answered 500)', webhooks.received.length],
       ['vault entries left for ended payments', vaultLeft],
       ['histories scanned for card data', scan.histories],
@@ -510,8 +593,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   await connection.close();
   await webhooks.stop();
   await mongo.close();
-  await second?.api.stop();
-  await second?.worker.stop();
   await stack.stop();
   return report;
 }
