@@ -5,18 +5,22 @@ import type { Db } from 'mongodb';
 import { luhnValid } from '../../src/epro/card';
 
 /**
- * PCI-DSS scan: no PAN and no CVV in anything the system wrote. ONE rule, used by the card-data test and the chaos
- * run on every place they look (collections, logs, histories, webhook bodies, processor traffic):
+ * PCI-DSS scan: no PAN and no CVV in anything the system wrote. ONE rule, used by the card-data test, the chaos
+ * run and the history checks of the replay and ops tests, on every place they look (collections, logs, histories,
+ * webhook bodies, processor traffic):
  *
  * - a PAN is any 13–19-digit number passing Luhn, written plain or with single spaces or dashes between digits,
  *   anywhere in any text (field names do not matter, nor nesting, nor whether the text is JSON);
  * - a CVV is a 3–4-digit value under a key that names a CVV, CVC or security code (any case, any position in the
  *   key, quoted or not, `:` or `=`), or a 3–4-digit group right after a PAN (`4111… 123`, `4111…|12/30|123`).
  *
- * Two narrowings keep legitimate values from passing Luhn by chance (each found by the scan test on real data):
- * a digit run glued to a letter is part of a hex or base64 token (digests, signatures, build ids), not a card
- * number written out; and a canonical UUID (delivery ids, run ids, Tids) is an id whose all-digit groups joined by
- * dashes would otherwise read as one run. The masked form (6 digits, `*`s, 4 digits) is two short runs: not a PAN.
+ * Two narrowings keep legitimate values from passing Luhn by chance (one digit run in ten does). Without them the
+ * scan test failed in one run of two: a request id `12b95ff3-4617-4203-9726-8c3d…` in a history read as the
+ * Luhn-valid `3-4617-4203-9726-8`. So a digit run glued to a letter is part of a hex or base64 token (request ids,
+ * digests, signatures, build ids), not a card number written out; and a canonical UUID (delivery ids, run ids, the
+ * tests' Tids) is an id, whose leading all-digit groups joined by its dashes would otherwise read as one number.
+ * The price: a PAN glued to letters (`pan4111…`) or to more digits (`4111…1111123`) is missed. The masked form
+ * (6 digits, `*`s, 4 digits) is two short runs: not a PAN.
  */
 
 const MIN_PAN = 13;

@@ -1,6 +1,9 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { loadConfig } from '../../src/config';
+import { removeStaleRunDirs } from '../../tools/run-dirs';
 import { startStack, type Stack } from '../../tools/stack';
 import type { StackClients } from './stack-client';
 import { testEnv } from './test-env';
@@ -14,11 +17,20 @@ export interface PrivateStack extends StackClients {
   stack: Stack;
 }
 
+/**
+ * Not under the shared stack's root: a file run alone runs in the jest process itself, whose pid names the shared
+ * stack's dir. Emptied at each start, as an earlier file in the same process may have used it.
+ */
+const PRIVATE_ROOT = path.resolve(__dirname, '..', '..', '.data', 'test-private');
+
 export async function startPrivateStack(env: Record<string, string> = {}): Promise<PrivateStack> {
   const base: Record<string, string | undefined> = { ...process.env };
   // Set by the global setup for the shared stack: with them, this stack would reuse those servers.
   for (const name of ['TEMPORAL_ADDRESS', 'MONGODB_URL', 'VAULT_KEY']) delete base[name];
-  const config = loadConfig({ ...base, ...(await testEnv()), ...env });
+  removeStaleRunDirs(PRIVATE_ROOT);
+  const dataDir = path.join(PRIVATE_ROOT, `run-${process.pid}`);
+  rmSync(dataDir, { recursive: true, force: true });
+  const config = loadConfig({ ...base, ...(await testEnv()), DATA_DIR: dataDir, ...env });
   const stack = await startStack(config, { log: () => undefined });
   const mongo = new MongoClient(config.mongo.url, { retryWrites: false });
   let connection: Connection | undefined;
