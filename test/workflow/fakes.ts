@@ -13,7 +13,7 @@ import type { PaymentInput, PaymentStatus, RefundStatus } from '../../workflows/
  * webhooks by payment key, card data by vault token.
  */
 
-/** The raw card number sits only in the fake vault: it must never show up in a workflow's history. */
+/** The raw card number sits only in the fake vault, which no fake activity hands to the workflow. */
 export const TEST_PAN = '4111111111111111';
 export const MASKED_PAN = '411111******1111';
 const MERCHANT_ID = 'mer_wftest';
@@ -254,19 +254,4 @@ export async function waitFor(what: string, predicate: () => boolean | Promise<b
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-}
-
-/**
- * A history as text with every payload decoded. `fetchHistory()` gives payload bytes (data and metadata) as
- * base64 strings: a card number in them would not show in the plain JSON.
- */
-export function historyText(history: unknown): string {
-  const decode = (value: string) => Buffer.from(value, 'base64').toString('utf8');
-  return JSON.stringify(history, (key, value: unknown) => {
-    if (key === 'data' && typeof value === 'string') return decode(value);
-    if (key === 'metadata' && value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? decode(v) : v]));
-    }
-    return value;
-  });
 }

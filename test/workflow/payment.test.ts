@@ -9,7 +9,7 @@ import {
 } from '../../workflows/messages';
 import type { paymentWorkflow } from '../../workflows/payment';
 import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID, SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { FakeWorld, Gate, historyText, MASKED_PAN, TEST_PAN, type TestPayment, waitFor } from './fakes';
+import { FakeWorld, Gate, MASKED_PAN, type TestPayment, waitFor } from './fakes';
 
 /**
  * The payment workflow against its own Temporal dev server (the Go-built CLI; no time skipping without Java) and
@@ -77,14 +77,11 @@ async function decide(payment: TestPayment): Promise<{ decision: Decision; handl
   return { decision: started.decision, handle: handleOf(payment), decidedAt: Date.now() };
 }
 
-/** The whole history, raw and with payloads decoded, must not carry the card number (the masked PAN proves the decoding). */
-async function expectNoCardNumberInHistory(handle: PaymentHandle): Promise<void> {
-  const history = await handle.fetchHistory();
-  const text = historyText(history);
-  expect(text).toContain(MASKED_PAN);
-  expect(text).not.toContain(TEST_PAN);
-  expect(JSON.stringify(history)).not.toContain(TEST_PAN);
-}
+// No "card number not in history" check here: a workflow holds only its input (vault token, masked PAN) and what
+// its activities return, both of which Temporal records as they are, so with fake activities that never return
+// the card no workflow code could make such a check fail. Where the PAN could really enter a history, the check
+// runs on real parts: test/api/card-data-scan.test.ts (the API's workflow input, every real history) and
+// test/platform/cvv-drop.test.ts (the real authorizePayment returns the processor's outcome and nothing else).
 
 /** Past capture and card release, waiting out the window: where a test sends a refund that is not about timing. */
 async function refundWindowOpen(handle: PaymentHandle): Promise<void> {
@@ -133,7 +130,6 @@ describe('payment workflow', () => {
       expect(described.typedSearchAttributes.get(SA_MERCHANT_ID)).toBe(payment.input.merchantId);
       expect(described.typedSearchAttributes.get(SA_MODE)).toBe('test');
       expect(described.typedSearchAttributes.get(SA_AMOUNT)).toBe(payment.input.amount);
-      await expectNoCardNumberInHistory(handle);
     });
 
     it('fails a declined payment with the processor message, captures nothing and ends without a refund window', async () => {
@@ -153,7 +149,6 @@ describe('payment workflow', () => {
       expect(events(payment)).toEqual(['PAYMENT_FAILED']);
       expect(world.releasedCards).toContain(payment.input.vaultToken);
       expect((await handle.describe()).typedSearchAttributes.get(SA_STATUS)).toBe('failed');
-      await expectNoCardNumberInHistory(handle);
     });
 
     it('hides transient processor failures behind retries and still authorizes and captures exactly once', async () => {
@@ -171,7 +166,6 @@ describe('payment workflow', () => {
       expect(world.authorizeCalls(payment)).toHaveLength(3);
       expect(world.captureCalls(payment)).toEqual([expect.objectContaining({ pspReference: 'psp_after_retries' })]);
       expect(events(payment)).toEqual(['PAYMENT_CAPTURED']);
-      await expectNoCardNumberInHistory(handle);
     });
 
     it('fails at once, without retrying, when the card data is no longer in the vault', async () => {
@@ -306,7 +300,6 @@ describe('payment workflow', () => {
       const refundWrite = world.writes(payment).at(-1)!;
       expect(refundWrite).toMatchObject({ applied: true, input: { seq: 3, refund: { reference, status: 'captured', message: 'Payment refunded' } } });
       expect(world.projections.get(payment.paymentKey)).toMatchObject({ status: 'captured', refund: { reference, status: 'captured' } });
-      await expectNoCardNumberInHistory(handle);
     });
 
     it('delivers REFUND_SUCCEEDED only after PAYMENT_CAPTURED, when the merchant is slow to take the first', async () => {
@@ -492,7 +485,6 @@ describe('payment workflow', () => {
       expect(statusesWritten(payment)).toEqual(['pending', 'authorized', 'captured']);
       expect(await handle.result()).toMatchObject({ status: 'captured' });
       expect(events(payment)).toEqual(['PAYMENT_CAPTURED']);
-      await expectNoCardNumberInHistory(handle);
     });
 
     it('challenges when the processor requires it, then captures after the cardholder approves', async () => {
@@ -611,17 +603,14 @@ describe('payment workflow', () => {
         status: 'pending', message: '3DSecure authentication required', waitingFor: '3ds', maskedPan: MASKED_PAN,
         amount: 1999, currency: 'EUR', webhooksPending: 0,
       });
-      expect(JSON.stringify(challenged)).not.toContain(TEST_PAN);
 
       await handle.executeUpdate(challengeResultUpdate, { args: ['approved'] });
       await refundWindowOpen(handle);
       const captured = await handle.query(stateQuery);
       expect(captured).toMatchObject({ status: 'captured', message: 'Payment was successful', waitingFor: 'refund-window', maskedPan: MASKED_PAN });
-      expect(JSON.stringify(captured)).not.toContain(TEST_PAN);
 
       await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_state' }] });
       await handle.result();
-      await expectNoCardNumberInHistory(handle);
     });
   });
 });
