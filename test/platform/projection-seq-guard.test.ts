@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPaymentActivities, type ProjectionInput } from '../../activities/payment';
 import { createConnectors } from '../../activities/psp';
-import { applyProjection, findPayment, type PaymentDoc, paymentKey, reserveTid } from '../../src/store/payments';
+import { applyProjection, findPayment, insertPayment, type PaymentDoc, paymentKey } from '../../src/store/payments';
 import { connectToStack, type StackClients } from '../support/stack-client';
 
 /**
@@ -20,11 +20,11 @@ let activities: ReturnType<typeof createPaymentActivities>;
 
 beforeAll(async () => {
   stack = await connectToStack();
-  activities = createPaymentActivities({ db: stack.db, vaultKey: stack.config.vaultKey, connectors: createConnectors(stack.db) });
+  activities = createPaymentActivities({ db: stack.db, vaultKeys: stack.config.vaultKeys, connectors: createConnectors(stack.db) });
 });
 afterAll(() => stack.close());
 
-/** A payment as the API reserves it: `pending`, seq 0, before its workflow writes anything. */
+/** A payment as its workflow first records it: `pending`, seq 0. */
 async function reservedPayment(): Promise<string> {
   const merchantId = 'mer_seqguard';
   const tid = `seq-${randomUUID()}`;
@@ -32,11 +32,10 @@ async function reservedPayment(): Promise<string> {
   const now = new Date();
   const doc: PaymentDoc = {
     _id: key, mode: 'test', merchantId, tid, reference: `pr_${randomUUID().replace(/-/g, '')}`, uid: 'customer-42', amount: 1234,
-    currency: 'EUR', maskedPan: '411111******1111', brand: 'visa', workflowId: `payment-${key}`, lifecycle: 'reserved',
-    requestDigest: 'digest', input: {} as PaymentDoc['input'], status: 'pending', message: 'Payment is being processed',
+    currency: 'EUR', maskedPan: '411111******1111', brand: 'visa', workflowId: `payment-${key}`, status: 'pending', message: 'Payment is being processed',
     threeDS: false, seq: 0, createdAt: now, updatedAt: now,
   };
-  expect(await reserveTid(stack.db, doc)).toBe(true);
+  await insertPayment(stack.db, doc);
   return key;
 }
 
@@ -45,17 +44,17 @@ const write = (key: string, seq: number, fields: Partial<ProjectionInput> = {}) 
 
 const state = async (key: string) => {
   const doc = await findPayment(stack.db, key);
-  return doc && { seq: doc.seq, status: doc.status, message: doc.message, lifecycle: doc.lifecycle, refund: doc.refund?.reference, updatedAt: doc.updatedAt.toISOString() };
+  return doc && { seq: doc.seq, status: doc.status, message: doc.message, refund: doc.refund?.reference, updatedAt: doc.updatedAt.toISOString() };
 };
 
 it('applies a newer seq: the fields, the seq, the date, and marks the payment started', async () => {
   const key = await reservedPayment();
   await write(key, 1, { status: 'authorized', message: 'Payment authorized' });
-  expect(await state(key)).toEqual({ seq: 1, status: 'authorized', message: 'Payment authorized', lifecycle: 'started', refund: undefined, updatedAt: '2030-01-01T00:00:01.000Z' });
+  expect(await state(key)).toEqual({ seq: 1, status: 'authorized', message: 'Payment authorized', refund: undefined, updatedAt: '2030-01-01T00:00:01.000Z' });
 
   await write(key, 2, { status: 'captured', message: 'Payment was successful' });
   await write(key, 3, { refund: { reference: 'ref_seq', status: 'captured', message: 'Payment refunded' } });
-  expect(await state(key)).toEqual({ seq: 3, status: 'captured', message: 'Payment was successful', lifecycle: 'started', refund: 'ref_seq', updatedAt: '2030-01-01T00:00:03.000Z' });
+  expect(await state(key)).toEqual({ seq: 3, status: 'captured', message: 'Payment was successful', refund: 'ref_seq', updatedAt: '2030-01-01T00:00:03.000Z' });
 });
 
 it('changes nothing for a repeated or an older seq', async () => {
