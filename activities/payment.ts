@@ -108,7 +108,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       await insertPayment(deps.db, {
         _id: payment.paymentKey, mode: payment.mode, merchantId: payment.merchantId, tid: payment.tid,
         reference: payment.reference, uid: payment.uid, amount: payment.amount, currency: payment.currency,
-        maskedPan: payment.maskedPan, brand: payment.brand, workflowId, status: 'pending', message,
+        maskedPan: payment.maskedPan, brand: payment.brand, workflowId, vaultToken: payment.vaultToken, status: 'pending', message,
         threeDS: payment.threeDSRequested, seq: 0, createdAt: at, updatedAt: at,
         ...(payment.returnUrl ? { returnUrl: payment.returnUrl } : {}),
         ...(payment.callbackUrl ? { callbackUrl: payment.callbackUrl } : {}),

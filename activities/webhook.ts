@@ -4,8 +4,7 @@ import { activeWebhookSecrets } from '../src/auth/accounts';
 import type { Config } from '../src/config';
 import { type PaymentFacts, paymentResult, refundResult } from '../src/epro/result';
 import { findMerchant } from '../src/store/merchants';
-import { payments } from '../src/store/payments';
-import { type WebhookEventDoc, webhookAttempts, webhookEvents } from '../src/store/webhook-attempts';
+import { fileDelivery, type WebhookEventDoc, webhookAttempts, webhookEvents } from '../src/store/webhook-attempts';
 import { signatureHeader } from '../src/webhooks/sign';
 import type { Mode, PaymentStatus, RefundStatus, WebhookEvent } from '../workflows/messages';
 import { RefusedTarget, type Resolver, readPrefix, refusalBeforeConnect, systemResolver, webhookDispatcher } from './webhook-transport';
@@ -138,7 +137,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
       };
       // The first attempt files the event under its payment; later ones (and resends) reuse what was filed.
       const filed = await webhookEvents(deps.db).findOneAndUpdate({ _id: event._id }, { $setOnInsert: event }, { upsert: true, returnDocument: 'after' });
-      await payments(deps.db).updateOne({ _id: input.paymentKey }, { $addToSet: { webhookDeliveries: input.deliveryId } });
+      await fileDelivery(deps.db, input.paymentKey, input.deliveryId);
       return deliverEvent(deps, filed ?? event, input.attempt, input.nextRetryInMs);
     },
   };

@@ -1,13 +1,23 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createConnectors } from '../activities/psp';
 import { ConfigError, loadConfig } from './config';
 import { createLogger, temporalLogger } from './logger';
 import { connectMongo } from './store/mongo';
-import { dropLegacyStartFields } from './store/payments';
-import { sweepExpiredCards } from './store/vault';
+import { type OrphanCardPorts, releaseOrphanCards } from './commands/release-orphan-cards';
+import { dropLegacyStartFields, findPayment } from './store/payments';
+import { cardsCreatedBefore, deleteCard, sweepExpiredCards } from './store/vault';
+import { workflowExists, workflowIdOfKey } from './temporal/payments';
 import { workerOptions } from './temporal/worker-options';
 import { workflowBundle } from './temporal/workflow-bundle';
+
+/**
+ * A payment request is over, answered or not, within the API's wait budget plus the start's confirmation and
+ * existence checks (src/temporal/payments.ts): past this margin on top of the budget, a card copy it left is
+ * judged by the orphan sweep.
+ */
+const REQUEST_OVER_MARGIN_MS = 30_000;
 
 /** The worker process: runs the payment workflows and their activities for one task queue. */
 async function main(): Promise<void> {
@@ -24,9 +34,19 @@ async function main(): Promise<void> {
     activities: createActivities({ db: mongo.db, config, connectors: createConnectors(mongo.db, { simulatorLatencyMs: config.simulatorLatencyMs }) }),
   });
 
-  // Housekeeping that FerretDB cannot do for us (no TTL indexes): card data past its expiry, such as the copy a
-  // payment request left behind when its workflow never started; once per process, what earlier versions left on
+  // Housekeeping that FerretDB cannot do for us (no TTL indexes): card data past its expiry; card copies that no
+  // payment uses, once the request that made them is surely over; once per process, what earlier versions left on
   // payment records (their request digests).
+  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  const orphanPorts: OrphanCardPorts = {
+    candidates: (before) => cardsCreatedBefore(mongo.db, before, 500),
+    recordedToken: async (key) => {
+      const record = await findPayment(mongo.db, key);
+      return record === null ? null : record.vaultToken;
+    },
+    workflowExists: (key) => workflowExists(client, workflowIdOfKey(key)),
+    deleteCard: (token) => deleteCard(mongo.db, token),
+  };
   let legacyCleaned = false;
   const housekeeping = setInterval(() => {
     if (!legacyCleaned) {
@@ -42,6 +62,10 @@ async function main(): Promise<void> {
       (deleted) => deleted > 0 && logger.info({ deleted }, 'vault sweep'),
       (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'vault sweep failed'),
     );
+    releaseOrphanCards(orphanPorts, new Date(Date.now() - config.apiWaitBudgetMs - REQUEST_OVER_MARGIN_MS)).then(
+      (released) => released > 0 && logger.info({ released }, 'orphan card copies deleted'),
+      (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'orphan card sweep failed'),
+    );
   }, config.sweepIntervalMs);
   housekeeping.unref();
 
@@ -51,6 +75,7 @@ async function main(): Promise<void> {
   logger.child({}, { level: 'info' }).info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'settleflow-worker ready');
   await running;
   clearInterval(housekeeping);
+  await client.connection.close();
   await connection.close();
   await mongo.client.close();
   logger.info('settleflow-worker stopped');

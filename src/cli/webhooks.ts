@@ -4,7 +4,7 @@ import { deliverEvent } from '../../activities/webhook';
 import type { Mode } from '../auth/key-format';
 import { findPayment, type PaymentDoc, paymentKey } from '../store/payments';
 import { references } from '../store/references';
-import { deliveryLog, webhookEvents } from '../store/webhook-attempts';
+import { deliveryIdsOf, deliveryLog, webhookEvents } from '../store/webhook-attempts';
 import { print, withMongo } from './shared';
 
 interface Target {
@@ -42,7 +42,7 @@ export function registerWebhookCommands(program: Command): void {
   ).action((target: string, opts: Target) =>
     withMongo(async ({ db }) => {
       const payment = await findTarget(db, target, opts);
-      const log = await deliveryLog(db, payment.webhookDeliveries ?? []);
+      const log = await deliveryLog(db, await deliveryIdsOf(db, payment));
       if (opts.json) return print(true, { tid: payment.tid, reference: payment.reference, deliveries: log }, '');
       if (log.length === 0) return console.log(`no webhook for ${payment.tid}${payment.callbackUrl ? ' yet' : ' (no CallbackUrl)'}`);
       for (const event of log) {
@@ -65,7 +65,7 @@ export function registerWebhookCommands(program: Command): void {
       // The parent `webhooks` command shares option names: read both levels.
       const opts = command.optsWithGlobals<Target & { event?: string }>();
       const payment = await findTarget(db, target, opts);
-      const ids = payment.webhookDeliveries ?? [];
+      const ids = await deliveryIdsOf(db, payment);
       const events = await webhookEvents(db).find({ _id: { $in: ids } }).toArray();
       const ordered = ids.map((id) => events.find((e) => e._id === id)).filter((e) => e !== undefined);
       const wanted = opts.event?.toUpperCase();

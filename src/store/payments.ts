@@ -5,8 +5,9 @@ import type { CustomerDetails, PaymentStatus, RefundStatus } from '../../workflo
 /**
  * One document per payment, keyed by `{mode}:{merchantId}:{Tid}`: the projection that answers status queries,
  * and, once Temporal has forgotten the payment's workflow, what keeps its Tid used for good. Only the payment's
- * workflow writes it: it inserts it as its first step, then moves it through sequence-guarded updates. The
- * webhook activity adds delivery ids; nothing else writes here.
+ * workflow writes it: it inserts it as its first step, then moves it through sequence-guarded updates, one
+ * after another. Nothing else writes here (FerretDB applies an update as read-then-write: a second writer could
+ * undo the first).
  */
 export interface PaymentDoc {
   _id: string;
@@ -22,6 +23,9 @@ export interface PaymentDoc {
   /** The customer and order details the merchant sent, never card data (absent on payments made before it). */
   customer?: CustomerDetails;
   workflowId: string;
+  /** The vault entry this payment's workflow uses (an opaque token, not card data): any other entry for the same
+   * key is a copy left by a duplicate or failed request, which the worker's sweep deletes. */
+  vaultToken?: string;
   status: PaymentStatus;
   message: string;
   threeDS: boolean;
@@ -31,7 +35,7 @@ export interface PaymentDoc {
   /** Where this payment's webhooks go (merchant-supplied). */
   callbackUrl?: string;
   refund?: { reference: string; status: RefundStatus; message: string; date: Date };
-  /** Delivery ids of this payment's webhook events, in order (the admin command's way into the delivery log). */
+  /** Delivery ids of webhook events, kept here by earlier versions (now in `payment_webhooks`, deliveryIdsOf). */
   webhookDeliveries?: string[];
   /** Last applied projection sequence number: an older or repeated write never moves the state back. */
   seq: number;

@@ -89,3 +89,9 @@ export async function cardEntriesByKeyId(db: Db, now = new Date()): Promise<Reco
   }
   return counts;
 }
+
+/** Entries created before `before`, oldest first: the candidates of the orphan sweep (a scan of a small collection). */
+export async function cardsCreatedBefore(db: Db, before: Date, limit: number): Promise<{ token: string; paymentKey: string }[]> {
+  const docs = await vault(db).find({ createdAt: { $lt: before } }, { projection: { paymentKey: 1 } }).limit(limit).toArray();
+  return docs.map((d) => ({ token: d._id, paymentKey: d.paymentKey }));
+}

@@ -2,8 +2,10 @@ import type { Db } from 'mongodb';
 
 /**
  * The webhook delivery log. One event document per delivery id (what was sent, where, and how it is going) and
- * one attempt document per try (`{deliveryId}:{attempt}`), so listing a payment's deliveries is a handful of
- * `_id` reads: payment → its delivery ids → events → attempts 1..n.
+ * one attempt document per try (`{deliveryId}:{attempt}`), and one list of delivery ids per payment (keyed by the
+ * payment's key), so listing a payment's deliveries is a handful of `_id` reads: payment → its delivery ids →
+ * events → attempts 1..n. The list is kept apart from the payment's record so that the record has one writer,
+ * its workflow: FerretDB applies an update as read-then-write, and two writers on one document can lose one.
  */
 export interface WebhookEventDoc {
   _id: string;
@@ -41,8 +43,30 @@ export interface WebhookAttemptDoc {
   nextRetryAt?: Date | null;
 }
 
+export interface PaymentWebhooksDoc {
+  /** The payment's key, `{mode}:{merchantId}:{Tid}`. */
+  _id: string;
+  /** In the order the events were filed (a payment's events go out strictly one after another). */
+  deliveryIds: string[];
+}
+
 export const webhookEvents = (db: Db) => db.collection<WebhookEventDoc>('webhook_events');
 export const webhookAttempts = (db: Db) => db.collection<WebhookAttemptDoc>('webhook_attempts');
+export const paymentWebhooks = (db: Db) => db.collection<PaymentWebhooksDoc>('payment_webhooks');
+
+/** Files a delivery id under its payment; filing it again changes nothing. */
+export async function fileDelivery(db: Db, paymentKey: string, deliveryId: string): Promise<void> {
+  await paymentWebhooks(db).updateOne({ _id: paymentKey }, { $addToSet: { deliveryIds: deliveryId } }, { upsert: true });
+}
+
+/**
+ * A payment's delivery ids, oldest first. Payments of earlier versions kept them on their record
+ * (`webhookDeliveries`): those come first.
+ */
+export async function deliveryIdsOf(db: Db, payment: { _id: string; webhookDeliveries?: string[] }): Promise<string[]> {
+  const filed = (await paymentWebhooks(db).findOne({ _id: payment._id }))?.deliveryIds ?? [];
+  return [...new Set([...(payment.webhookDeliveries ?? []), ...filed])];
+}
 
 /** Every event of a payment with its attempts, oldest first, by `_id` reads only. */
 export async function deliveryLog(db: Db, deliveryIds: readonly string[]): Promise<(WebhookEventDoc & { attemptLog: WebhookAttemptDoc[] })[]> {

@@ -14,6 +14,12 @@ export function paymentWorkflowId(mode: Mode, merchantId: string, tid: string): 
   return `payment-${mode}-${merchantId}-${tid}`;
 }
 
+/** The workflow id of a payment key (`{mode}:{merchantId}:{Tid}`; a Tid may itself contain colons). */
+export function workflowIdOfKey(paymentKey: string): string {
+  const [mode, merchantId] = paymentKey.split(':', 2) as [Mode, string];
+  return paymentWorkflowId(mode, merchantId, paymentKey.slice(mode.length + merchantId.length + 2));
+}
+
 /** Past the wait budget, how long to wait for Temporal to confirm the start itself before giving up. */
 const START_CONFIRMATION_MS = 5_000;
 

@@ -16,7 +16,7 @@ afterAll(() => stack.close());
 
 /** What a payment's record may hold: the payment's facts, never a value derived from the card beyond 6+4. */
 const RECORD_FIELDS = [
-  '_id', 'mode', 'merchantId', 'tid', 'reference', 'uid', 'amount', 'currency', 'maskedPan', 'brand', 'workflowId', 'status', 'message',
+  '_id', 'mode', 'merchantId', 'tid', 'reference', 'uid', 'amount', 'currency', 'maskedPan', 'brand', 'workflowId', 'vaultToken', 'status', 'message',
   'threeDS', 'threeDSUrl', 'returnUrl', 'callbackUrl', 'customer', 'refund', 'webhookDeliveries', 'seq', 'createdAt', 'updatedAt',
 ];
 

@@ -11,7 +11,7 @@ import type { CreatedMerchant } from '../../src/auth/accounts';
 import { rotateWebhookSecret } from '../../src/auth/accounts';
 import { type Config, loadConfig } from '../../src/config';
 import { findPayment } from '../../src/store/payments';
-import { webhookAttempts, webhookEvents } from '../../src/store/webhook-attempts';
+import { paymentWebhooks, webhookAttempts, webhookEvents } from '../../src/store/webhook-attempts';
 import { verifySignature } from '../../src/webhooks/verify';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
@@ -42,7 +42,7 @@ const keyOf = (m: CreatedMerchant, tid: string) => `test:${m.merchantId}:${tid}`
 
 async function deliveriesOf(key: string, count: number): Promise<string[]> {
   return eventually(`${count} delivery id(s)`, async () => {
-    const ids = (await findPayment(stack.db, key))?.webhookDeliveries ?? [];
+    const ids = (await paymentWebhooks(stack.db).findOne({ _id: key }))?.deliveryIds ?? [];
     return ids.length >= count ? ids : undefined;
   });
 }

@@ -176,7 +176,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (answer.Code !== 104) return answer;
       const known = await status(body.Tid!);
       if (known.Code === 0) return known;
-      // 102: a reservation whose start never happened was released; the merchant pays again with the same Tid.
+      // 102: the start never landed (the merchant pays again with the same Tid), or its workflow has not written
+      // its record yet (a worker down): then the next try answers 104 and status finds it.
       await sleep(1000);
     }
   }
@@ -534,7 +535,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   violations.push(...missProblems);
   for (const miss of misses) log(`[chaos] challenge missed: ${describeMiss(miss, faultRecords)}`);
 
-  const vaultDeadline = Date.now() + 30_000;
+  // A copy left by a request that died is deleted by the worker's orphan sweep once the request is surely over
+  // (the wait budget plus 30 s), at its next pass.
+  const vaultDeadline = Date.now() + 90_000;
   for (;;) {
     vaultLeft = await db.collection('vault').countDocuments({ paymentKey: { $in: expectations.map((e) => keyOf(e.tid)) } });
     if (vaultLeft === 0 || Date.now() > vaultDeadline) break;
