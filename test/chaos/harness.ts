@@ -198,8 +198,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
    * and the checks bound how often it may happen (checks.ts, challengeMissProblems).
    */
   async function challenge(answer: Envelope, result: 'approved' | 'failed'): Promise<{ answered: true } | { answered: false; expired: boolean; why: string }> {
-    const link = answer.Result?.['3DSecureUrl'];
-    if (!link) return { answered: false, expired: false, why: `the payment answer (Status ${answer.Result?.Status}) carried no 3DSecureUrl` };
+    // An answer that came from status (the payment answer was lost, the retry got 104) may predate the challenge:
+    // a merchant polls status until it carries the 3DSecureUrl, as docs/3d-secure.md says, within the 3DS timeout.
+    let current = answer;
+    const pollUntil = Date.now() + 25_000;
+    while (!current.Result?.['3DSecureUrl'] && current.Result?.Status === 'pending' && typeof current.Result?.Tid === 'string' && Date.now() < pollUntil) {
+      await sleep(500);
+      current = await status(current.Result.Tid);
+    }
+    const link = current.Result?.['3DSecureUrl'];
+    if (!link) return { answered: false, expired: false, why: `the payment answer and status (Status ${current.Result?.Status}) carried no 3DSecureUrl` };
     // Each API process names itself in the link; in production one public URL fronts them all. The customer's
     // browser reaches the page through whichever API is up, as it would through that URL (the second API that
     // minted the link may be gone by now).
