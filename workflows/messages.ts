@@ -121,7 +121,7 @@ export const challengeResultUpdate = defineUpdate<ChallengeAnswer, [ChallengeRes
 export const refundUpdate = defineUpdate<RefundAnswer, [RefundRequest]>('refund');
 export const stateQuery = defineQuery<PaymentState>('state');
 
-/** Webhook event names (CONTRACT.md §8). */
+/** Webhook event names (docs/webhooks.md). */
 export type WebhookEvent =
   | 'PAYMENT_CAPTURED'
   | 'PAYMENT_FAILED'

@@ -12,8 +12,6 @@ export class EproError extends Error {
   }
 }
 
-export const CODE_INVALID_REQUEST = 1;
-
 export const errors = {
   invalidRequest: (detail?: string) => new EproError(1, detail ? `Invalid request: ${detail}` : 'Invalid request'),
   invalidApiKey: () => new EproError(3, 'Invalid API key'),

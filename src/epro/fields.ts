@@ -59,7 +59,7 @@ export const REQUIRABLE_FIELDS: readonly PaymentFieldName[] = [
   'Phone', 'BirthDate', 'BirthPlace', 'ClientIp', 'CallbackUrl',
 ];
 
-/** Documented spellings beyond case-insensitive matching of the canonical name (CONTRACT.md §2). */
+/** Documented spellings beyond case-insensitive matching of the canonical name (docs/fields.md, field names). */
 export const FIELD_ALIASES: Readonly<Record<string, PaymentFieldName>> = {
   ip: 'ClientIp',
 };

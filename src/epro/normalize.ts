@@ -16,7 +16,7 @@ export function scalarValue(value: unknown): FieldValue | undefined {
 }
 
 /**
- * Maps a parsed body onto the canonical field names (CONTRACT.md §2): each canonical name matches
+ * Maps a parsed body onto the canonical field names (docs/fields.md, field names): each canonical name matches
  * case-insensitively, plus the documented aliases; when the exact canonical spelling and a variant both arrive,
  * the exact spelling wins; otherwise the first variant in body order wins. Unknown fields are dropped. Values
  * are trimmed, and an empty value counts as absent.

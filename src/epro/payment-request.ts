@@ -133,7 +133,7 @@ function fieldSchemas(ctx: ValidationContext, fields: Partial<Record<PaymentFiel
     ConvertCurrency: yup
       .string()
       .matches(YES_NO)
-      // Conversion is offered on EUR accounts only (spec 002).
+      // Conversion is offered on EUR accounts only (docs/fields.md).
       .test((v) => v === undefined || v.toLowerCase() === 'no' || ctx.account.currency === 'EUR'),
   };
 }

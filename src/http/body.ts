@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { errors } from '../epro/errors';
 
-/** Request bodies above this are refused with code 1 (CONTRACT.md §1). */
+/** Request bodies above this are refused with code 1 (docs/error-codes.md, code 1). */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 type Fields = Record<string, unknown>;

@@ -66,10 +66,6 @@ export async function deleteCard(db: Db, token: string): Promise<void> {
   await vault(db).deleteOne({ _id: token });
 }
 
-export async function vaultEntryExists(db: Db, token: string): Promise<boolean> {
-  return (await vault(db).countDocuments({ _id: token }, { limit: 1 })) > 0;
-}
-
 /** Deletes every entry past its expiry; returns how many. A background sweep, so a scan is acceptable here. */
 export async function sweepExpiredCards(db: Db, now = new Date()): Promise<number> {
   const result = await vault(db).deleteMany({ expiresAt: { $lt: now } });

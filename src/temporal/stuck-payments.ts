@@ -9,7 +9,7 @@ import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../../wor
  * their refund window are not stuck: their status is final, the workflow merely stays open for a refund.
  */
 
-/** The statuses a payment passes through on its way to a final one (CONTRACT.md §6). */
+/** The statuses a payment passes through on its way to a final one (docs/runbook.md). */
 export const NON_FINAL_STATUSES: readonly PaymentStatus[] = ['pending', 'authorized'];
 
 export interface StuckFilter {

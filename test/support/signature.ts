@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * Verifies `X-SettleFlow-Signature` the way a merchant would, written here from CONTRACT.md §8 independently of
+ * Verifies `X-SettleFlow-Signature` the way a merchant would, written here from docs/webhooks.md independently of
  * the signing code, so a mistake on one side cannot hide in the other.
  */
 export function signatureMatches(header: string, rawBody: string, secret: string, toleranceSeconds = 300): boolean {

@@ -4,7 +4,7 @@ import { EproError, errors } from '../../src/epro/errors';
 import { currencyExponent, toMajorUnits } from '../../src/epro/money';
 import { paymentResult, refundResult } from '../../src/epro/result';
 
-/** Card helpers (CONTRACT.md §7, §10) and money on the wire (§4). */
+/** Card helpers (docs/sandbox.md, SECURITY.md) and money on the wire (docs/fields.md). */
 
 const CONTRACT_TEST_CARDS = [
   '4111111111111111',

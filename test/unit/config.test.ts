@@ -7,7 +7,7 @@ import { localStackConfig } from '../../tools/stack';
 import { keyIdOf } from '../../src/keyring';
 
 /**
- * loadConfig (CONTRACT.md §6, §8, §9, §11): loopback defaults on one machine, contract durations, and every
+ * loadConfig (README, configuration): loopback defaults on one machine, contract durations, and every
  * configuration problem reported at once. Each test passes its own env object (never process.env) with a
  * vault key and a temporary DATA_DIR, so nothing is written inside the checkout.
  */
@@ -58,7 +58,7 @@ function problemsOf(input: Env): string[] {
   throw new Error('loadConfig accepted the configuration');
 }
 
-describe('loadConfig defaults (CONTRACT §11)', () => {
+describe('loadConfig defaults (README, what runs where)', () => {
   let config: Config;
   beforeAll(() => {
     config = loadConfig(env());
@@ -101,7 +101,7 @@ describe('loadConfig defaults (CONTRACT §11)', () => {
     expect(inDirectory(CHECKOUT, () => loadConfig({ VAULT_KEY: vaultKey }).dataDir)).toBe(path.join(CHECKOUT, '.data'));
   });
 
-  // CONTRACT §11 puts the data "under .data/ in the checkout"; src/config.ts resolves DATA_DIR's default against
+  // The README puts the data "in .data/ of the checkout"; src/config.ts resolves DATA_DIR's default against
   // the process working directory, so the `settleflow` admin command run from elsewhere reads another data dir
   // (and, outside production, another generated vault key) than the running stack.
   it('keeps data under .data/ in the checkout when DATA_DIR is unset, whatever the working directory', () => {

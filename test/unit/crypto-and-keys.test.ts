@@ -4,7 +4,7 @@ import { constantTimeEqual, hmacSha256Hex, open, randomBase62, seal as sealWithI
 import { signatureHeader } from '../../src/webhooks/sign';
 
 /**
- * Sealing at rest (CONTRACT.md §10: AES-256-GCM, bound to its record), API key format (§5, §9: sk_test_ /
+ * Sealing at rest (SECURITY.md: AES-256-GCM, bound to its record), API key format (docs/authentication.md: sk_test_ /
  * sk_live_ with an embedded non-secret key id), references' random alphabet (§4) and webhook signatures (§8).
  */
 

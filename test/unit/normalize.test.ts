@@ -2,7 +2,7 @@ import { FIELD_ALIASES, LOOKUP_FIELDS, PAYMENT_FIELDS, type PaymentFieldName } f
 import { INVALID, normalizeFields, scalarValue } from '../../src/epro/normalize';
 
 /**
- * Field-name normalization (CONTRACT.md §1–§2, spec 002 "Field-name normalization"): every canonical name matches
+ * Field-name normalization (docs/fields.md, field names): every canonical name matches
  * case-insensitively, plus the documented aliases; the exact canonical spelling beats a variant; values are
  * trimmed; numbers become strings; anything else that is not a string is INVALID; unknown fields are dropped.
  */
@@ -56,7 +56,7 @@ describe('PAYMENT_FIELDS', () => {
     ]);
   });
 
-  it('carries the maximum lengths of spec 002', () => {
+  it('carries the maximum lengths of docs/fields.md', () => {
     const maxLengths = Object.fromEntries(PAYMENT_FIELDS.filter((f) => 'maxLength' in f).map((f) => [f.name, (f as { maxLength: number }).maxLength]));
     expect(maxLengths).toMatchObject({
       Uid: 64, Tid: 64, Description: 256, CardOwner: 64, Firstname: 64, Lastname: 64, Address: 128, ZipCode: 16,
@@ -84,7 +84,7 @@ describe('normalizeFields: case-insensitive canonical names', () => {
   });
 });
 
-describe('normalizeFields: documented variants of spec 002', () => {
+describe('normalizeFields: documented variants of docs/fields.md', () => {
   const variants: [string, PaymentFieldName][] = [
     ['FirstName', 'Firstname'],
     ['firstName', 'Firstname'],

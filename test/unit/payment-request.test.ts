@@ -284,7 +284,7 @@ describe('code 221: flow-control fields', () => {
     await expect(outcome(body({ [field]: value }))).resolves.toEqual({ code, message });
   });
 
-  it('ConvertCurrency=yes is refused with 221 on a non-EUR account (spec 002: EUR accounts only)', async () => {
+  it('ConvertCurrency=yes is refused with 221 on a non-EUR account (docs/fields.md: EUR accounts only)', async () => {
     await expect(outcome(body({ ConvertCurrency: 'yes' }), { currency: 'USD' })).resolves.toEqual(invalid(221, 'ConvertCurrency'));
   });
 });
@@ -303,7 +303,7 @@ describe('values that are not strings or numbers', () => {
   });
 
   it('CardNumber sent as an array answers 206 with the catalog message for CardNumber', async () => {
-    // CONTRACT §3 / spec 002 give 206 one wire message; a non-scalar CardNumber currently gets the bare
+    // docs/error-codes.md gives 206 one wire message; a non-scalar CardNumber currently gets the bare
     // "Invalid parameter CardNumber" (src/epro/payment-request.ts, INVALID branch of validatePaymentRequest).
     await expect(outcome(body({ CardNumber: ['4111111111111111'] }))).resolves.toEqual({ code: 206, message: LUHN_MESSAGE });
   });
@@ -370,7 +370,7 @@ describe('card numbers in free-text fields and identifiers', () => {
   });
 });
 
-describe('card data never appears in an error (CONTRACT §10)', () => {
+describe('card data never appears in an error (SECURITY.md)', () => {
   it.each([
     ['a Luhn-invalid card number', { CardNumber: '4111111111111112' }, '4111111111111112'],
     ['a card number of 12 digits', { CardNumber: '411111111111' }, '411111111111'],

@@ -1,7 +1,7 @@
 import { isAcceptableLiveUrl, isNonPublicAddress, parseHttpUrl } from '../../src/epro/url-rules';
 
 /**
- * ReturnUrl / CallbackUrl rules (CONTRACT.md §3): absolute http(s) URLs; with a live key, https only and never
+ * ReturnUrl / CallbackUrl rules (docs/fields.md): absolute http(s) URLs; with a live key, https only and never
  * an address that is loopback, private, link-local or otherwise non-public. No internet here: every live case
  * uses an IP literal or a name refused by its shape alone, so no DNS lookup decides a result.
  */

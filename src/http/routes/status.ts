@@ -7,7 +7,7 @@ import { findTransaction } from './lookup';
 
 /**
  * `POST /v1/status/direct`: the latest operation of a transaction, read from its projection by `_id` — no scan,
- * no Temporal round trip. After a successful refund the latest operation is the refund (CONTRACT.md §6).
+ * no Temporal round trip. After a successful refund the latest operation is the refund (docs/fields.md, status answers).
  */
 export function statusHandler(db: Db): Middleware<EproState> {
   return async (ctx) => {

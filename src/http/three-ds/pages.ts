@@ -41,7 +41,7 @@ export function challengePage(view: ChallengeView): string {
   );
 }
 
-/** The fields posted back to the merchant's ReturnUrl (CONTRACT.md §6): never card data. */
+/** The fields posted back to the merchant's ReturnUrl (docs/3d-secure.md): never card data. */
 export function returnFields(result: EproResult): Record<string, string> {
   return {
     Tid: result.Tid,
