@@ -10,7 +10,7 @@ import { findMerchant } from '../../store/merchants';
 import { findPayment, type PaymentDoc } from '../../store/payments';
 import { references } from '../../store/references';
 import { submitChallengeResult } from '../../temporal/payments';
-import type { Decision } from '../../../workflows/messages';
+import type { ChallengeAnswer, Decision } from '../../../workflows/messages';
 import { readEproBody } from '../body';
 import type { RequestState } from '../request-id';
 import { challengePage, messagePage, returnPage } from './pages';
@@ -68,7 +68,26 @@ function showOutcome(ctx: Context, payment: PaymentDoc, state: Pick<Decision, 's
   render(ctx, 200, returnPage(HEADINGS[state.status] ?? 'Payment', result, payment.returnUrl, nonce), payment.returnUrl, nonce);
 }
 
+const CHALLENGE_RETRIES = 10;
+const CHALLENGE_RETRY_MS = 300;
+
+/** The workflow has not reached its challenge wait yet (as opposed to: already answered, or timed out). */
+function isEarly(answer: ChallengeAnswer | { closed: true }): boolean {
+  return 'accepted' in answer && !answer.accepted && answer.reason === 'not_waiting' && answer.status === 'pending';
+}
+
 export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
+  async function showChallenge(ctx: Context, payment: PaymentDoc): Promise<void> {
+    const merchant = await findMerchant(deps.db, payment.merchantId);
+    render(ctx, 200, challengePage({
+      reference: payment.reference,
+      merchantName: merchant?.name ?? 'Merchant',
+      amount: `${formatMajorUnits(payment.amount, payment.currency)} ${payment.currency}`,
+      maskedPan: payment.maskedPan,
+      token: challengeToken(deps.config, payment.reference),
+    }));
+  }
+
   const router = new Router<RequestState>();
   // A customer's browser gets a page, never a stack trace or a bare 500.
   router.use(async (ctx, next) => {
@@ -86,14 +105,7 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
     if (payment.status !== 'pending' || !payment.threeDSUrl) {
       return showOutcome(ctx, payment, { status: payment.status, message: payment.message, date: payment.updatedAt });
     }
-    const merchant = await findMerchant(deps.db, payment.merchantId);
-    render(ctx, 200, challengePage({
-      reference: payment.reference,
-      merchantName: merchant?.name ?? 'Merchant',
-      amount: `${formatMajorUnits(payment.amount, payment.currency)} ${payment.currency}`,
-      maskedPan: payment.maskedPan,
-      token: challengeToken(deps.config, payment.reference),
-    }));
+    await showChallenge(ctx, payment);
   });
 
   router.post('/v1/3ds/:reference', async (ctx) => {
@@ -112,13 +124,22 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
       return render(ctx, 403, messagePage('Invalid request', 'This form is not valid for this payment.'));
     }
 
-    const answer = await submitChallengeResult(deps.client, payment.workflowId, result, deps.config.apiWaitBudgetMs);
+    const submit = () => submitChallengeResult(deps.client, payment.workflowId, result, deps.config.apiWaitBudgetMs);
+    let answer = await submit();
+    // The record can offer the challenge a moment before the workflow waits for it: a worker that died after
+    // writing it replays up to the wait on another worker, and an answer arriving meanwhile is "not waiting". The
+    // answer is tried again briefly; if the workflow is still not there, the form is shown again.
+    for (let retry = 0; retry < CHALLENGE_RETRIES && isEarly(answer); retry++) {
+      await new Promise((resolve) => setTimeout(resolve, CHALLENGE_RETRY_MS));
+      answer = await submit();
+    }
     if ('accepted' in answer && answer.accepted) {
       const { decision } = answer;
       return showOutcome(ctx, payment, { status: decision.status, message: decision.message, date: new Date(decision.date) });
     }
     // A second submission, or one after the timeout: no state change, just the payment as it stands.
     const current = (await findPayment(deps.db, payment._id)) ?? payment;
+    if (isEarly(answer) && current.status === 'pending' && current.threeDSUrl) return showChallenge(ctx, current);
     showOutcome(ctx, current, { status: current.status, message: current.message, date: current.updatedAt });
   });
 
