@@ -1,4 +1,6 @@
 import type { CreatedMerchant } from '../../src/auth/accounts';
+import { insertPayment, payments } from '../../src/store/payments';
+import { recordReference } from '../../src/store/references';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { amountsMoved, moneyMoved } from '../support/money';
 import { connectToStack, type StackClients } from '../support/stack-client';
@@ -89,4 +91,28 @@ it('a forged token, a missing answer, an unknown or tampered Reference: a clear 
   expect((await submit(tampered, { token, result: 'approved' })).status).toBe(404);
   expect((await fetch(`${stack.apiUrl}/v1/3ds/<script>`)).status).toBe(404);
   expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! })).body.Result!.Status).toBe('pending');
+});
+
+it('a customer who arrives before the challenge is ready gets a page that reloads itself, then the form', async () => {
+  // A 3DS payment whose workflow has written its record but not reached the challenge yet (a worker restarting).
+  const tid = `early-${Date.now()}`;
+  const key = `test:${merchant.merchantId}:${tid}`;
+  const reference = `pr_early${Date.now()}abcdefghijkl`;
+  const now = new Date();
+  await insertPayment(stack.db, {
+    _id: key, mode: 'test', merchantId: merchant.merchantId, tid, reference, uid: 'u', amount: 1234, currency: 'EUR',
+    maskedPan: '411111******1111', brand: 'visa', workflowId: `payment-test-${merchant.merchantId}-${tid}`, status: 'pending',
+    message: 'Payment is being processed', threeDS: true, returnUrl: 'https://shop.example/return', seq: 0, createdAt: now, updatedAt: now,
+  });
+  await recordReference(stack.db, { _id: reference, kind: 'payment', paymentKey: key, merchantId: merchant.merchantId, mode: 'test' });
+  const early = await fetch(`${stack.apiUrl}/v1/3ds/${reference}`);
+  const html = await early.text();
+  expect(early.status).toBe(200);
+  expect(html).toContain('Preparing authentication');
+  expect(html).toContain('<meta http-equiv="refresh"');
+  // Not an outcome: the customer is not sent back to the merchant with `pending`.
+  expect(html).not.toContain('shop.example');
+
+  await payments(stack.db).updateOne({ _id: key }, { $set: { threeDSUrl: `${stack.apiUrl}/v1/3ds/${reference}`, seq: 1 } });
+  expect(await (await fetch(`${stack.apiUrl}/v1/3ds/${reference}`)).text()).toMatch(/name="token" value="[0-9a-f]{64}"/);
 });

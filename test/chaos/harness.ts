@@ -221,7 +221,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const shown = await tracked('3ds', () => fetch(page(), { signal: AbortSignal.timeout(15_000) }).then(async (r) => ({ status: r.status, html: await r.text() })));
         const token = /name="token" value="([0-9a-f]{64})"/.exec(shown.html)?.[1];
         // Before the customer has answered, "in progress" means the challenge is not ready yet: a customer waits.
-        const notReady = !offered && shown.html.includes('Payment in progress');
+        const notReady = shown.html.includes('Preparing authentication') || (!offered && shown.html.includes('Payment in progress'));
         if (shown.status === 200 && !token && !notReady) {
           if (!shown.html.includes('Authentication expired')) return { answered: true };
           return { answered: false, expired: true, why: `the page said "Authentication expired" on try ${attempt + 1}, ${offered ? 'after offering the form' : 'never having offered the form'}${meanwhile()}` };

@@ -20,9 +20,9 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:8px 16px;margin:24px 0}dt{col
 button{display:block;width:100%;padding:12px;margin-top:12px;border-radius:8px;border:0;font-size:1rem;cursor:pointer}
 button.ok{background:#1a7f37;color:#fff}button.ko{background:#eee;color:#b42318}`;
 
-function page(title: string, body: string, scriptNonce?: string, script?: string): string {
+function page(title: string, body: string, scriptNonce?: string, script?: string, head = ''): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${head}
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
 <body><main>${body}</main>${script && scriptNonce ? `<script nonce="${scriptNonce}">${script}</script>` : ''}</body></html>`;
 }
@@ -78,4 +78,10 @@ ${inputs}
 
 export function messagePage(heading: string, message: string): string {
   return page(heading, `<h1>${escapeHtml(heading)}</h1><p>${escapeHtml(message)}</p>`);
+}
+
+/** While the challenge is being prepared (the payment is not waiting for it yet): the page reloads by itself. */
+export function preparingPage(): string {
+  const heading = 'Preparing authentication';
+  return page(heading, `<h1>${heading}</h1><p>One moment, this page reloads by itself.</p>`, undefined, undefined, '<meta http-equiv="refresh" content="2">');
 }

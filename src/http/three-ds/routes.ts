@@ -13,7 +13,7 @@ import { submitChallengeResult } from '../../temporal/payments';
 import type { ChallengeAnswer, Decision } from '../../../workflows/messages';
 import { readEproBody } from '../body';
 import type { RequestState } from '../request-id';
-import { challengePage, messagePage, returnPage } from './pages';
+import { challengePage, messagePage, preparingPage, returnPage } from './pages';
 
 export interface ThreeDSDeps {
   db: Db;
@@ -102,6 +102,8 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
   router.get('/v1/3ds/:reference', async (ctx) => {
     const payment = await findByReference(deps.db, ctx.params.reference!);
     if (!payment) return render(ctx, 404, messagePage('Unknown payment', 'This authentication link is not valid.'));
+    // 3DS was asked for, but the challenge is not ready yet (the workflow has not reached it): not an outcome.
+    if (payment.status === 'pending' && !payment.threeDSUrl && payment.threeDS) return render(ctx, 200, preparingPage());
     if (payment.status !== 'pending' || !payment.threeDSUrl) {
       return showOutcome(ctx, payment, { status: payment.status, message: payment.message, date: payment.updatedAt });
     }
