@@ -195,7 +195,12 @@ describe('with WEBHOOK_ALLOW_PRIVATE_TARGETS off, sandbox webhooks reach public 
     // Nothing of an answer, since nothing was asked (the driver stores an absent field as null).
     expect(attempt.httpStatus ?? undefined).toBeUndefined();
     expect(attempt.responsePrefix ?? undefined).toBeUndefined();
-    expect(await webhookEvents(stack.db).findOne({ _id: deliveryId! })).toMatchObject({ delivered: false, attempts: 1, nextRetryAt: null, lastError: attempt.error });
+    // The attempt is logged first, then its event: wait for the event too.
+    const event = await eventually('the event updated', async () => {
+      const doc = await webhookEvents(stack.db).findOne({ _id: deliveryId! });
+      return doc && doc.attempts >= 1 ? doc : undefined;
+    });
+    expect(event).toMatchObject({ delivered: false, attempts: 1, nextRetryAt: null, lastError: attempt.error });
     expect(listener.connections).toBe(before);
 
     const { stdout } = await run(process.execPath, [cli, 'webhooks', body.Tid!, '--merchant', merchant.merchantId, '--json'], { env: process.env });
