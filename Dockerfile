@@ -4,7 +4,7 @@
 #   admin command   node dist/src/cli/main.js setup   (namespace + search attributes, idempotent)
 # Configuration comes only from the environment (src/config.ts); NODE_ENV=production makes VAULT_KEY mandatory.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # ---- build: the full dependency tree, only to run tsc ----
 FROM ${NODE_IMAGE} AS build
@@ -21,9 +21,9 @@ RUN npm run build
 
 # ---- prod-deps: runtime dependencies, native modules made loadable ----
 FROM ${NODE_IMAGE} AS prod-deps
-# argon2's bundled prebuild targets Node-API 10, which Node 20 lacks (it offers 9): loading it crashes the
-# process. Its own install script detects that and compiles from source, which needs this toolchain. The
-# toolchain stays in this stage; the final image only receives the compiled node_modules.
+# argon2 is compiled from source against this image's Node, so the image never depends on a prebuilt binary
+# matching its Node-API version (argon2's prebuilds have needed a newer Node-API than Node 20 offers). That needs
+# this toolchain, which stays in this stage: the final image only receives the compiled node_modules.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -53,4 +53,8 @@ COPY docs/openapi.yaml ./docs/openapi.yaml
 # Files stay root-owned and read-only for the process: a compromised API cannot rewrite its own code.
 USER node
 EXPOSE 3000
+# Liveness of the default role, the API (the slim image has no curl). Other roles (worker, admin command) are
+# started with their own command and turn it off (docker-compose.yml).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health', { signal: AbortSignal.timeout(4000) }).then((res) => process.exit(res.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "dist/src/main.js"]

@@ -67,7 +67,7 @@ function missingSource(compiled: string): string[] {
 }
 
 /** An instruction's argument in the Dockerfile's last stage, the image that is run. */
-function finalStageInstruction(instruction: 'CMD' | 'USER'): string | undefined {
+function finalStageInstruction(instruction: 'CMD' | 'USER' | 'HEALTHCHECK'): string | undefined {
   const finalStage = dockerfile.split(/^FROM\s/m).at(-1) ?? '';
   return finalStage.match(new RegExp(`^${instruction}\\s+(.+)$`, 'm'))?.[1]?.trim();
 }
@@ -159,5 +159,12 @@ describe('Dockerfile', () => {
 
   it('runs as a non-root user', () => {
     expect(finalStageInstruction('USER')).toMatch(/^(?!root$|0$|0:)\S+$/);
+  });
+
+  it('runs on Node 22 LTS, and checks the API is alive on /health; the worker turns that check off', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22-/m);
+    expect(finalStageInstruction('HEALTHCHECK')).toMatch(/--interval=\S+ .*\\$/);
+    expect(dockerfile).toContain("/health'");
+    expect(service('worker').healthcheck).toEqual({ disable: true });
   });
 });
