@@ -24,6 +24,7 @@ const REDACTED_PATHS = [
   '*.webhookSecret',
 ];
 
+/** Errors are logged under `err` (pino's serializer: type, message, stack), everywhere the same shape. */
 export function createLogger(name: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
   return pino({
     name,

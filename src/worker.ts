@@ -55,16 +55,16 @@ async function main(): Promise<void> {
           legacyCleaned = true;
           if (cleaned > 0) logger.info({ cleaned }, 'removed request digests and reservation fields of earlier versions');
         },
-        (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'legacy record cleanup failed'),
+        (err: unknown) => logger.warn({ err }, 'legacy record cleanup failed'),
       );
     }
     sweepExpiredCards(mongo.db).then(
       (deleted) => deleted > 0 && logger.info({ deleted }, 'vault sweep'),
-      (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'vault sweep failed'),
+      (err: unknown) => logger.warn({ err }, 'vault sweep failed'),
     );
     releaseOrphanCards(orphanPorts, new Date(Date.now() - config.apiWaitBudgetMs - REQUEST_OVER_MARGIN_MS)).then(
       (released) => released > 0 && logger.info({ released }, 'orphan card copies deleted'),
-      (err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'orphan card sweep failed'),
+      (err: unknown) => logger.warn({ err }, 'orphan card sweep failed'),
     );
   }, config.sweepIntervalMs);
   housekeeping.unref();

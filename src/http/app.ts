@@ -44,7 +44,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   const app = new Koa<RequestState>();
   // Errors are turned into envelopes by the routes' own boundary; Koa's default stderr dump would leak detail.
   app.silent = true;
-  app.on('error', (err: Error) => deps.logger.error({ err: { name: err.name, message: err.message } }, 'unhandled'));
+  app.on('error', (err: Error) => deps.logger.error({ err }, 'unhandled'));
   // Behind a proxy that sets X-Forwarded-For, the client address (failure budgets) is taken from it.
   app.proxy = deps.config.throttle.trustProxy;
 

@@ -23,7 +23,7 @@ export const eproBoundary: Middleware<EproState> = async (ctx, next) => {
     if (isEproError(err)) {
       ctx.body = failure(err);
     } else {
-      ctx.state.log.error({ err: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) }, 'request failed');
+      ctx.state.log.error({ err }, 'request failed');
       ctx.body = failure(errors.unavailable());
     }
   }

@@ -94,7 +94,7 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
     try {
       await next();
     } catch (err) {
-      ctx.state.log.error({ err: err instanceof Error ? err.message : String(err) }, '3ds page failed');
+      ctx.state.log.error({ err }, '3ds page failed');
       render(ctx, 503, messagePage('Temporarily unavailable', 'Please try again in a moment.'));
     }
   });
