@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import type { Context } from 'koa';
@@ -132,7 +133,7 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
     // writing it replays up to the wait on another worker, and an answer arriving meanwhile is "not waiting". The
     // answer is tried again briefly; if the workflow is still not there, the form is shown again.
     for (let retry = 0; retry < CHALLENGE_RETRIES && isEarly(answer); retry++) {
-      await new Promise((resolve) => setTimeout(resolve, CHALLENGE_RETRY_MS));
+      await sleep(CHALLENGE_RETRY_MS);
       answer = await submit();
     }
     if ('accepted' in answer && answer.accepted) {
