@@ -1,10 +1,13 @@
 import eslint from '@eslint/js';
+import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.data/', '.tools/', 'coverage/', '**/*.js', '**/*.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
+  // Layout is Prettier's job (npm run format:check); ESLint checks what code does.
+  prettier,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
@@ -21,8 +24,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'crypto', 'http', 'https', 'net', 'os', 'path'], message: 'Workflows must be deterministic: no Node APIs.' },
-            { group: ['../src/*', '../src/**', '../activities', '../activities/*'], allowTypeImports: true, message: 'Workflows may import only types from src/ and activities/.' },
+            {
+              group: ['node:*', 'fs', 'crypto', 'http', 'https', 'net', 'os', 'path'],
+              message: 'Workflows must be deterministic: no Node APIs.',
+            },
+            {
+              group: ['../src/*', '../src/**', '../activities', '../activities/*'],
+              allowTypeImports: true,
+              message: 'Workflows may import only types from src/ and activities/.',
+            },
           ],
         },
       ],

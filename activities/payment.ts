@@ -65,7 +65,8 @@ export interface RefundReferenceInput {
 export function createPaymentActivities(deps: PaymentActivityDeps) {
   const connector = (name: string): PspAdapter => {
     const adapter = deps.connectors[name];
-    if (!adapter) throw ApplicationFailure.nonRetryable(`no processor connector named ${name}`, FAILURE_UNKNOWN_CONNECTOR);
+    if (!adapter)
+      throw ApplicationFailure.nonRetryable(`no processor connector named ${name}`, FAILURE_UNKNOWN_CONNECTOR);
     return adapter;
   };
 
@@ -106,16 +107,34 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     async recordPayment({ payment, workflowId, message, date }: RecordPaymentInput): Promise<void> {
       const at = new Date(date);
       await insertPayment(deps.db, {
-        _id: payment.paymentKey, mode: payment.mode, merchantId: payment.merchantId, tid: payment.tid,
-        reference: payment.reference, uid: payment.uid, amount: payment.amount, currency: payment.currency,
-        maskedPan: payment.maskedPan, brand: payment.brand, workflowId, vaultToken: payment.vaultToken, status: 'pending', message,
-        threeDS: payment.threeDSRequested, seq: 0, createdAt: at, updatedAt: at,
+        _id: payment.paymentKey,
+        mode: payment.mode,
+        merchantId: payment.merchantId,
+        tid: payment.tid,
+        reference: payment.reference,
+        uid: payment.uid,
+        amount: payment.amount,
+        currency: payment.currency,
+        maskedPan: payment.maskedPan,
+        brand: payment.brand,
+        workflowId,
+        vaultToken: payment.vaultToken,
+        status: 'pending',
+        message,
+        threeDS: payment.threeDSRequested,
+        seq: 0,
+        createdAt: at,
+        updatedAt: at,
         ...(payment.returnUrl ? { returnUrl: payment.returnUrl } : {}),
         ...(payment.callbackUrl ? { callbackUrl: payment.callbackUrl } : {}),
         ...(payment.customer ? { customer: payment.customer } : {}),
       });
       await recordReference(deps.db, {
-        _id: payment.reference, kind: 'payment', paymentKey: payment.paymentKey, merchantId: payment.merchantId, mode: payment.mode,
+        _id: payment.reference,
+        kind: 'payment',
+        paymentKey: payment.paymentKey,
+        merchantId: payment.merchantId,
+        mode: payment.mode,
       });
     },
 

@@ -12,7 +12,9 @@ import { isNonPublicAddress } from '../src/epro/url-rules';
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
 
 export const systemResolver: Resolver = (hostname) =>
-  new Promise((resolve, reject) => dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+  new Promise((resolve, reject) =>
+    dnsLookup(hostname, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))),
+  );
 
 /** A target no retry can make acceptable: the delivery stops for good. */
 export class RefusedTarget extends Error {}
@@ -24,7 +26,10 @@ export class RefusedTarget extends Error {}
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /** Why a target is refused before any connection is tried, or undefined. Names are checked at connect time. */
-export function refusalBeforeConnect(url: URL, { httpsOnly, publicOnly }: { httpsOnly: boolean; publicOnly: boolean }): string | undefined {
+export function refusalBeforeConnect(
+  url: URL,
+  { httpsOnly, publicOnly }: { httpsOnly: boolean; publicOnly: boolean },
+): string | undefined {
   if (httpsOnly && url.protocol !== 'https:') return 'refused: live webhooks go to https URLs only';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   // An address literal is connected to without any lookup, so the connect-time check below never sees it.
@@ -37,19 +42,37 @@ export function refusalBeforeConnect(url: URL, { httpsOnly, publicOnly }: { http
  * the name (which could resolve differently a second later): every address of the name must be public, and the
  * connection uses exactly those.
  */
-export function webhookDispatcher({ publicOnly, resolve, timeoutMs }: { publicOnly: boolean; resolve: Resolver; timeoutMs: number }): Agent {
+export function webhookDispatcher({
+  publicOnly,
+  resolve,
+  timeoutMs,
+}: {
+  publicOnly: boolean;
+  resolve: Resolver;
+  timeoutMs: number;
+}): Agent {
   return new Agent({
     maxResponseSize: MAX_RESPONSE_BYTES,
     connect: {
       timeout: timeoutMs,
       ...(publicOnly
         ? {
-            lookup: (hostname: string, options: { all?: boolean }, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+            lookup: (
+              hostname: string,
+              options: { all?: boolean },
+              callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+            ) => {
               resolve(hostname).then(
                 (addresses) => {
                   const refused = addresses.find((a) => isNonPublicAddress(a.address));
                   if (addresses.length === 0 || refused) {
-                    callback(new RefusedTarget(`refused: ${hostname} resolves to non-public address ${refused?.address ?? '(none)'}`), '', 4);
+                    callback(
+                      new RefusedTarget(
+                        `refused: ${hostname} resolves to non-public address ${refused?.address ?? '(none)'}`,
+                      ),
+                      '',
+                      4,
+                    );
                   } else if (options.all) {
                     callback(null, addresses);
                   } else {

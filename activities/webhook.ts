@@ -7,7 +7,14 @@ import { findMerchant } from '../src/store/merchants';
 import { fileDelivery, type WebhookEventDoc, webhookAttempts, webhookEvents } from '../src/store/webhook-attempts';
 import { signatureHeader } from '../src/webhooks/sign';
 import type { Mode, PaymentStatus, RefundStatus, WebhookEvent } from '../workflows/messages';
-import { RefusedTarget, type Resolver, readPrefix, refusalBeforeConnect, systemResolver, webhookDispatcher } from './webhook-transport';
+import {
+  RefusedTarget,
+  type Resolver,
+  readPrefix,
+  refusalBeforeConnect,
+  systemResolver,
+  webhookDispatcher,
+} from './webhook-transport';
 
 export type { Resolver } from './webhook-transport';
 
@@ -50,7 +57,12 @@ function webhookBody(input: DeliverWebhookInput): string {
   const result =
     payload.operation === 'payment'
       ? paymentResult(input.payment, { status: payload.status, message: payload.message, date: new Date(payload.date) })
-      : refundResult(input.payment, { reference: payload.reference, status: payload.status, message: payload.message, date: new Date(payload.date) });
+      : refundResult(input.payment, {
+          reference: payload.reference,
+          status: payload.status,
+          message: payload.message,
+          date: new Date(payload.date),
+        });
   return JSON.stringify({ Code: 0, Result: result });
 }
 
@@ -66,7 +78,12 @@ function targetRules(config: WebhookDeps['config'], mode: Mode) {
  * Sends one event once and records the attempt. Used by the workflow's delivery loop and by the admin command's
  * resend, so both sign, send and log the same way. The signature is computed now, with the secrets active now.
  */
-export async function deliverEvent(deps: WebhookDeps, event: WebhookEventDoc, attempt: number, nextRetryInMs: number | null): Promise<DeliveryOutcome> {
+export async function deliverEvent(
+  deps: WebhookDeps,
+  event: WebhookEventDoc,
+  attempt: number,
+  nextRetryInMs: number | null,
+): Promise<DeliveryOutcome> {
   const started = Date.now();
   let outcome: DeliveryOutcome;
   let responsePrefix: string | undefined;
@@ -78,7 +95,11 @@ export async function deliverEvent(deps: WebhookDeps, event: WebhookEventDoc, at
     outcome = { delivered: false, error: refused, permanent: true };
   } else {
     const timeoutMs = deps.config.webhook.attemptTimeoutMs;
-    const dispatcher = webhookDispatcher({ publicOnly: rules.publicOnly, resolve: deps.resolve ?? systemResolver, timeoutMs });
+    const dispatcher = webhookDispatcher({
+      publicOnly: rules.publicOnly,
+      resolve: deps.resolve ?? systemResolver,
+      timeoutMs,
+    });
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -88,7 +109,11 @@ export async function deliverEvent(deps: WebhookDeps, event: WebhookEventDoc, at
         headers: {
           'Content-Type': 'application/json',
           'User-Agent': 'SettleFlow-Webhooks/1',
-          'X-SettleFlow-Signature': signatureHeader(event.body, activeWebhookSecrets(deps.config.vaultKeys, merchant), Math.floor(Date.now() / 1000)),
+          'X-SettleFlow-Signature': signatureHeader(
+            event.body,
+            activeWebhookSecrets(deps.config.vaultKeys, merchant),
+            Math.floor(Date.now() / 1000),
+          ),
           'X-SettleFlow-Event': event.event,
           'X-SettleFlow-Delivery': event._id,
         },
@@ -97,23 +122,41 @@ export async function deliverEvent(deps: WebhookDeps, event: WebhookEventDoc, at
       // Only a short prefix is read, then the connection dropped: a receiver's answer is never trusted, and never
       // allowed to be large (an endpoint streaming without end would otherwise grow the worker without bound).
       responsePrefix = (await readPrefix(response.body, RESPONSE_PREFIX_BYTES)).toString('utf8');
-      outcome = { delivered: response.status >= 200 && response.status < 300, httpStatus: response.status, permanent: false };
+      outcome = {
+        delivered: response.status >= 200 && response.status < 300,
+        httpStatus: response.status,
+        permanent: false,
+      };
     } catch (err) {
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-      outcome = { delivered: false, error: cause instanceof Error ? cause.message : String(cause), permanent: cause instanceof RefusedTarget };
+      outcome = {
+        delivered: false,
+        error: cause instanceof Error ? cause.message : String(cause),
+        permanent: cause instanceof RefusedTarget,
+      };
     } finally {
       // Destroy, not close: close would wait for a body nobody reads any more.
       await dispatcher.destroy();
     }
   }
 
-  const nextRetryAt = outcome.delivered || outcome.permanent || nextRetryInMs === null ? null : new Date(Date.now() + nextRetryInMs);
+  const nextRetryAt =
+    outcome.delivered || outcome.permanent || nextRetryInMs === null ? null : new Date(Date.now() + nextRetryInMs);
   await webhookAttempts(deps.db).replaceOne(
     { _id: `${event._id}:${attempt}` },
     {
-      deliveryId: event._id, paymentKey: event.paymentKey, event: event.event, attempt, url: event.url, at: new Date(started),
-      durationMs: Date.now() - started, httpStatus: outcome.httpStatus, error: outcome.error, responsePrefix,
-      delivered: outcome.delivered, nextRetryAt,
+      deliveryId: event._id,
+      paymentKey: event.paymentKey,
+      event: event.event,
+      attempt,
+      url: event.url,
+      at: new Date(started),
+      durationMs: Date.now() - started,
+      httpStatus: outcome.httpStatus,
+      error: outcome.error,
+      responsePrefix,
+      delivered: outcome.delivered,
+      nextRetryAt,
     },
     { upsert: true },
   );
@@ -121,7 +164,12 @@ export async function deliverEvent(deps: WebhookDeps, event: WebhookEventDoc, at
     { _id: event._id },
     {
       $max: { attempts: attempt },
-      $set: { lastHttpStatus: outcome.httpStatus, lastError: outcome.error, nextRetryAt, ...(outcome.delivered ? { delivered: true, deliveredAt: new Date() } : {}) },
+      $set: {
+        lastHttpStatus: outcome.httpStatus,
+        lastError: outcome.error,
+        nextRetryAt,
+        ...(outcome.delivered ? { delivered: true, deliveredAt: new Date() } : {}),
+      },
     },
   );
   return outcome;
@@ -132,11 +180,23 @@ export function createWebhookActivities(deps: WebhookDeps) {
     /** One attempt of one event: the workflow owns the schedule (exponential backoff with jitter, per-mode bound). */
     async deliverWebhook(input: DeliverWebhookInput): Promise<DeliveryOutcome> {
       const event: WebhookEventDoc = {
-        _id: input.deliveryId, paymentKey: input.paymentKey, merchantId: input.merchantId, mode: input.mode,
-        event: input.event, url: input.url, body: webhookBody(input), createdAt: new Date(), attempts: 0, delivered: false,
+        _id: input.deliveryId,
+        paymentKey: input.paymentKey,
+        merchantId: input.merchantId,
+        mode: input.mode,
+        event: input.event,
+        url: input.url,
+        body: webhookBody(input),
+        createdAt: new Date(),
+        attempts: 0,
+        delivered: false,
       };
       // The first attempt files the event under its payment; later ones (and resends) reuse what was filed.
-      const filed = await webhookEvents(deps.db).findOneAndUpdate({ _id: event._id }, { $setOnInsert: event }, { upsert: true, returnDocument: 'after' });
+      const filed = await webhookEvents(deps.db).findOneAndUpdate(
+        { _id: event._id },
+        { $setOnInsert: event },
+        { upsert: true, returnDocument: 'after' },
+      );
       await fileDelivery(deps.db, input.paymentKey, input.deliveryId);
       return deliverEvent(deps, filed ?? event, input.attempt, input.nextRetryInMs);
     },

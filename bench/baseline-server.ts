@@ -47,7 +47,14 @@ async function main(): Promise<void> {
     ctx.state.principal = principal;
     await next();
   };
-  router.post('/status-noauth', requestContext(logger) as Koa.Middleware<EproState>, eproBoundary, fixedPrincipal, parseBody, statusHandler(db));
+  router.post(
+    '/status-noauth',
+    requestContext(logger) as Koa.Middleware<EproState>,
+    eproBoundary,
+    fixedPrincipal,
+    parseBody,
+    statusHandler(db),
+  );
 
   router.post('/engine', async (ctx) => {
     const id = randomUUID();
@@ -68,7 +75,10 @@ async function main(): Promise<void> {
       staticSummary: `Bench ${id}`,
     });
     try {
-      const handle = await client.workflow.startUpdateWithStart(benchDecisionUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED, startWorkflowOperation });
+      const handle = await client.workflow.startUpdateWithStart(benchDecisionUpdate, {
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+        startWorkflowOperation,
+      });
       const decision = await handle.result();
       // Shaped like a payment answer, so the load tool checks both the same way.
       ctx.body = { Code: 0, Result: { Status: decision.status, Date: decision.date } };

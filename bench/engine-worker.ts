@@ -9,7 +9,12 @@ import { BENCH_TASK_QUEUE, type BenchActivities } from './workflows';
  * its own, running only the no-op workflow, so the only difference from payments is the work itself.
  */
 const noop = (): Promise<void> => Promise.resolve();
-const activities: BenchActivities = { authorizePayment: noop, projectPayment: noop, capturePayment: noop, releaseCard: noop };
+const activities: BenchActivities = {
+  authorizePayment: noop,
+  projectPayment: noop,
+  capturePayment: noop,
+  releaseCard: noop,
+};
 
 async function main(): Promise<void> {
   const config = loadConfig();

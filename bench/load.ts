@@ -89,7 +89,9 @@ class Collector {
       this.completed++;
       this.latencies.push(responseTime);
     });
-    instance.on('reqError', (err: Error) => this.error(/timed out/.test(err.message) ? 'timeout' : `socket: ${err.message}`));
+    instance.on('reqError', (err: Error) =>
+      this.error(/timed out/.test(err.message) ? 'timeout' : `socket: ${err.message}`),
+    );
   }
 
   request(baseUrl: string, spec: RequestSpec, extra: Partial<autocannon.Options>): autocannon.Options {
@@ -135,7 +137,12 @@ function run(options: autocannon.Options, collector: Collector, hardLimitMs: num
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Open model: `rate` requests per second for `seconds`, each answer's latency recorded. */
-export async function runAtRate(baseUrl: string, spec: RequestSpec, rate: number, seconds: number): Promise<LoadResult> {
+export async function runAtRate(
+  baseUrl: string,
+  spec: RequestSpec,
+  rate: number,
+  seconds: number,
+): Promise<LoadResult> {
   const collector = new Collector();
   const groups = Math.min(10, rate);
   const share = (i: number) => Math.floor(rate / groups) + (i < rate % groups ? 1 : 0);
@@ -147,7 +154,16 @@ export async function runAtRate(baseUrl: string, spec: RequestSpec, rate: number
     const offset = (i * 1000) / groups;
     runs.push(
       sleep(offset).then(() =>
-        run(collector.request(baseUrl, spec, { connections: r, overallRate: r, amount: r * seconds, ignoreCoordinatedOmission: true }), collector, (seconds + 40) * 1000),
+        run(
+          collector.request(baseUrl, spec, {
+            connections: r,
+            overallRate: r,
+            amount: r * seconds,
+            ignoreCoordinatedOmission: true,
+          }),
+          collector,
+          (seconds + 40) * 1000,
+        ),
       ),
     );
   }
@@ -172,11 +188,20 @@ export async function runAtRate(baseUrl: string, spec: RequestSpec, rate: number
 }
 
 /** Closed model: `connections` back-to-back requesters, for `seconds` or until `amount` requests are answered. */
-export async function runConnections(baseUrl: string, spec: RequestSpec, connections: number, until: { seconds: number } | { amount: number }): Promise<LoadResult> {
+export async function runConnections(
+  baseUrl: string,
+  spec: RequestSpec,
+  connections: number,
+  until: { seconds: number } | { amount: number },
+): Promise<LoadResult> {
   const collector = new Collector();
   const started = performance.now();
   const extra = 'seconds' in until ? { duration: until.seconds } : { amount: until.amount };
-  await run(collector.request(baseUrl, spec, { connections, ...extra }), collector, 'seconds' in until ? (until.seconds + 40) * 1000 : 600_000);
+  await run(
+    collector.request(baseUrl, spec, { connections, ...extra }),
+    collector,
+    'seconds' in until ? (until.seconds + 40) * 1000 : 600_000,
+  );
   const elapsedS = (performance.now() - started) / 1000;
   const seconds = Math.round(elapsedS * 10) / 10;
   return {

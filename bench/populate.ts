@@ -42,7 +42,12 @@ function syntheticPayment(merchant: MerchantDoc, tid: string, reference: string,
 }
 
 /** Adds synthetic payments until `stored` holds `target`; returns how long the inserts took (ms). */
-export async function populateTo(db: Db, merchant: MerchantDoc, stored: StoredPayment[], target: number): Promise<number> {
+export async function populateTo(
+  db: Db,
+  merchant: MerchantDoc,
+  stored: StoredPayment[],
+  target: number,
+): Promise<number> {
   const started = Date.now();
   const tag = randomBase62(6);
   while (stored.length < target) {
@@ -54,7 +59,13 @@ export async function populateTo(db: Db, merchant: MerchantDoc, stored: StoredPa
       const tid = `seed-${tag}-${stored.length + i}`;
       const reference = `pr_${randomBase62(24)}`;
       batch.push(syntheticPayment(merchant, tid, reference, at));
-      refs.push({ _id: reference, kind: 'payment', paymentKey: paymentKey('test', merchant._id, tid), merchantId: merchant._id, mode: 'test' });
+      refs.push({
+        _id: reference,
+        kind: 'payment',
+        paymentKey: paymentKey('test', merchant._id, tid),
+        merchantId: merchant._id,
+        mode: 'test',
+      });
     }
     await payments(db).insertMany(batch, { ordered: false });
     await references(db).insertMany(refs, { ordered: false });

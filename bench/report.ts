@@ -41,7 +41,15 @@ export interface BenchResults {
   wallSeconds: number;
   command: string;
   commit: string;
-  machine: { cpus: number; cpuModel: string; ramGb: number; node: string; os: string; loadAvgBefore: number[]; loadAvgAfter: number[] };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    ramGb: number;
+    node: string;
+    os: string;
+    loadAvgBefore: number[];
+    loadAvgAfter: number[];
+  };
   settings: Record<string, string | number | boolean>;
   payments: SteppedScenario;
   status: { sizes: StoreSize[]; connections: number; probes: StoreProbe[] };
@@ -91,7 +99,9 @@ function rssCell(usage: Record<string, ProcessUsage>): string {
 
 function errorCell(m: LoadResult): string {
   if (m.errors === 0) return '0';
-  const kinds = Object.entries(m.errorKinds).map(([k, n]) => `${k}: ${n}`).join(', ');
+  const kinds = Object.entries(m.errorKinds)
+    .map(([k, n]) => `${k}: ${n}`)
+    .join(', ');
   return `${m.errors} (${kinds})`;
 }
 
@@ -139,7 +149,9 @@ function stepped(title: string, s: SteppedScenario, seconds: string): string[] {
     `#### ${title}`,
     '',
     `Open model, ${seconds} per step; sustainable rate **${s.sustainableRate}/s**` +
-      (s.half ? `; at half of it (${s.half.targetRate}/s): p50 ${fmt(s.half.latencyMs.p50)} ms, p95 ${fmt(s.half.latencyMs.p95)} ms, **p99 ${fmt(s.half.latencyMs.p99)} ms**.` : '.'),
+      (s.half
+        ? `; at half of it (${s.half.targetRate}/s): p50 ${fmt(s.half.latencyMs.p50)} ms, p95 ${fmt(s.half.latencyMs.p95)} ms, **p99 ${fmt(s.half.latencyMs.p99)} ms**.`
+        : '.'),
     '',
     ...openTable(rows, verdicts),
     '',
@@ -157,20 +169,30 @@ export function renderMarkdown(r: BenchResults): string {
     `- Command: \`${r.command}\` — wall time ${fmt(r.wallSeconds)} s`,
     `- Commit: \`${r.commit}\``,
     `- Machine: ${m.cpus} cores (${m.cpuModel}), ${m.ramGb} GB RAM, Node ${m.node}, ${m.os}; load average (1/5/15 min) ${m.loadAvgBefore.join(' / ')} before, ${m.loadAvgAfter.join(' / ')} after (anything else running shares these cores)`,
-    `- Settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${String(v)}`).join(', ')}`,
+    `- Settings: ${Object.entries(r.settings)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(', ')}`,
     '- CPU columns: average/peak % of one core per process over the step (200% = both cores); the load tool is this process (autocannon and the log pipes of the children).',
     '',
     '#### Ratios',
     '',
     '| ratio | value | target | met |',
     '|---|---:|---|---|',
-    ...r.ratios.map((x) => `| ${x.name} (${x.numerator} / ${x.denominator}) | ${x.denominator === '—' ? fmt(x.value) : fmtRatio(x.value)} | ${x.target} | ${x.met ? 'yes' : '**no**'} |`),
+    ...r.ratios.map(
+      (x) =>
+        `| ${x.name} (${x.numerator} / ${x.denominator}) | ${x.denominator === '—' ? fmt(x.value) : fmtRatio(x.value)} | ${x.target} | ${x.met ? 'yes' : '**no**'} |`,
+    ),
     '',
-    ...stepped('1. Payments, non-3DS, sandbox (`POST /v1/payment/direct`, captured answers only)', r.payments, stepSeconds),
+    ...stepped(
+      '1. Payments, non-3DS, sandbox (`POST /v1/payment/direct`, captured answers only)',
+      r.payments,
+      stepSeconds,
+    ),
     '#### 2. Status by Reference and by Tid on a populated store (`POST /v1/status/direct`)',
     '',
     `Closed model, ${r.status.connections} connections, random stored payments; inserting took ` +
-      r.status.sizes.map((s) => `${s.populateMs} ms to reach ${s.stored.toLocaleString('en')}`).join(', ') + '.',
+      r.status.sizes.map((s) => `${s.populateMs} ms to reach ${s.stored.toLocaleString('en')}`).join(', ') +
+      '.',
     '',
     ...closedTable(r.status.sizes.flatMap((s) => [s.byReference, s.byTid])),
     '',
@@ -180,14 +202,25 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     '| stored | find by `_id` | update by `_id` | guarded update | plan of `find({_id})` |',
     '|---:|---:|---:|---:|---|',
-    ...r.status.probes.map((p) => `| ${p.stored.toLocaleString('en')} | ${fmt(p.findByIdMs)} | ${fmt(p.updateByIdMs)} | ${p.guardedUpdateMs === null ? 'not timed' : fmt(p.guardedUpdateMs)} | \`${p.idReadPlan}\` |`),
+    ...r.status.probes.map(
+      (p) =>
+        `| ${p.stored.toLocaleString('en')} | ${fmt(p.findByIdMs)} | ${fmt(p.updateByIdMs)} | ${p.guardedUpdateMs === null ? 'not timed' : fmt(p.guardedUpdateMs)} | \`${p.idReadPlan}\` |`,
+    ),
     '',
-    ...stepped(`3. Refunds of captured payments (\`POST /v1/refund/direct\`, one per Tid; ${r.refunds.precreated} payments made for it beforehand)`, r.refunds, stepSeconds),
+    ...stepped(
+      `3. Refunds of captured payments (\`POST /v1/refund/direct\`, one per Tid; ${r.refunds.precreated} payments made for it beforehand)`,
+      r.refunds,
+      stepSeconds,
+    ),
     '#### 4. Baselines',
     '',
     ...closedTable([r.baselines.http, r.baselines.statusNoAuth, r.baselines.statusCached, r.baselines.statusUncached]),
     '',
-    ...stepped('Engine ceiling: no-op workflow, the payment\'s five no-op activities (three local), update-with-start (`POST /engine` of bench/baseline-server.ts)', r.baselines.engine, stepSeconds),
+    ...stepped(
+      "Engine ceiling: no-op workflow, the payment's five no-op activities (three local), update-with-start (`POST /engine` of bench/baseline-server.ts)",
+      r.baselines.engine,
+      stepSeconds,
+    ),
   ];
   if (r.notes.length > 0) lines.push('#### Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return lines.join('\n');

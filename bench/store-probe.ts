@@ -63,15 +63,28 @@ export async function checkStoreAnswers(db: Db, merchantId: string, stored: Stor
     throw new Error(`store probe: ${what} answered wrong (got ${JSON.stringify(got)}) at ${stored.length} stored`);
   };
   const found = await payments(db).findOne({ _id: key });
-  if (found?._id !== key || found.tid !== sample.tid || found.reference !== sample.reference) fail(`find({_id: ${key}})`, found);
+  if (found?._id !== key || found.tid !== sample.tid || found.reference !== sample.reference)
+    fail(`find({_id: ${key}})`, found);
   const missing = await payments(db).findOne({ _id: `${key}-absent` });
   if (missing !== null) fail('find of an absent _id', missing);
   const set = { $set: { message: 'Payment was successful' } };
   // The stored payments have seq 2 (bench/populate.ts).
   const expectations: [string, () => Promise<number>, number][] = [
-    ['updateOne({_id, seq: {$lt: 0}})', async () => (await payments(db).updateOne({ _id: key, seq: { $lt: 0 } }, set)).matchedCount, 0],
-    ['updateOne({_id, seq: {$lt: 3}})', async () => (await payments(db).updateOne({ _id: key, seq: { $lt: 3 } }, set)).matchedCount, 1],
-    ['countDocuments({_id, tid: other})', () => payments(db).countDocuments({ _id: key, tid: `${sample.tid}-other` }), 0],
+    [
+      'updateOne({_id, seq: {$lt: 0}})',
+      async () => (await payments(db).updateOne({ _id: key, seq: { $lt: 0 } }, set)).matchedCount,
+      0,
+    ],
+    [
+      'updateOne({_id, seq: {$lt: 3}})',
+      async () => (await payments(db).updateOne({ _id: key, seq: { $lt: 3 } }, set)).matchedCount,
+      1,
+    ],
+    [
+      'countDocuments({_id, tid: other})',
+      () => payments(db).countDocuments({ _id: key, tid: `${sample.tid}-other` }),
+      0,
+    ],
     ['countDocuments({_id, tid})', () => payments(db).countDocuments({ _id: key, tid: sample.tid }), 1],
   ];
   for (const [what, run, wanted] of expectations) {
@@ -80,24 +93,33 @@ export async function checkStoreAnswers(db: Db, merchantId: string, stored: Stor
   }
 }
 
-export async function probeStore(db: Db, merchantId: string, stored: StoredPayment[], options: { timeScanningGuard?: boolean } = {}): Promise<StoreProbe> {
+export async function probeStore(
+  db: Db,
+  merchantId: string,
+  stored: StoredPayment[],
+  options: { timeScanningGuard?: boolean } = {},
+): Promise<StoreProbe> {
   await checkStoreAnswers(db, merchantId, stored);
   const key = () => paymentKey('test', merchantId, stored[Math.floor(Math.random() * stored.length)]!.tid);
   // Full scans cost seconds per call on a large store: fewer samples there keep the run short.
   const samples = stored.length > 50_000 ? 3 : 9;
   const findByIdMs = await timed(samples, () => payments(db).findOne({ _id: key() }));
-  const updateByIdMs = await timed(samples, () => payments(db).updateOne({ _id: key() }, { $set: { message: 'Payment was successful' } }));
+  const updateByIdMs = await timed(samples, () =>
+    payments(db).updateOne({ _id: key() }, { $set: { message: 'Payment was successful' } }),
+  );
   // Where `_id` lookups scan (unpatched FerretDB: its guarded update decodes every stored payment, tens of seconds
   // at 100k), the guarded update is timed only up to 10k, where the trend is already plain, unless asked for; and
   // a first call over a second is the only sample.
   const scans = Math.max(findByIdMs, updateByIdMs) > 50;
-  const guardedUpdate = () => payments(db).updateOne({ _id: key(), seq: { $lt: 0 } }, { $set: { message: 'Payment was successful' } });
+  const guardedUpdate = () =>
+    payments(db).updateOne({ _id: key(), seq: { $lt: 0 } }, { $set: { message: 'Payment was successful' } });
   let guardedUpdateMs: number | null = null;
   if (stored.length <= 10_000 || !scans || options.timeScanningGuard) {
     const first = await timed(1, guardedUpdate);
     guardedUpdateMs = first > 1000 ? first : await timed(samples, guardedUpdate);
   }
-  const explain = async (filter: Record<string, unknown>) => planOf(await db.command({ explain: { find: 'payments', filter } }));
+  const explain = async (filter: Record<string, unknown>) =>
+    planOf(await db.command({ explain: { find: 'payments', filter } }));
   return {
     stored: stored.length,
     findByIdMs,
@@ -108,7 +130,6 @@ export async function probeStore(db: Db, merchantId: string, stored: StoredPayme
   };
 }
 
-
 /** The standalone run: its own FerretDB (the built one, or `--ferretdb <binary>`), a synthetic store, the probe. */
 async function main(): Promise<void> {
   const at = process.argv.indexOf('--ferretdb');
@@ -118,12 +139,19 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
   const url = `mongodb://127.0.0.1:${port}/`;
-  const proc = startProcess('ferretdb', binary, ['--listen-addr', `127.0.0.1:${port}`, '--sqlite-dir', path.join(dataDir, 'ferretdb'), '--log-level', 'error'], {
-    logDir: dataDir,
-  });
+  const proc = startProcess(
+    'ferretdb',
+    binary,
+    ['--listen-addr', `127.0.0.1:${port}`, '--sqlite-dir', path.join(dataDir, 'ferretdb'), '--log-level', 'error'],
+    {
+      logDir: dataDir,
+    },
+  );
   const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
   try {
-    await readyOrStopped(proc, () => waitUntilReady(proc, 'FerretDB', async () => (await client.db('admin').command({ ping: 1 })).ok === 1));
+    await readyOrStopped(proc, () =>
+      waitUntilReady(proc, 'FerretDB', async () => (await client.db('admin').command({ ping: 1 })).ok === 1),
+    );
     const db = client.db('store_probe');
     const merchant: MerchantDoc = {
       _id: 'mer_storeprobe0000000',

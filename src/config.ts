@@ -118,7 +118,11 @@ class Reader {
   }
 
   /** Durations accept `15m`, `24h`, `180d` or plain milliseconds. */
-  duration(name: string, fallback: string, { max, allowZero = false }: { max?: number; allowZero?: boolean } = {}): number {
+  duration(
+    name: string,
+    fallback: string,
+    { max, allowZero = false }: { max?: number; allowZero?: boolean } = {},
+  ): number {
     const raw = this.string(name, fallback);
     const value = /^\d+$/.test(raw) ? Number(raw) : (ms(raw as ms.StringValue) as number | undefined);
     if (value === undefined || !Number.isFinite(value) || value < 0 || (value === 0 && !allowZero)) {
@@ -167,7 +171,6 @@ class Reader {
     return this.boolean(name) ?? fallback;
   }
 
-
   url(name: string, fallback: string): string {
     const raw = this.string(name, fallback);
     try {
@@ -197,7 +200,8 @@ function loadVaultKeys(read: Reader, env: Config['env'], dataDir: string): KeyRi
     .map((entry, i, all) => {
       const key = Buffer.from(entry, 'base64');
       // The entry's position, never its value: it is a secret.
-      if (key.length !== 32) read.problems.push(`VAULT_KEYS_PREVIOUS entry ${i + 1} of ${all.length} must be ${VAULT_KEY_FORMAT}`);
+      if (key.length !== 32)
+        read.problems.push(`VAULT_KEYS_PREVIOUS entry ${i + 1} of ${all.length} must be ${VAULT_KEY_FORMAT}`);
       return key;
     })
     .filter((key) => key.length === 32);
@@ -297,7 +301,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (nodeEnv === 'production' && config.webhook.allowPrivateTargets) {
     // A hosted gateway's private network is exactly what an SSRF reaches: sandbox keys are handed to anyone.
-    read.problems.push('WEBHOOK_ALLOW_PRIVATE_TARGETS=true is refused in production: webhooks must go to public addresses only (docs/webhooks.md)');
+    read.problems.push(
+      'WEBHOOK_ALLOW_PRIVATE_TARGETS=true is refused in production: webhooks must go to public addresses only (docs/webhooks.md)',
+    );
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
@@ -331,7 +337,9 @@ export function configToEnv(config: Config): Record<string, string> {
     WEBHOOK_INITIAL_BACKOFF: String(config.webhook.initialBackoffMs),
     WEBHOOK_MAX_RETRY_LIVE: String(config.webhook.maxRetryLiveMs),
     WEBHOOK_MAX_RETRY_SANDBOX: String(config.webhook.maxRetrySandboxMs),
-    ...(config.webhook.allowPrivateTargets === undefined ? {} : { WEBHOOK_ALLOW_PRIVATE_TARGETS: String(config.webhook.allowPrivateTargets) }),
+    ...(config.webhook.allowPrivateTargets === undefined
+      ? {}
+      : { WEBHOOK_ALLOW_PRIVATE_TARGETS: String(config.webhook.allowPrivateTargets) }),
     SWEEP_INTERVAL: String(config.sweepIntervalMs),
     AUTH_FAILURES_PER_KEY: String(config.throttle.failuresPerKey),
     AUTH_FAILURES_PER_ADDRESS: String(config.throttle.failuresPerAddress),

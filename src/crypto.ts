@@ -21,7 +21,13 @@ export function seal(key: Buffer, keyId: string, plaintext: string, context: str
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(context, 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v2', keyId, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+  return [
+    'v2',
+    keyId,
+    iv.toString('base64url'),
+    cipher.getAuthTag().toString('base64url'),
+    ciphertext.toString('base64url'),
+  ].join('.');
 }
 
 export interface SealedParts {
@@ -36,7 +42,8 @@ export interface SealedParts {
 export function parseSealed(sealed: string): SealedParts {
   const parts = sealed.split('.');
   if (parts[0] === 'v1' && parts.length === 4) return { iv: parts[1]!, tag: parts[2]!, ciphertext: parts[3]! };
-  if (parts[0] === 'v2' && parts.length === 5 && parts[1]) return { keyId: parts[1], iv: parts[2]!, tag: parts[3]!, ciphertext: parts[4]! };
+  if (parts[0] === 'v2' && parts.length === 5 && parts[1])
+    return { keyId: parts[1], iv: parts[2]!, tag: parts[3]!, ciphertext: parts[4]! };
   throw new Error('unsupported sealed value');
 }
 

@@ -51,7 +51,10 @@ export class KeyRing {
     const masters = [current, ...retired].map((raw): Master => ({
       id: keyIdOf(raw),
       raw,
-      keys: Object.fromEntries([...SEALING_PURPOSES, ...MAC_PURPOSES].map((p) => [p, derivedKey(raw, p)])) as Record<KeyPurpose, Buffer>,
+      keys: Object.fromEntries([...SEALING_PURPOSES, ...MAC_PURPOSES].map((p) => [p, derivedKey(raw, p)])) as Record<
+        KeyPurpose,
+        Buffer
+      >,
     }));
     const byId = new Map<string, Master>();
     for (const master of masters) if (!byId.has(master.id)) byId.set(master.id, master);
@@ -118,7 +121,10 @@ export class KeyRing {
   toEnv(): { VAULT_KEY: string; VAULT_KEYS_PREVIOUS: string } {
     return {
       VAULT_KEY: this.#current.raw.toString('base64'),
-      VAULT_KEYS_PREVIOUS: [...this.#byId.values()].slice(1).map((m) => m.raw.toString('base64')).join(','),
+      VAULT_KEYS_PREVIOUS: [...this.#byId.values()]
+        .slice(1)
+        .map((m) => m.raw.toString('base64'))
+        .join(','),
     };
   }
 }

@@ -31,13 +31,20 @@ async function main(): Promise<void> {
   const worker = await Worker.create({
     ...workerOptions(config, connection),
     workflowBundle: workflowBundle(),
-    activities: createActivities({ db: mongo.db, config, connectors: createConnectors(mongo.db, { simulatorLatencyMs: config.simulatorLatencyMs }) }),
+    activities: createActivities({
+      db: mongo.db,
+      config,
+      connectors: createConnectors(mongo.db, { simulatorLatencyMs: config.simulatorLatencyMs }),
+    }),
   });
 
   // Housekeeping that FerretDB cannot do for us (no TTL indexes): card data past its expiry; card copies that no
   // payment uses, once the request that made them is surely over; once per process, what earlier versions left on
   // payment records (their request digests).
-  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  const client = new Client({
+    connection: await Connection.connect({ address: config.temporal.address }),
+    namespace: config.temporal.namespace,
+  });
   const orphanPorts: OrphanCardPorts = {
     candidates: (before) => cardsCreatedBefore(mongo.db, before, 500),
     recordedToken: async (key) => {
@@ -53,7 +60,8 @@ async function main(): Promise<void> {
       dropLegacyStartFields(mongo.db).then(
         (cleaned) => {
           legacyCleaned = true;
-          if (cleaned > 0) logger.info({ cleaned }, 'removed request digests and reservation fields of earlier versions');
+          if (cleaned > 0)
+            logger.info({ cleaned }, 'removed request digests and reservation fields of earlier versions');
         },
         (err: unknown) => logger.warn({ err }, 'legacy record cleanup failed'),
       );
@@ -72,7 +80,9 @@ async function main(): Promise<void> {
   // Worker.run() handles SIGINT/SIGTERM itself: it stops polling, lets running tasks finish, then resolves.
   const running = worker.run();
   // The supervisor (npm start, the test stack) waits for this exact line: logged whatever LOG_LEVEL says.
-  logger.child({}, { level: 'info' }).info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'settleflow-worker ready');
+  logger
+    .child({}, { level: 'info' })
+    .info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'settleflow-worker ready');
   await running;
   clearInterval(housekeeping);
   await client.connection.close();

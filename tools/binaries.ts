@@ -1,6 +1,17 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -61,7 +72,13 @@ function goEnv(): NodeJS.ProcessEnv {
   return { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' };
 }
 
-function runGo(go: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<void> {
+function runGo(
+  go: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(go, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const forward = (chunk: Buffer) => {
@@ -70,7 +87,9 @@ function runGo(go: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, 
     child.stdout.on('data', forward);
     child.stderr.on('data', forward);
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`go ${args.join(' ')} failed (exit ${code})`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`go ${args.join(' ')} failed (exit ${code})`)),
+    );
   });
 }
 
@@ -78,7 +97,8 @@ function runGo(go: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, 
 function capture(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): string {
   const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
   if (result.error) throw result.error;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}): ${result.stderr.trim()}`);
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}): ${result.stderr.trim()}`);
   return result.stdout;
 }
 
@@ -89,7 +109,13 @@ export const temporalSpec: BinarySpec = {
     const gobin = path.join(path.dirname(output), `.gobin-${process.pid}`);
     mkdirSync(gobin, { recursive: true });
     try {
-      await runGo(go, ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], projectRoot, { ...goEnv(), GOBIN: gobin }, log);
+      await runGo(
+        go,
+        ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`],
+        projectRoot,
+        { ...goEnv(), GOBIN: gobin },
+        log,
+      );
       renameSync(path.join(gobin, 'temporal'), output);
     } finally {
       rmSync(gobin, { recursive: true, force: true });
@@ -140,11 +166,16 @@ const ferretSrcRoot = path.join(projectRoot, '.tools', 'src');
  */
 function patchedFerretdbSource(go: string, version: string, copy: string, log: (line: string) => void): void {
   const env = { ...goEnv(), GOFLAGS: '-mod=readonly -buildvcs=false' };
-  const info = JSON.parse(capture(go, ['mod', 'download', '-json', `${FERRETDB_MODULE}@${version}`], ferretLauncherDir, env)) as {
+  const info = JSON.parse(
+    capture(go, ['mod', 'download', '-json', `${FERRETDB_MODULE}@${version}`], ferretLauncherDir, env),
+  ) as {
     Dir?: string;
     Error?: string;
   };
-  if (!info.Dir) throw new Error(`go mod download ${FERRETDB_MODULE}@${version} gave no source folder: ${info.Error ?? 'no error given'}`);
+  if (!info.Dir)
+    throw new Error(
+      `go mod download ${FERRETDB_MODULE}@${version} gave no source folder: ${info.Error ?? 'no error given'}`,
+    );
 
   const srcRoot = path.dirname(copy);
   removeTree(copy);
@@ -166,8 +197,13 @@ function patchedFerretdbSource(go: string, version: string, copy: string, log: (
       );
     }
     // Belt and braces: the patch must now reverse cleanly, i.e. it really changed the copy.
-    const check = spawnSync('git', ['apply', '--reverse', '--check', patch], { cwd: copy, env: gitEnv, encoding: 'utf8' });
-    if (check.status !== 0) throw new Error(`FerretDB patch ${name} reported success but is not in ${copy}: ${check.stderr.trim()}`);
+    const check = spawnSync('git', ['apply', '--reverse', '--check', patch], {
+      cwd: copy,
+      env: gitEnv,
+      encoding: 'utf8',
+    });
+    if (check.status !== 0)
+      throw new Error(`FerretDB patch ${name} reported success but is not in ${copy}: ${check.stderr.trim()}`);
     log(`applied ${name}`);
   }
 }
@@ -185,7 +221,11 @@ export const ferretdbSpec: BinarySpec = {
     const hash = createHash('sha256');
     for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(path.join(ferretLauncherDir, file)));
     const patches = createHash('sha256');
-    for (const patch of ferretdbPatches()) patches.update(`${path.basename(patch)}\0`).update(readFileSync(patch)).update('\0');
+    for (const patch of ferretdbPatches())
+      patches
+        .update(`${path.basename(patch)}\0`)
+        .update(readFileSync(patch))
+        .update('\0');
     return `launcher ${hash.digest('hex').slice(0, 16)} patches ${patches.digest('hex').slice(0, 16)} ${goVersion(go)}`;
   },
   build: async (go, output, log) => {
@@ -199,7 +239,13 @@ export const ferretdbSpec: BinarySpec = {
       const goMod = readFileSync(path.join(ferretLauncherDir, 'go.mod'), 'utf8');
       writeFileSync(modfile, `${goMod.trimEnd()}\n\nreplace ${FERRETDB_MODULE} ${version} => ${source}\n`);
       writeFileSync(path.join(build, 'launcher.sum'), readFileSync(path.join(ferretLauncherDir, 'go.sum')));
-      await runGo(go, ['build', `-modfile=${modfile}`, '-trimpath', '-o', output, '.'], ferretLauncherDir, { ...goEnv(), GOFLAGS: '-mod=readonly -buildvcs=false' }, log);
+      await runGo(
+        go,
+        ['build', `-modfile=${modfile}`, '-trimpath', '-o', output, '.'],
+        ferretLauncherDir,
+        { ...goEnv(), GOFLAGS: '-mod=readonly -buildvcs=false' },
+        log,
+      );
     } finally {
       removeTree(build);
     }
@@ -207,7 +253,10 @@ export const ferretdbSpec: BinarySpec = {
 };
 
 /** Returns the path of an up-to-date binary, building it first when needed (with visible progress). */
-export async function ensureBinary(spec: BinarySpec, log: (line: string) => void = (l) => console.log(l)): Promise<string> {
+export async function ensureBinary(
+  spec: BinarySpec,
+  log: (line: string) => void = (l) => console.log(l),
+): Promise<string> {
   const dir = toolsBinDir();
   mkdirSync(dir, { recursive: true });
   const output = path.join(dir, spec.name);
@@ -218,7 +267,10 @@ export async function ensureBinary(spec: BinarySpec, log: (line: string) => void
 
   log(`[build] ${spec.name}: building ${wanted} with Go (the first build downloads modules and takes a few minutes)`);
   const started = Date.now();
-  const ticker = setInterval(() => log(`[build] ${spec.name}: still building… ${Math.round((Date.now() - started) / 1000)}s`), 20_000);
+  const ticker = setInterval(
+    () => log(`[build] ${spec.name}: still building… ${Math.round((Date.now() - started) / 1000)}s`),
+    20_000,
+  );
   const tmp = `${output}.tmp-${process.pid}`;
   try {
     await spec.build(go, tmp, (line) => log(`[build] ${spec.name}: ${line}`));

@@ -13,11 +13,20 @@ async function main(): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
     // webpack's progress lines are noise in a build log; problems still fail the build.
-    logger: { trace() {}, debug() {}, info() {}, log() {}, warn: (message) => console.warn(message), error: (message) => console.error(message) },
+    logger: {
+      trace() {},
+      debug() {},
+      info() {},
+      log() {},
+      warn: (message) => console.warn(message),
+      error: (message) => console.error(message),
+    },
   });
   mkdirSync(path.dirname(WORKFLOW_BUNDLE_PATH), { recursive: true });
   writeFileSync(WORKFLOW_BUNDLE_PATH, code);
-  console.log(`workflow bundle: ${path.relative(process.cwd(), WORKFLOW_BUNDLE_PATH)} (${Math.round(code.length / 1024)} KiB, ${Date.now() - started} ms)`);
+  console.log(
+    `workflow bundle: ${path.relative(process.cwd(), WORKFLOW_BUNDLE_PATH)} (${Math.round(code.length / 1024)} KiB, ${Date.now() - started} ms)`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -56,8 +56,12 @@ const BRANCHES: Branch[] = [
   { name: 'capture-failed', card: '4000000000000267', expected: 'failed' },
 ];
 
-
-async function post(apiUrl: string, endpoint: 'payment' | 'refund', key: string, body: Record<string, string>): Promise<Record<string, unknown>> {
+async function post(
+  apiUrl: string,
+  endpoint: 'payment' | 'refund',
+  key: string,
+  body: Record<string, string>,
+): Promise<Record<string, unknown>> {
   const res = await fetch(`${apiUrl}/v1/${endpoint}/direct`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'epro-api-key': key },
@@ -89,7 +93,8 @@ function anonymized(historyJson: string): string {
   const history = JSON.parse(historyJson) as unknown;
   const scrub = (key: string, value: unknown) => {
     if (typeof value === 'string' && key in MACHINE_DETAILS) return MACHINE_DETAILS[key];
-    if (value && typeof value === 'object' && (value as { kind?: unknown }).kind === STICKY_QUEUE) return { ...value, name: 'settleflow-capture-sticky' };
+    if (value && typeof value === 'object' && (value as { kind?: unknown }).kind === STICKY_QUEUE)
+      return { ...value, name: 'settleflow-capture-sticky' };
     return value;
   };
   return `${JSON.stringify(history, scrub, 2)}\n`;
@@ -100,7 +105,8 @@ function selectBranches(args: string[]): Branch[] {
   const overwrite = args.includes('--overwrite');
   const names = args.filter((arg) => arg !== '--overwrite');
   const unknown = names.filter((name) => !BRANCHES.some((b) => b.name === name));
-  if (unknown.length > 0) throw new Error(`unknown branch ${unknown.join(', ')}; known: ${BRANCHES.map((b) => b.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`unknown branch ${unknown.join(', ')}; known: ${BRANCHES.map((b) => b.name).join(', ')}`);
   const selected = names.length > 0 ? BRANCHES.filter((b) => names.includes(b.name)) : BRANCHES;
   return selected.filter((branch) => {
     const exists = existsSync(path.join(OUT_DIR, `${branch.name}.json`));
@@ -149,33 +155,53 @@ async function main(): Promise<void> {
   const callbackUrl = await endpoint.start();
   try {
     // Short 3DS timeout and refund window: the timeout branch ends in seconds, and captured payments close.
-    const merchant = await createMerchant(mongo.db, config, { name: 'Replay capture shop', threeDSTimeoutMs: 3_000, refundWindowMs: 5_000 });
+    const merchant = await createMerchant(mongo.db, config, {
+      name: 'Replay capture shop',
+      threeDSTimeoutMs: 3_000,
+      refundWindowMs: 5_000,
+    });
     mkdirSync(OUT_DIR, { recursive: true });
 
     // Settled, not raced: a failing branch must not tear the stack down under the others' pending calls.
-    const results = await Promise.allSettled(branches.map(async (branch) => {
-      const tid = `replay-${branch.name}`;
-      const answer = await post(stack.apiUrl, 'payment', merchant.testKey, {
-        Amount: '1234', Uid: 'customer-42', Tid: tid, Email: 'jane@example.com',
-        CardNumber: branch.card, CardMonth: '12', CardYear: String(new Date().getUTCFullYear() + 3), CardCVV: '123',
-        CallbackUrl: callbackUrl, ReturnUrl: RETURN_URL, ...(branch.threeDS ? { '3DS': 'yes' } : {}),
-      });
-      if (branch.answer && branch.answer !== 'none') await answerChallenge(answer['3DSecureUrl'] as string, branch.answer);
-      if (branch.refund) await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: tid });
+    const results = await Promise.allSettled(
+      branches.map(async (branch) => {
+        const tid = `replay-${branch.name}`;
+        const answer = await post(stack.apiUrl, 'payment', merchant.testKey, {
+          Amount: '1234',
+          Uid: 'customer-42',
+          Tid: tid,
+          Email: 'jane@example.com',
+          CardNumber: branch.card,
+          CardMonth: '12',
+          CardYear: String(new Date().getUTCFullYear() + 3),
+          CardCVV: '123',
+          CallbackUrl: callbackUrl,
+          ReturnUrl: RETURN_URL,
+          ...(branch.threeDS ? { '3DS': 'yes' } : {}),
+        });
+        if (branch.answer && branch.answer !== 'none')
+          await answerChallenge(answer['3DSecureUrl'] as string, branch.answer);
+        if (branch.refund) await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: tid });
 
-      const workflowId = paymentWorkflowId('test', merchant.merchantId, tid);
-      const outcome = (await client.workflow.getHandle(workflowId).result()) as PaymentOutcome;
-      if (outcome.status !== branch.expected || (branch.refund && outcome.refund?.status !== 'captured')) {
-        throw new Error(`${branch.name}: ended ${JSON.stringify(outcome)}, expected ${branch.expected}`);
-      }
-      const history = anonymized(await exportHistory(client, workflowId));
-      const cards = cardNumbersIn(history);
-      if (cards.length > 0) throw new Error(`${branch.name}: card numbers in the history (${cards.join(', ')}): not written`);
-      const file = path.join(OUT_DIR, `${branch.name}.json`);
-      writeFileSync(file, history);
-      console.log(`${branch.name.padEnd(22)} ${outcome.status.padEnd(12)} ${path.relative(projectRoot, file)} (${Math.round(history.length / 1024)} KiB)`);
-    }));
-    const failures = results.filter((r) => r.status === 'rejected').map((r) => String(r.reason instanceof Error ? r.reason.message : r.reason));
+        const workflowId = paymentWorkflowId('test', merchant.merchantId, tid);
+        const outcome = (await client.workflow.getHandle(workflowId).result()) as PaymentOutcome;
+        if (outcome.status !== branch.expected || (branch.refund && outcome.refund?.status !== 'captured')) {
+          throw new Error(`${branch.name}: ended ${JSON.stringify(outcome)}, expected ${branch.expected}`);
+        }
+        const history = anonymized(await exportHistory(client, workflowId));
+        const cards = cardNumbersIn(history);
+        if (cards.length > 0)
+          throw new Error(`${branch.name}: card numbers in the history (${cards.join(', ')}): not written`);
+        const file = path.join(OUT_DIR, `${branch.name}.json`);
+        writeFileSync(file, history);
+        console.log(
+          `${branch.name.padEnd(22)} ${outcome.status.padEnd(12)} ${path.relative(projectRoot, file)} (${Math.round(history.length / 1024)} KiB)`,
+        );
+      }),
+    );
+    const failures = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => String(r.reason instanceof Error ? r.reason.message : r.reason));
     if (failures.length > 0) throw new Error(failures.join('\n'));
   } finally {
     await endpoint.stop();

@@ -22,7 +22,11 @@ const LAYERS: { name: string; matches: (file: string) => boolean }[] = [
   { name: 'activities (activities/)', matches: (f) => f.startsWith('activities/') },
   {
     name: 'entry points (API, worker, admin command, tools, benchmarks)',
-    matches: (f) => ['src/main.ts', 'src/worker.ts'].includes(f) || f.startsWith('src/cli/') || f.startsWith('tools/') || f.startsWith('bench/'),
+    matches: (f) =>
+      ['src/main.ts', 'src/worker.ts'].includes(f) ||
+      f.startsWith('src/cli/') ||
+      f.startsWith('tools/') ||
+      f.startsWith('bench/'),
   },
 ];
 
@@ -42,15 +46,20 @@ async function main(): Promise<void> {
   const problems: string[] = graph.circular().map((cycle) => `cycle: ${cycle.join(' → ')}`);
   for (const [from, imports] of Object.entries(graph.obj())) {
     for (const to of imports) {
-      if (layerOf(to) > layerOf(from)) problems.push(`${from} (${LAYERS[layerOf(from)]!.name}) imports ${to} (${LAYERS[layerOf(to)]!.name})`);
+      if (layerOf(to) > layerOf(from))
+        problems.push(`${from} (${LAYERS[layerOf(from)]!.name}) imports ${to} (${LAYERS[layerOf(to)]!.name})`);
     }
   }
   const modules = Object.keys(graph.obj()).length;
   if (problems.length > 0) {
-    console.error(`check:layers: ${problems.length} problem(s) in ${modules} modules:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    console.error(
+      `check:layers: ${problems.length} problem(s) in ${modules} modules:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     process.exit(1);
   }
-  console.log(`check:layers: ${modules} modules, no cycle, every import points down the layers of docs/architecture.md`);
+  console.log(
+    `check:layers: ${modules} modules, no cycle, every import points down the layers of docs/architecture.md`,
+  );
 }
 
 main().catch((err: unknown) => {

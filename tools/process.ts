@@ -69,7 +69,9 @@ export async function waitUntilReady(
     if (died) throw new Error(`${what} exited during start-up; see ${proc?.logFile}`);
     if (await check().catch(() => false)) return;
     if (Date.now() > deadline) {
-      throw new Error(`${what} was not ready after ${Math.round(timeoutMs / 1000)}s${proc ? `; see ${proc.logFile}` : ''}`);
+      throw new Error(
+        `${what} was not ready after ${Math.round(timeoutMs / 1000)}s${proc ? `; see ${proc.logFile}` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }

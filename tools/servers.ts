@@ -3,7 +3,14 @@ import { MongoClient } from 'mongodb';
 import { Connection } from '@temporalio/client';
 import type { Config } from '../src/config';
 import { ensureNamespace, ensureSearchAttributes } from '../src/temporal/setup';
-import { type ManagedProcess, portIsOpen, readyOrStopped, splitHostPort, startProcess, waitUntilReady } from './process';
+import {
+  type ManagedProcess,
+  portIsOpen,
+  readyOrStopped,
+  splitHostPort,
+  startProcess,
+  waitUntilReady,
+} from './process';
 
 /**
  * The two real servers of the embedded stack. When TEMPORAL_ADDRESS or MONGODB_URL is set, that server is used
@@ -27,42 +34,58 @@ export async function startTemporalDevServer(config: Config, binary: string): Pr
     'temporal',
     binary,
     [
-      'server', 'start-dev',
-      '--ip', host,
-      '--port', String(port),
-      '--ui-ip', host,
-      '--ui-port', String(uiPort),
+      'server',
+      'start-dev',
+      '--ip',
+      host,
+      '--port',
+      String(port),
+      '--ui-ip',
+      host,
+      '--ui-port',
+      String(uiPort),
       // The SQLite file makes workflow histories survive a restart of the stack.
-      '--db-filename', path.join(config.dataDir, 'temporal.db'),
+      '--db-filename',
+      path.join(config.dataDir, 'temporal.db'),
       // SQLite's defaults (rollback journal, fsync on every commit) serialize the dev server on the disk. WAL with
       // synchronous=NORMAL still survives any process crash (what the chaos run does to it); only a power cut
       // could lose the last commits, which a local stack can afford. Production runs a real Temporal cluster.
-      '--sqlite-pragma', 'journal_mode=WAL',
-      '--sqlite-pragma', 'synchronous=NORMAL',
-      '--namespace', config.temporal.namespace,
-      '--log-level', 'warn',
+      '--sqlite-pragma',
+      'journal_mode=WAL',
+      '--sqlite-pragma',
+      'synchronous=NORMAL',
+      '--namespace',
+      config.temporal.namespace,
+      '--log-level',
+      'warn',
       // Update-with-start answers the payment request in one round trip.
-      '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
-      '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+      '--dynamic-config-value',
+      'frontend.enableExecuteMultiOperation=true',
+      '--dynamic-config-value',
+      'frontend.enableUpdateWorkflowExecution=true',
       // Every workflow and activity task a payment schedules is a transfer task of the dev server's single history
       // shard, and the transfer queue is read at most 20 times a second by default: past ~5 payments/s each hop
       // waited for the next read (~25–40 ms per task in the recorded histories, +150 ms per payment).
-      '--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000',
+      '--dynamic-config-value',
+      'history.transferProcessorMaxPollRPS=1000',
       // Search attributes added at runtime are usable at once, not after a cache refresh.
-      '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=true',
+      '--dynamic-config-value',
+      'system.forceSearchAttributesCacheRefreshOnRead=true',
     ],
     { logDir: path.join(config.dataDir, 'logs') },
   );
-  await readyOrStopped(proc, () => waitUntilReady(proc, 'Temporal dev server', async () => {
-    if (!(await portIsOpen(host, port))) return false;
-    const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '2s' });
-    try {
-      await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
-      return true;
-    } finally {
-      await connection.close();
-    }
-  }));
+  await readyOrStopped(proc, () =>
+    waitUntilReady(proc, 'Temporal dev server', async () => {
+      if (!(await portIsOpen(host, port))) return false;
+      const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '2s' });
+      try {
+        await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
+        return true;
+      } finally {
+        await connection.close();
+      }
+    }),
+  );
   return proc;
 }
 
@@ -88,15 +111,17 @@ export async function startFerretdb(config: Config, binary: string): Promise<Man
     ['--listen-addr', `${host}:${port}`, '--sqlite-dir', path.join(config.dataDir, 'ferretdb'), '--log-level', 'error'],
     { logDir: path.join(config.dataDir, 'logs') },
   );
-  await readyOrStopped(proc, () => waitUntilReady(proc, 'FerretDB', async () => {
-    if (!(await portIsOpen(host, port))) return false;
-    const client = new MongoClient(config.mongo.url, { serverSelectionTimeoutMS: 2000 });
-    try {
-      await client.connect();
-      return (await client.db('admin').command({ ping: 1 })).ok === 1;
-    } finally {
-      await client.close();
-    }
-  }));
+  await readyOrStopped(proc, () =>
+    waitUntilReady(proc, 'FerretDB', async () => {
+      if (!(await portIsOpen(host, port))) return false;
+      const client = new MongoClient(config.mongo.url, { serverSelectionTimeoutMS: 2000 });
+      try {
+        await client.connect();
+        return (await client.db('admin').command({ ping: 1 })).ok === 1;
+      } finally {
+        await client.close();
+      }
+    }),
+  );
   return proc;
 }

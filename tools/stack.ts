@@ -69,7 +69,11 @@ export function localStackConfig(config: Config): Config {
 }
 
 /** Starts a worker process for `config`; resolves once it polls its task queue. */
-export async function startWorkerProcess(config: Config, env: Record<string, string> = {}, name = 'worker'): Promise<ManagedProcess> {
+export async function startWorkerProcess(
+  config: Config,
+  env: Record<string, string> = {},
+  name = 'worker',
+): Promise<ManagedProcess> {
   const logDir = path.join(config.dataDir, 'logs');
   const logFile = path.join(logDir, `${name}.log`);
   const from = logLength(logFile);
@@ -77,12 +81,18 @@ export async function startWorkerProcess(config: Config, env: Record<string, str
     logDir,
     env: { ...process.env, ...configToEnv(localStackConfig(config)), ...env },
   });
-  await readyOrStopped(proc, () => waitUntilReady(proc, name, () => Promise.resolve(logSince(logFile, from).includes('settleflow-worker ready'))));
+  await readyOrStopped(proc, () =>
+    waitUntilReady(proc, name, () => Promise.resolve(logSince(logFile, from).includes('settleflow-worker ready'))),
+  );
   return proc;
 }
 
 /** Starts an API process for `config`; resolves once its /ready answers 200. */
-export async function startApiProcess(config: Config, env: Record<string, string> = {}, name = 'api'): Promise<ManagedProcess> {
+export async function startApiProcess(
+  config: Config,
+  env: Record<string, string> = {},
+  name = 'api',
+): Promise<ManagedProcess> {
   const proc = startProcess(name, process.execPath, [path.join(distDir, 'src', 'main.js')], {
     logDir: path.join(config.dataDir, 'logs'),
     env: { ...process.env, ...configToEnv(localStackConfig(config)), ...env },
@@ -116,7 +126,8 @@ export async function startStack(requested: Config, options: StackOptions = {}):
       if (!binary) throw new Error(`${which} is not embedded: nothing to restart`);
       await stack[which]?.stop();
       await new Promise((resolve) => setTimeout(resolve, downForMs));
-      stack[which] = which === 'temporal' ? await startTemporalDevServer(config, binary) : await startFerretdb(config, binary);
+      stack[which] =
+        which === 'temporal' ? await startTemporalDevServer(config, binary) : await startFerretdb(config, binary);
     },
     async stop() {
       // Apps first, so nothing is mid-call when the servers go away; servers in parallel after that.
@@ -133,7 +144,9 @@ export async function startStack(requested: Config, options: StackOptions = {}):
       binaries.temporal ? startTemporalDevServer(config, binaries.temporal) : undefined,
       binaries.ferretdb ? startFerretdb(config, binaries.ferretdb) : undefined,
     ]);
-    log(`[stack] Temporal ${config.temporal.embedded ? 'dev server started' : 'cluster'} at ${config.temporal.address}`);
+    log(
+      `[stack] Temporal ${config.temporal.embedded ? 'dev server started' : 'cluster'} at ${config.temporal.address}`,
+    );
     log(`[stack] MongoDB wire ${config.mongo.embedded ? '(FerretDB) started' : 'server'} at ${config.mongo.url}`);
 
     const added = await prepareTemporal(config);

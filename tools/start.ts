@@ -54,6 +54,10 @@ Try it:
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `[stack] failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(
+    err instanceof ConfigError
+      ? err.message
+      : `[stack] failed to start: ${err instanceof Error ? err.message : String(err)}`,
+  );
   process.exit(1);
 });

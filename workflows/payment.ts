@@ -1,21 +1,48 @@
 import {
-  ActivityFailure, ApplicationFailure, allHandlersFinished, condition, log, patched, proxyActivities, proxyLocalActivities,
-  setHandler, setCurrentDetails, sleep, upsertSearchAttributes, uuid4, workflowInfo,
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  setCurrentDetails,
+  sleep,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { PaymentActivities } from '../activities/payment';
 import type { DeliverWebhookInput, DeliveryOutcome, WebhookActivities } from '../activities/webhook';
 import type { AuthorizeOutcome } from '../activities/psp/adapter';
 import {
-  challengeResultUpdate, type ChallengeResult, type Decision, decisionUpdate, type PaymentInput,
-  type PaymentOutcome, type PaymentState, type PaymentStatus, refundUpdate, type RefundAnswer, type RefundStatus,
-  stateQuery, type WebhookEvent,
+  challengeResultUpdate,
+  type ChallengeResult,
+  type Decision,
+  decisionUpdate,
+  type PaymentInput,
+  type PaymentOutcome,
+  type PaymentState,
+  type PaymentStatus,
+  refundUpdate,
+  type RefundAnswer,
+  type RefundStatus,
+  stateQuery,
+  type WebhookEvent,
 } from './messages';
 import { SA_STATUS } from './search-attributes';
 
 // Activity failure types that no retry can fix (see activities/payment.ts).
 const NON_RETRYABLE = ['CardDataUnavailable', 'UnknownConnector'];
 
-const PROCESSOR_RETRY = { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE } as const;
+const PROCESSOR_RETRY = {
+  initialInterval: '500 milliseconds',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  nonRetryableErrorTypes: NON_RETRYABLE,
+} as const;
 
 const payments = proxyActivities<PaymentActivities>({
   // A processor call that takes longer is treated as lost and retried (with the same idempotency key), which
@@ -124,8 +151,14 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   let webhookChain: Promise<void> = Promise.resolve();
 
   setHandler(stateQuery, () => ({
-    status, message, waitingFor, maskedPan: input.maskedPan, amount: input.amount, currency: input.currency,
-    refund, webhooksPending,
+    status,
+    message,
+    waitingFor,
+    maskedPan: input.maskedPan,
+    amount: input.amount,
+    currency: input.currency,
+    refund,
+    webhooksPending,
   }));
   setHandler(decisionUpdate, async () => {
     await condition(() => decision !== undefined);
@@ -140,17 +173,37 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     if (refundInFlight || refund?.status === 'captured') return { ok: false, reason: 'already_refunded' };
     refundInFlight = true;
     try {
-      await payments.recordRefundReference({ reference, paymentKey: input.paymentKey, merchantId: input.merchantId, mode: input.mode });
+      await payments.recordRefundReference({
+        reference,
+        paymentKey: input.paymentKey,
+        merchantId: input.merchantId,
+        mode: input.mode,
+      });
       const result = await payments.refundPayment({
-        idempotencyKey: `${workflowId}:refund:${reference}`, connector: input.connector, pspReference,
-        amount: input.amount, currency: input.currency,
+        idempotencyKey: `${workflowId}:refund:${reference}`,
+        connector: input.connector,
+        pspReference,
+        amount: input.amount,
+        currency: input.currency,
       });
       const refundStatus: RefundStatus = result.kind === 'refunded' ? 'captured' : 'failed';
-      const refundMessage = result.kind === 'refunded' ? MESSAGES.refunded : `${MESSAGES.refundFailed}: ${result.message}`;
+      const refundMessage =
+        result.kind === 'refunded' ? MESSAGES.refunded : `${MESSAGES.refundFailed}: ${result.message}`;
       const date = new Date().toISOString();
-      await store().projectPayment({ paymentKey: input.paymentKey, seq: ++seq, date, refund: { reference, status: refundStatus, message: refundMessage } });
+      await store().projectPayment({
+        paymentKey: input.paymentKey,
+        seq: ++seq,
+        date,
+        refund: { reference, status: refundStatus, message: refundMessage },
+      });
       refund = { reference, status: refundStatus };
-      notify(refundStatus === 'captured' ? 'REFUND_SUCCEEDED' : 'REFUND_FAILED', { operation: 'refund', status: refundStatus, message: refundMessage, date, reference });
+      notify(refundStatus === 'captured' ? 'REFUND_SUCCEEDED' : 'REFUND_FAILED', {
+        operation: 'refund',
+        status: refundStatus,
+        message: refundMessage,
+        date,
+        reference,
+      });
       return { ok: true, status: refundStatus, reference, message: refundMessage, date };
     } finally {
       refundInFlight = false;
@@ -158,8 +211,20 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   });
 
   /** Writes the projection first, then updates what the UI and queries show, so status never runs ahead. */
-  async function transition(next: PaymentStatus, nextMessage: string, extra: { threeDSUrl?: string } = {}, date = new Date().toISOString()): Promise<void> {
-    await store().projectPayment({ paymentKey: input.paymentKey, seq: ++seq, status: next, message: nextMessage, date, ...extra });
+  async function transition(
+    next: PaymentStatus,
+    nextMessage: string,
+    extra: { threeDSUrl?: string } = {},
+    date = new Date().toISOString(),
+  ): Promise<void> {
+    await store().projectPayment({
+      paymentKey: input.paymentKey,
+      seq: ++seq,
+      status: next,
+      message: nextMessage,
+      date,
+      ...extra,
+    });
     status = next;
     message = nextMessage;
     upsertSearchAttributes([{ key: SA_STATUS, value: next }]);
@@ -199,7 +264,12 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
       }
       if (outcome.delivered) return;
       if (outcome.permanent || !retryLater) {
-        log.warn('webhook not delivered, giving up', { deliveryId: delivery.deliveryId, event: delivery.event, attempt, error: outcome.error });
+        log.warn('webhook not delivered, giving up', {
+          deliveryId: delivery.deliveryId,
+          event: delivery.event,
+          attempt,
+          error: outcome.error,
+        });
         return;
       }
       await sleep(backoff);
@@ -210,9 +280,20 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   function notify(event: WebhookEvent, payload: DeliverWebhookInput['payload']): void {
     if (!input.callbackUrl) return;
     const delivery = {
-      deliveryId: `whd_${uuid4()}`, paymentKey: input.paymentKey, merchantId: input.merchantId, mode: input.mode,
-      url: input.callbackUrl, event, payload,
-      payment: { tid: input.tid, reference: input.reference, uid: input.uid, amount: input.amount, currency: input.currency },
+      deliveryId: `whd_${uuid4()}`,
+      paymentKey: input.paymentKey,
+      merchantId: input.merchantId,
+      mode: input.mode,
+      url: input.callbackUrl,
+      event,
+      payload,
+      payment: {
+        tid: input.tid,
+        reference: input.reference,
+        uid: input.uid,
+        amount: input.amount,
+        currency: input.currency,
+      },
     };
     webhooksPending++;
     webhookChain = webhookChain.then(() => deliverWithRetries(delivery)).finally(() => webhooksPending--);
@@ -221,12 +302,21 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   async function authorize(authenticated: boolean): Promise<AuthorizeOutcome | { kind: 'error'; message: string }> {
     try {
       return await payments.authorizePayment({
-        idempotencyKey: workflowId, vaultToken: input.vaultToken, connector: input.connector,
-        amount: input.amount, currency: input.currency, authenticated, customer: input.customer,
+        idempotencyKey: workflowId,
+        vaultToken: input.vaultToken,
+        connector: input.connector,
+        amount: input.amount,
+        currency: input.currency,
+        authenticated,
+        customer: input.customer,
       });
     } catch (err) {
-      const type = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
-      return { kind: 'error', message: type === 'CardDataUnavailable' ? MESSAGES.cardUnavailable : MESSAGES.notCompleted };
+      const type =
+        err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+      return {
+        kind: 'error',
+        message: type === 'CardDataUnavailable' ? MESSAGES.cardUnavailable : MESSAGES.notCompleted,
+      };
     }
   }
 
@@ -234,13 +324,21 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     if (challenge !== undefined) return { accepted: false, reason: 'already_answered', status };
     if (!awaitingChallenge) return { accepted: false, reason: 'not_waiting', status };
     challenge = result;
-    return condition(() => decision !== undefined && decision.status !== 'pending').then(() => ({ accepted: true as const, decision: decision! }));
+    return condition(() => decision !== undefined && decision.status !== 'pending').then(() => ({
+      accepted: true as const,
+      decision: decision!,
+    }));
   });
 
   /** Asks the cardholder to authenticate; resolves with their answer, or undefined when time ran out. */
   async function waitForChallenge(): Promise<ChallengeResult | undefined> {
     await transition('pending', MESSAGES.challenge, { threeDSUrl: input.threeDSUrl });
-    decision = { status: 'pending', message: MESSAGES.challenge, date: new Date().toISOString(), threeDSUrl: input.threeDSUrl };
+    decision = {
+      status: 'pending',
+      message: MESSAGES.challenge,
+      date: new Date().toISOString(),
+      threeDSUrl: input.threeDSUrl,
+    };
     setWaitingFor('3ds');
     awaitingChallenge = true;
     const answered = await condition(() => challenge !== undefined, input.threeDSTimeoutMs);
@@ -268,7 +366,12 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
    * refused, and a refusal is exactly what ops are told about.
    */
   async function captureOrVoid(authorization: string): Promise<{ status: 'captured' | 'failed'; message: string }> {
-    const movement = { connector: input.connector, pspReference: authorization, amount: input.amount, currency: input.currency };
+    const movement = {
+      connector: input.connector,
+      pspReference: authorization,
+      amount: input.amount,
+      currency: input.currency,
+    };
     let reason: string;
     try {
       const capture = await capturing.capturePayment({ idempotencyKey: workflowId, ...movement });
@@ -286,7 +389,10 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
       // Only a failure no retry can fix ends up here (an unknown connector): the others are retried.
       voidFailure = MESSAGES.captureUnanswered;
     }
-    log.error('capture failed and the authorization could not be voided: it stays on hold at the processor', { reason, voidFailure });
+    log.error('capture failed and the authorization could not be voided: it stays on hold at the processor', {
+      reason,
+      voidFailure,
+    });
     return { status: 'failed', message: captureFailedMessage(reason, voidFailure) };
   }
 
@@ -320,8 +426,11 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
         // Recorded before failed captures were voided: the capture retried without bound, a refusal ended the
         // payment with the processor's message (docs/changing-the-workflow.md).
         const capture = await payments.capturePayment({
-          idempotencyKey: workflowId, connector: input.connector, pspReference: outcome.pspReference,
-          amount: input.amount, currency: input.currency,
+          idempotencyKey: workflowId,
+          connector: input.connector,
+          pspReference: outcome.pspReference,
+          amount: input.amount,
+          currency: input.currency,
         });
         if (capture.kind === 'captured') await settle('captured', MESSAGES.captured);
         else await settle('failed', capture.message);

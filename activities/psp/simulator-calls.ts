@@ -37,13 +37,27 @@ export function withCallLog(simulator: PspAdapter, db: Db): PspAdapter {
     } catch (error) {
       answer = { error };
     }
-    const outcome = 'result' in answer ? answer.result : { kind: 'unavailable', message: answer.error instanceof Error ? answer.error.message : String(answer.error) };
-    const pspReference = 'pspReference' in request ? request.pspReference : 'pspReference' in outcome ? String(outcome.pspReference) : undefined;
+    const outcome =
+      'result' in answer
+        ? answer.result
+        : { kind: 'unavailable', message: answer.error instanceof Error ? answer.error.message : String(answer.error) };
+    const pspReference =
+      'pspReference' in request
+        ? request.pspReference
+        : 'pspReference' in outcome
+          ? String(outcome.pspReference)
+          : undefined;
     // Awaited, and allowed to fail the call: a call missing from the log would be a hole in the evidence, and the
     // caller's retry is answered from the ledger anyway. Only facts about money go in, never card data.
     await simulatorCalls(db).insertOne({
-      operation, idempotencyKey: request.idempotencyKey, ...(pspReference ? { pspReference } : {}),
-      amount: request.amount, currency: request.currency, outcome, receivedAt, answeredAt: new Date(),
+      operation,
+      idempotencyKey: request.idempotencyKey,
+      ...(pspReference ? { pspReference } : {}),
+      amount: request.amount,
+      currency: request.currency,
+      outcome,
+      receivedAt,
+      answeredAt: new Date(),
     });
     if ('error' in answer) throw answer.error;
     return answer.result;

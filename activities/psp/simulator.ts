@@ -2,8 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { isDuplicateKeyError } from '../../src/store/payments';
 import {
-  type AuthorizeOutcome, type AuthorizeRequest, type CaptureOutcome, type MovementRequest, type PspAdapter,
-  PspUnavailableError, type RefundOutcome, type VoidOutcome,
+  type AuthorizeOutcome,
+  type AuthorizeRequest,
+  type CaptureOutcome,
+  type MovementRequest,
+  type PspAdapter,
+  PspUnavailableError,
+  type RefundOutcome,
+  type VoidOutcome,
 } from './adapter';
 
 /**
@@ -85,34 +91,81 @@ export class SandboxSimulator implements PspAdapter {
     }
     const declined = DECLINES[card] ?? DECLINED_AFTER_CHALLENGE[card];
     const reference = card === CAPTURE_DECLINED_CARD ? captureDeclinedReference() : pspReference();
-    const outcome: AuthorizeOutcome = declined ? { kind: 'declined', message: declined } : { kind: 'approved', pspReference: reference };
-    return (await this.record('authorize', request.idempotencyKey, request.amount, request.currency, outcome)) as AuthorizeOutcome;
+    const outcome: AuthorizeOutcome = declined
+      ? { kind: 'declined', message: declined }
+      : { kind: 'approved', pspReference: reference };
+    return (await this.record(
+      'authorize',
+      request.idempotencyKey,
+      request.amount,
+      request.currency,
+      outcome,
+    )) as AuthorizeOutcome;
   }
 
   /** A declined capture moves no money, so it leaves no ledger entry (and answers the same on every retry). */
   async capture(request: MovementRequest): Promise<CaptureOutcome> {
     await this.latency();
-    if (request.pspReference.startsWith(CAPTURE_DECLINED_PREFIX)) return { kind: 'failed', message: CAPTURE_DECLINED_MESSAGE };
-    return (await this.record('capture', request.idempotencyKey, request.amount, request.currency, { kind: 'captured' }, request.pspReference)) as CaptureOutcome;
+    if (request.pspReference.startsWith(CAPTURE_DECLINED_PREFIX))
+      return { kind: 'failed', message: CAPTURE_DECLINED_MESSAGE };
+    return (await this.record(
+      'capture',
+      request.idempotencyKey,
+      request.amount,
+      request.currency,
+      { kind: 'captured' },
+      request.pspReference,
+    )) as CaptureOutcome;
   }
 
   async refund(request: MovementRequest): Promise<RefundOutcome> {
     await this.latency();
     const outcome: RefundOutcome = { kind: 'refunded', pspReference: pspReference() };
-    return (await this.record('refund', request.idempotencyKey, request.amount, request.currency, outcome, request.pspReference)) as RefundOutcome;
+    return (await this.record(
+      'refund',
+      request.idempotencyKey,
+      request.amount,
+      request.currency,
+      outcome,
+      request.pspReference,
+    )) as RefundOutcome;
   }
 
   async void(request: MovementRequest): Promise<VoidOutcome> {
     await this.latency();
-    return (await this.record('void', request.idempotencyKey, request.amount, request.currency, { kind: 'voided' }, request.pspReference)) as VoidOutcome;
+    return (await this.record(
+      'void',
+      request.idempotencyKey,
+      request.amount,
+      request.currency,
+      { kind: 'voided' },
+      request.pspReference,
+    )) as VoidOutcome;
   }
 
   /** Inserts the movement, or returns the outcome already recorded under the same idempotency key. */
-  private async record(operation: LedgerDoc['operation'], idempotencyKey: string, amount: number, currency: string, outcome: LedgerDoc['outcome'], movedOn?: string): Promise<LedgerDoc['outcome']> {
+  private async record(
+    operation: LedgerDoc['operation'],
+    idempotencyKey: string,
+    amount: number,
+    currency: string,
+    outcome: LedgerDoc['outcome'],
+    movedOn?: string,
+  ): Promise<LedgerDoc['outcome']> {
     const _id = `${operation}:${idempotencyKey}`;
-    const pspReference = movedOn ?? ('pspReference' in outcome && operation === 'authorize' ? outcome.pspReference : undefined);
+    const pspReference =
+      movedOn ?? ('pspReference' in outcome && operation === 'authorize' ? outcome.pspReference : undefined);
     try {
-      await simulatorLedger(this.db).insertOne({ _id, operation, idempotencyKey, ...(pspReference ? { pspReference } : {}), amount, currency, outcome, createdAt: new Date() });
+      await simulatorLedger(this.db).insertOne({
+        _id,
+        operation,
+        idempotencyKey,
+        ...(pspReference ? { pspReference } : {}),
+        amount,
+        currency,
+        outcome,
+        createdAt: new Date(),
+      });
       return outcome;
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;

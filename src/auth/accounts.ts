@@ -59,7 +59,12 @@ function newWebhookSecret(config: Config, merchantId: string): { plain: string; 
   const id = `whs_${randomBase62(12)}`;
   return {
     plain,
-    entry: { id, sealed: config.vaultKeys.seal('webhook-secrets', plain, webhookSecretContext(merchantId, id)), createdAt: new Date(), expiresAt: null },
+    entry: {
+      id,
+      sealed: config.vaultKeys.seal('webhook-secrets', plain, webhookSecretContext(merchantId, id)),
+      createdAt: new Date(),
+      expiresAt: null,
+    },
   };
 }
 
@@ -90,7 +95,12 @@ export async function createMerchant(db: Db, config: Config, input: CreateMercha
  * Issues a new key for the merchant and mode; the keys it replaces keep working until the grace period ends,
  * so a merchant can deploy the new key without downtime.
  */
-export async function rotateApiKey(db: Db, merchantId: string, mode: Mode, graceMs: number): Promise<{ key: string; oldKeysExpireAt: Date }> {
+export async function rotateApiKey(
+  db: Db,
+  merchantId: string,
+  mode: Mode,
+  graceMs: number,
+): Promise<{ key: string; oldKeysExpireAt: Date }> {
   const oldKeysExpireAt = new Date(Date.now() + graceMs);
   await apiKeys(db).updateMany(
     { merchantId, mode, revokedAt: null, expiresAt: null },
@@ -106,7 +116,12 @@ export async function revokeApiKey(db: Db, keyId: string): Promise<boolean> {
 }
 
 /** Adds a new webhook secret; the current ones stay valid (and keep signing) until the grace period ends. */
-export async function rotateWebhookSecret(db: Db, config: Config, merchantId: string, graceMs: number): Promise<{ webhookSecret: string; oldSecretsExpireAt: Date }> {
+export async function rotateWebhookSecret(
+  db: Db,
+  config: Config,
+  merchantId: string,
+  graceMs: number,
+): Promise<{ webhookSecret: string; oldSecretsExpireAt: Date }> {
   const merchant = await merchants(db).findOne({ _id: merchantId });
   if (!merchant) throw new Error(`no merchant ${merchantId}`);
   const now = Date.now();
@@ -116,7 +131,10 @@ export async function rotateWebhookSecret(db: Db, config: Config, merchantId: st
   const kept = merchant.webhookSecrets
     .filter((s) => s.expiresAt === null || s.expiresAt.getTime() > now)
     .map((s) => (s.expiresAt === null ? { ...s, expiresAt: oldSecretsExpireAt } : s))
-    .map((s) => ({ ...s, sealed: config.vaultKeys.reseal('webhook-secrets', s.sealed, webhookSecretContext(merchantId, s.id)) }));
+    .map((s) => ({
+      ...s,
+      sealed: config.vaultKeys.reseal('webhook-secrets', s.sealed, webhookSecretContext(merchantId, s.id)),
+    }));
   const secret = newWebhookSecret(config, merchantId);
   await merchants(db).updateOne({ _id: merchantId }, { $set: { webhookSecrets: [...kept, secret.entry] } });
   return { webhookSecret: secret.plain, oldSecretsExpireAt };
@@ -162,10 +180,16 @@ async function resealMerchant(db: Db, keys: KeyRing, merchantId: string): Promis
     const merchant = await merchants(db).findOne({ _id: merchantId }, { projection: { webhookSecrets: 1 } });
     if (!merchant) return 0;
     const current = merchant.webhookSecrets;
-    const resealed = current.map((s) => ({ ...s, sealed: keys.reseal('webhook-secrets', s.sealed, webhookSecretContext(merchantId, s.id)) }));
+    const resealed = current.map((s) => ({
+      ...s,
+      sealed: keys.reseal('webhook-secrets', s.sealed, webhookSecretContext(merchantId, s.id)),
+    }));
     const changed = resealed.filter((s, i) => s.sealed !== current[i]!.sealed).length;
     if (changed === 0) return 0;
-    const result = await merchants(db).updateOne({ _id: merchantId, webhookSecrets: current }, { $set: { webhookSecrets: resealed } });
+    const result = await merchants(db).updateOne(
+      { _id: merchantId, webhookSecrets: current },
+      { $set: { webhookSecrets: resealed } },
+    );
     if (result.matchedCount === 1) return changed;
   }
   throw new Error('webhook secrets kept changing during the reseal; run rotate-key again');

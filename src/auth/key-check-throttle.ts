@@ -32,8 +32,16 @@ export class KeyCheckThrottle {
 
   constructor(db: Db, limits: Pick<ThrottleConfig, 'failuresPerKey' | 'failuresPerAddress' | 'lockoutMs'>) {
     const duration = Math.max(1, Math.ceil(limits.lockoutMs / 1000));
-    this.byKey = new RateLimiterMongoById(db, { keyPrefix: 'auth-failures-key', points: limits.failuresPerKey, duration });
-    this.byAddress = new RateLimiterMongoById(db, { keyPrefix: 'auth-failures-address', points: limits.failuresPerAddress, duration });
+    this.byKey = new RateLimiterMongoById(db, {
+      keyPrefix: 'auth-failures-key',
+      points: limits.failuresPerKey,
+      duration,
+    });
+    this.byAddress = new RateLimiterMongoById(db, {
+      keyPrefix: 'auth-failures-address',
+      points: limits.failuresPerAddress,
+      duration,
+    });
   }
 
   async lockedOut(keyId: string, address: string): Promise<boolean> {

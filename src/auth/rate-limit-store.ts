@@ -11,7 +11,10 @@ interface LimitDoc {
   expire: Date | null;
 }
 
-export type LimiterOptions = Omit<ConstructorParameters<typeof RateLimiterMongo>[0], 'storeClient' | 'tableName' | 'dbName' | 'disableIndexesCreation'>;
+export type LimiterOptions = Omit<
+  ConstructorParameters<typeof RateLimiterMongo>[0],
+  'storeClient' | 'tableName' | 'dbName' | 'disableIndexesCreation'
+>;
 
 const isDuplicateKey = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
 // Each pass ends with a window opened or counted unless another process reopened it in between; a few passes is plenty.

@@ -97,7 +97,11 @@ export class ApiKeyVerifier {
 
     const principal: Principal = { keyId: doc._id, mode: doc.mode, merchant };
     if (this.cache.size >= MAX_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(digest, { principal, cachedUntil: now + this.ttlMs, keyExpiresAt: doc.expiresAt?.getTime() ?? null });
+    this.cache.set(digest, {
+      principal,
+      cachedUntil: now + this.ttlMs,
+      keyExpiresAt: doc.expiresAt?.getTime() ?? null,
+    });
     return { ok: true, principal };
   }
 

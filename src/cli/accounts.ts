@@ -24,41 +24,65 @@ export function registerAccountCommands(program: Command): void {
     .option('--no-3ds', 'refuse 3DS=yes on this account (code 8)')
     .option('--require <field>', 'a field every payment must carry (repeatable; code 222 when absent)', field)
     .option('--live', 'issue a live key too')
-    .addOption(new Option('--live-connector <name>', 'processor connector for live payments').choices([...KNOWN_CONNECTORS]))
+    .addOption(
+      new Option('--live-connector <name>', 'processor connector for live payments').choices([...KNOWN_CONNECTORS]),
+    )
     .option('--3ds-timeout <duration>', 'how long a 3DS challenge may take', duration)
     .option('--refund-window <duration>', 'how long after capture a refund is allowed', duration)
-    .option('--rate-limit <perMinute>', 'requests per minute per API key (code 9 above it; default RATE_LIMIT_PER_MINUTE)', requestsPerMinute)
+    .option(
+      '--rate-limit <perMinute>',
+      'requests per minute per API key (code 9 above it; default RATE_LIMIT_PER_MINUTE)',
+      requestsPerMinute,
+    )
     .option('--json', 'machine-readable output')
-    .action(async (opts: {
-      name: string; currency: string; maxAmount?: number; '3ds': boolean; require?: string[]; live?: boolean;
-      liveConnector?: string; '3dsTimeout'?: number; refundWindow?: number; rateLimit?: number; json?: boolean;
-    }) => {
-      if (!/^[A-Za-z]{3}$/.test(opts.currency)) throw new InvalidArgumentError('--currency must be an ISO 4217 code');
-      const created = await withMongo(async ({ db }, config) => {
-        const merchant = await createMerchant(db, config, {
-          name: opts.name,
-          currency: opts.currency,
-          maxAmount: opts.maxAmount ?? null,
-          threeDSAllowed: opts['3ds'],
-          requiredFields: opts.require ?? [],
-          live: opts.live ?? false,
-          liveConnector: opts.liveConnector ?? null,
-          threeDSTimeoutMs: opts['3dsTimeout'],
-          refundWindowMs: opts.refundWindow,
+    .action(
+      async (opts: {
+        name: string;
+        currency: string;
+        maxAmount?: number;
+        '3ds': boolean;
+        require?: string[];
+        live?: boolean;
+        liveConnector?: string;
+        '3dsTimeout'?: number;
+        refundWindow?: number;
+        rateLimit?: number;
+        json?: boolean;
+      }) => {
+        if (!/^[A-Za-z]{3}$/.test(opts.currency)) throw new InvalidArgumentError('--currency must be an ISO 4217 code');
+        const created = await withMongo(async ({ db }, config) => {
+          const merchant = await createMerchant(db, config, {
+            name: opts.name,
+            currency: opts.currency,
+            maxAmount: opts.maxAmount ?? null,
+            threeDSAllowed: opts['3ds'],
+            requiredFields: opts.require ?? [],
+            live: opts.live ?? false,
+            liveConnector: opts.liveConnector ?? null,
+            threeDSTimeoutMs: opts['3dsTimeout'],
+            refundWindowMs: opts.refundWindow,
+          });
+          if (opts.rateLimit !== undefined) await setMerchantRateLimit(db, merchant.merchantId, opts.rateLimit);
+          return merchant;
         });
-        if (opts.rateLimit !== undefined) await setMerchantRateLimit(db, merchant.merchantId, opts.rateLimit);
-        return merchant;
-      });
-      print(!!opts.json, { ...created }, [
-        `merchant       ${created.merchantId}`,
-        `sandbox key    ${created.testKey}`,
-        `live key       ${created.liveKey ?? '(none: pass --live)'}`,
-        `webhook secret ${created.webhookSecret}`,
-        'Keys and the secret are shown once: store them now.',
-      ].join('\n'));
-    });
+        print(
+          !!opts.json,
+          { ...created },
+          [
+            `merchant       ${created.merchantId}`,
+            `sandbox key    ${created.testKey}`,
+            `live key       ${created.liveKey ?? '(none: pass --live)'}`,
+            `webhook secret ${created.webhookSecret}`,
+            'Keys and the secret are shown once: store them now.',
+          ].join('\n'),
+        );
+      },
+    );
 
-  for (const [name, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+  for (const [name, status] of [
+    ['disable', 'disabled'],
+    ['enable', 'active'],
+  ] as const) {
     merchant
       .command(`${name} <merchantId>`)
       .description(`${name} a merchant account (disabled accounts get code 7)`)
@@ -72,13 +96,19 @@ export function registerAccountCommands(program: Command): void {
 
   merchant
     .command('rate-limit <merchantId> <perMinute>')
-    .description('requests per minute per API key of the account (code 9 above it), or "default" for RATE_LIMIT_PER_MINUTE; API processes apply it within KEY_CACHE_TTL')
+    .description(
+      'requests per minute per API key of the account (code 9 above it), or "default" for RATE_LIMIT_PER_MINUTE; API processes apply it within KEY_CACHE_TTL',
+    )
     .option('--json', 'machine-readable output')
     .action(async (merchantId: string, perMinute: string, opts: { json?: boolean }) => {
       const limit = perMinute === 'default' ? null : requestsPerMinute(perMinute);
       const found = await withMongo(({ db }) => setMerchantRateLimit(db, merchantId, limit));
       if (!found) throw new Error(`no merchant ${merchantId}`);
-      print(!!opts.json, { merchantId, rateLimitPerMinute: limit }, `${merchantId}: ${limit === null ? 'the default request limit' : `${limit} requests per minute per key`}`);
+      print(
+        !!opts.json,
+        { merchantId, rateLimitPerMinute: limit },
+        `${merchantId}: ${limit === null ? 'the default request limit' : `${limit} requests per minute per key`}`,
+      );
     });
 
   const key = program.command('key').description('API keys');
@@ -90,9 +120,19 @@ export function registerAccountCommands(program: Command): void {
     .option('--grace <duration>', 'how long the replaced keys keep working (default KEY_ROTATION_GRACE, 24h)', duration)
     .option('--json', 'machine-readable output')
     .action(async (opts: { merchant: string; mode: Mode; grace?: number; json?: boolean }) => {
-      const rotated = await withMongo(({ db }, config) => rotateApiKey(db, opts.merchant, opts.mode, opts.grace ?? config.keyRotationGraceMs));
-      print(!!opts.json, { merchantId: opts.merchant, mode: opts.mode, key: rotated.key, oldKeysExpireAt: rotated.oldKeysExpireAt.toISOString() },
-        `new ${opts.mode} key  ${rotated.key}\nprevious keys stop working at ${rotated.oldKeysExpireAt.toISOString()}`);
+      const rotated = await withMongo(({ db }, config) =>
+        rotateApiKey(db, opts.merchant, opts.mode, opts.grace ?? config.keyRotationGraceMs),
+      );
+      print(
+        !!opts.json,
+        {
+          merchantId: opts.merchant,
+          mode: opts.mode,
+          key: rotated.key,
+          oldKeysExpireAt: rotated.oldKeysExpireAt.toISOString(),
+        },
+        `new ${opts.mode} key  ${rotated.key}\nprevious keys stop working at ${rotated.oldKeysExpireAt.toISOString()}`,
+      );
     });
   key
     .command('revoke <keyIdOrKey>')
@@ -112,12 +152,24 @@ export function registerAccountCommands(program: Command): void {
     .command('rotate')
     .description('add a new secret; during the grace period webhooks carry one signature per active secret')
     .requiredOption('--merchant <merchantId>', 'merchant id')
-    .option('--grace <duration>', 'how long the previous secrets keep signing (default WEBHOOK_SECRET_GRACE, 24h)', duration)
+    .option(
+      '--grace <duration>',
+      'how long the previous secrets keep signing (default WEBHOOK_SECRET_GRACE, 24h)',
+      duration,
+    )
     .option('--json', 'machine-readable output')
     .action(async (opts: { merchant: string; grace?: number; json?: boolean }) => {
-      const rotated = await withMongo(({ db }, config) => rotateWebhookSecret(db, config, opts.merchant, opts.grace ?? config.webhookSecretGraceMs));
-      print(!!opts.json, { merchantId: opts.merchant, webhookSecret: rotated.webhookSecret, oldSecretsExpireAt: rotated.oldSecretsExpireAt.toISOString() },
-        `new webhook secret  ${rotated.webhookSecret}\nprevious secrets stop signing at ${rotated.oldSecretsExpireAt.toISOString()}`);
+      const rotated = await withMongo(({ db }, config) =>
+        rotateWebhookSecret(db, config, opts.merchant, opts.grace ?? config.webhookSecretGraceMs),
+      );
+      print(
+        !!opts.json,
+        {
+          merchantId: opts.merchant,
+          webhookSecret: rotated.webhookSecret,
+          oldSecretsExpireAt: rotated.oldSecretsExpireAt.toISOString(),
+        },
+        `new webhook secret  ${rotated.webhookSecret}\nprevious secrets stop signing at ${rotated.oldSecretsExpireAt.toISOString()}`,
+      );
     });
-
 }

@@ -25,7 +25,9 @@ if (require.main === module) {
   buildProgram()
     .parseAsync(process.argv)
     .catch((err: unknown) => {
-      console.error(err instanceof ConfigError ? err.message : `settleflow: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(
+        err instanceof ConfigError ? err.message : `settleflow: ${err instanceof Error ? err.message : String(err)}`,
+      );
       process.exit(1);
     });
 }

@@ -2,7 +2,14 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { HistoryAndWorkflowId } from '@temporalio/client';
 import { DefaultLogger, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 import ms from 'ms';
-import { cardNumbersIn, exportHistory, isHistoryFile, readHistoryFile, replayHistories, type ReplayVerdict } from '../temporal/histories';
+import {
+  cardNumbersIn,
+  exportHistory,
+  isHistoryFile,
+  readHistoryFile,
+  replayHistories,
+  type ReplayVerdict,
+} from '../temporal/histories';
 import { findStuckPayments, type StuckPayment, workflowListUiUrl } from '../temporal/stuck-payments';
 import { duration, positiveInteger, print, withTemporal } from './shared';
 
@@ -35,15 +42,21 @@ export function formatAge(ms: number): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
+  return rows.map((row) =>
+    row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '),
+  );
 }
 
 /** What the retries say, under the row: the processor's last error, or workflow code failing on its history. */
 function clues(payment: StuckPayment): string[] {
-  const lines = payment.pendingActivities.map((a) =>
-    `    activity ${a.type}, attempt ${a.attempt}${a.lastFailure ? `: ${a.lastFailure}` : ''}${a.nextAttemptAt ? ` (next try ${a.nextAttemptAt})` : ''}`);
+  const lines = payment.pendingActivities.map(
+    (a) =>
+      `    activity ${a.type}, attempt ${a.attempt}${a.lastFailure ? `: ${a.lastFailure}` : ''}${a.nextAttemptAt ? ` (next try ${a.nextAttemptAt})` : ''}`,
+  );
   if (payment.workflowTaskAttempt > 1) {
-    lines.push(`    workflow task failing, attempt ${payment.workflowTaskAttempt}: see the worker log and \`settleflow replay ${payment.workflowId}\``);
+    lines.push(
+      `    workflow task failing, attempt ${payment.workflowTaskAttempt}: see the worker log and \`settleflow replay ${payment.workflowId}\``,
+    );
   }
   return lines;
 }
@@ -72,14 +85,27 @@ function registerStuck(program: Command): void {
         const listUrl = workflowListUiUrl(config.temporal.uiUrl, config.temporal.namespace, report.query);
         if (opts.json) return print(true, { ...report, uiListUrl: listUrl }, '');
         if (report.payments.length === 0) {
-          return console.log(opts.olderThan > 0 ? `no payment has stayed non-final for more than ${ms(opts.olderThan, { long: true })}` : 'no non-final payment');
+          return console.log(
+            opts.olderThan > 0
+              ? `no payment has stayed non-final for more than ${ms(opts.olderThan, { long: true })}`
+              : 'no non-final payment',
+          );
         }
-        const rows = report.payments.map((p) => [p.tid, p.merchantId, p.mode, p.status, WAITING_LABELS[p.waitingFor], formatAge(p.ageMs), p.uiUrl]);
+        const rows = report.payments.map((p) => [
+          p.tid,
+          p.merchantId,
+          p.mode,
+          p.status,
+          WAITING_LABELS[p.waitingFor],
+          formatAge(p.ageMs),
+          p.uiUrl,
+        ]);
         const lines = table([['TID', 'MERCHANT', 'MODE', 'STATUS', 'WAITING FOR', 'AGE', 'TEMPORAL UI'], ...rows]);
         console.log(`${report.payments.length}${report.truncated ? '+' : ''} payment(s) not final, oldest first:\n`);
         console.log(lines[0]);
         report.payments.forEach((payment, i) => console.log([lines[i + 1], ...clues(payment)].join('\n')));
-        if (report.truncated) console.log(`\nOnly the first ${opts.limit} inspected: narrow with --merchant/--mode or raise --limit.`);
+        if (report.truncated)
+          console.log(`\nOnly the first ${opts.limit} inspected: narrow with --merchant/--mode or raise --limit.`);
         console.log(`\nThe same list in the Temporal UI: ${listUrl}`);
       }),
     );
@@ -96,17 +122,26 @@ function registerHistory(program: Command): void {
         process.stdout.write(`${history}\n`);
         // Card data never enters a history by design; if that ever broke, the file must not travel as a plain attachment.
         const suspects = cardNumbersIn(history);
-        if (suspects.length > 0) console.error(`settleflow: WARNING: card-number-like digits in this history (${suspects.join(', ')}): handle it as card data`);
+        if (suspects.length > 0)
+          console.error(
+            `settleflow: WARNING: card-number-like digits in this history (${suspects.join(', ')}): handle it as card data`,
+          );
       }),
     );
 }
 
 /** Loads every history first, so a missing file or workflow is a verdict of its own, not an aborted run. */
-async function gatherHistories(targets: string[], opts: { query?: string; limit: number }): Promise<{ histories: HistoryAndWorkflowId[]; failed: ReplayVerdict[] }> {
+async function gatherHistories(
+  targets: string[],
+  opts: { query?: string; limit: number },
+): Promise<{ histories: HistoryAndWorkflowId[]; failed: ReplayVerdict[] }> {
   const histories: HistoryAndWorkflowId[] = [];
   const failed: ReplayVerdict[] = [];
-  const failure = (workflowId: string, err: unknown): ReplayVerdict =>
-    ({ workflowId, ok: false, error: { name: 'NotLoaded', reason: String(err instanceof Error ? err.message : err), message: String(err) } });
+  const failure = (workflowId: string, err: unknown): ReplayVerdict => ({
+    workflowId,
+    ok: false,
+    error: { name: 'NotLoaded', reason: String(err instanceof Error ? err.message : err), message: String(err) },
+  });
 
   for (const file of targets.filter(isHistoryFile)) {
     try {
@@ -140,17 +175,29 @@ function registerReplay(program: Command): void {
   program
     .command('replay [historiesOrIds...]')
     .description('replay histories (JSON files, or workflow ids fetched from Temporal) against this workflow code')
-    .option('--query <visibility query>', 'also replay the workflows matching this query, e.g. every running payment before a deploy')
+    .option(
+      '--query <visibility query>',
+      'also replay the workflows matching this query, e.g. every running payment before a deploy',
+    )
     .option('--limit <n>', 'at most this many workflows from --query', positiveInteger, 100)
     .option('--json', 'machine-readable output')
     .action(async (targets: string[], opts: { query?: string; limit: number; json?: boolean }) => {
-      if (targets.length === 0 && !opts.query) throw new InvalidArgumentError('give workflow ids, history files, or --query');
+      if (targets.length === 0 && !opts.query)
+        throw new InvalidArgumentError('give workflow ids, history files, or --query');
       // The bundler logs every step, and the SDK's core warns of each failure the verdicts report anyway.
-      Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } });
+      Runtime.install({
+        logger: new DefaultLogger('WARN'),
+        telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+      });
       const { histories, failed } = await gatherHistories(targets, opts);
       const verdicts = [...failed];
       const report = (verdict: ReplayVerdict) => {
-        if (!opts.json) console.log(verdict.ok ? `ok   ${verdict.workflowId}` : `FAIL ${verdict.workflowId}: ${verdict.error!.name}: ${verdict.error!.reason}`);
+        if (!opts.json)
+          console.log(
+            verdict.ok
+              ? `ok   ${verdict.workflowId}`
+              : `FAIL ${verdict.workflowId}: ${verdict.error!.name}: ${verdict.error!.reason}`,
+          );
       };
       failed.forEach(report);
       if (histories.length > 0) {
@@ -160,8 +207,12 @@ function registerReplay(program: Command): void {
         }
       }
       const failures = verdicts.filter((v) => !v.ok).length;
-      if (opts.json) print(true, { ok: failures === 0, replayed: verdicts.length, failed: failures, results: verdicts }, '');
-      else console.log(`\n${verdicts.length} ${verdicts.length === 1 ? 'history' : 'histories'}: ${verdicts.length - failures} ok, ${failures} failed`);
+      if (opts.json)
+        print(true, { ok: failures === 0, replayed: verdicts.length, failed: failures, results: verdicts }, '');
+      else
+        console.log(
+          `\n${verdicts.length} ${verdicts.length === 1 ? 'history' : 'histories'}: ${verdicts.length - failures} ok, ${failures} failed`,
+        );
       if (failures > 0) process.exitCode = 1;
     });
 }

@@ -13,7 +13,9 @@ export function registerPlatformCommands(program: Command): void {
       withTemporal(async ({ connection }, config) => {
         await ensureNamespace(connection, config.temporal.namespace);
         const added = await ensureSearchAttributes(connection, config.temporal.namespace);
-        console.log(`namespace ${config.temporal.namespace} ready; search attributes added: ${added.join(', ') || 'none (all present)'}`);
+        console.log(
+          `namespace ${config.temporal.namespace} ready; search attributes added: ${added.join(', ') || 'none (all present)'}`,
+        );
       }),
     );
 
@@ -32,7 +34,11 @@ export function registerPlatformCommands(program: Command): void {
           workflowExecutionTimeout: '30s',
         });
         const elapsed = Date.now() - started;
-        print(!!opts.json, { ok: true, ...result, ms: elapsed }, `ok: worker ${result.worker} wrote ${checkId} in ${elapsed} ms`);
+        print(
+          !!opts.json,
+          { ok: true, ...result, ms: elapsed },
+          `ok: worker ${result.worker} wrote ${checkId} in ${elapsed} ms`,
+        );
       }),
     );
 }

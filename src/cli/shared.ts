@@ -21,7 +21,8 @@ export async function withMongo<T>(run: (mongo: Mongo, config: Config) => Promis
 }
 
 export const positiveInteger = (value: string) => {
-  if (!/^[0-9]+$/.test(value) || Number(value) <= 0) throw new InvalidArgumentError('a positive integer in minor units');
+  if (!/^[0-9]+$/.test(value) || Number(value) <= 0)
+    throw new InvalidArgumentError('a positive integer in minor units');
   return Number(value);
 };
 export const duration = (value: string) => {
@@ -34,8 +35,8 @@ export const field = (value: string, previous: string[] = []) => {
   if (!match) throw new InvalidArgumentError(`one of ${REQUIRABLE_FIELDS.join(', ')}`);
   return [...previous, match];
 };
-export const modeOption = () => new Option('--mode <mode>', 'which key: test (sandbox) or live').choices(['test', 'live']).makeOptionMandatory();
-
+export const modeOption = () =>
+  new Option('--mode <mode>', 'which key: test (sandbox) or live').choices(['test', 'live']).makeOptionMandatory();
 
 export async function withTemporal<T>(run: (temporal: Temporal, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();

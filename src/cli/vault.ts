@@ -43,7 +43,10 @@ const counts = (byKey: Record<string, number>, keys: KeyRing) =>
   Object.entries(byKey).length === 0
     ? 'none'
     : Object.entries(byKey)
-        .map(([id, n]) => `${n} under ${id}${id === keys.currentKeyId ? ' (current)' : id === LEGACY_KEY_ID ? ' (legacy, no key id)' : keys.hasKey(id) ? ' (retired)' : ' (NOT CONFIGURED)'}`)
+        .map(
+          ([id, n]) =>
+            `${n} under ${id}${id === keys.currentKeyId ? ' (current)' : id === LEGACY_KEY_ID ? ' (legacy, no key id)' : keys.hasKey(id) ? ' (retired)' : ' (NOT CONFIGURED)'}`,
+        )
         .join(', ');
 
 function describe(status: VaultKeyStatus, keys: KeyRing): string[] {
@@ -53,14 +56,20 @@ function describe(status: VaultKeyStatus, keys: KeyRing): string[] {
     `webhook secrets  ${counts(status.webhookSecrets, keys)}`,
     `card data        ${counts(status.cardData, keys)} (entries not yet expired)`,
     ...status.retiredKeysInUse.map((id) => `keep ${id} in VAULT_KEYS_PREVIOUS: values are still sealed under it`),
-    ...status.retiredKeysRemovable.map((id) => `${id} may be removed from VAULT_KEYS_PREVIOUS: nothing is sealed under it`),
-    ...status.missingKeyIds.map((id) => `WARNING: values are sealed under ${id}, which is not configured: they cannot be opened`),
+    ...status.retiredKeysRemovable.map(
+      (id) => `${id} may be removed from VAULT_KEYS_PREVIOUS: nothing is sealed under it`,
+    ),
+    ...status.missingKeyIds.map(
+      (id) => `WARNING: values are sealed under ${id}, which is not configured: they cannot be opened`,
+    ),
   ];
 }
 
 /** `vault status` and `vault rotate-key`: rotating the vault master key (docs/runbook.md, "Rotating the vault key"). */
 export function registerVaultCommands(program: Command): void {
-  const vault = program.command('vault').description('the vault master key: what is sealed under which key, and its rotation');
+  const vault = program
+    .command('vault')
+    .description('the vault master key: what is sealed under which key, and its rotation');
   vault
     .command('status')
     .description('count webhook secrets and card data per vault key id, and say which retired keys may be dropped')
@@ -74,17 +83,23 @@ export function registerVaultCommands(program: Command): void {
     );
   vault
     .command('rotate-key')
-    .description('reseal every webhook secret under the current VAULT_KEY (idempotent, safe under traffic); card data expires with its payment')
+    .description(
+      'reseal every webhook secret under the current VAULT_KEY (idempotent, safe under traffic); card data expires with its payment',
+    )
     .option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) =>
       withMongo(async ({ db }, config) => {
         const resealed = await resealWebhookSecrets(db, config.vaultKeys);
         const status = await vaultKeyStatus(db, config.vaultKeys);
-        print(!!opts.json, { ...resealed, ...status }, [
-          `resealed ${resealed.resealed} webhook secret(s) of ${resealed.merchants} merchant(s) under ${status.currentKeyId}`,
-          ...resealed.failed.map((f) => `FAILED ${f.merchantId}: ${f.error}`),
-          ...describe(status, config.vaultKeys),
-        ].join('\n'));
+        print(
+          !!opts.json,
+          { ...resealed, ...status },
+          [
+            `resealed ${resealed.resealed} webhook secret(s) of ${resealed.merchants} merchant(s) under ${status.currentKeyId}`,
+            ...resealed.failed.map((f) => `FAILED ${f.merchantId}: ${f.error}`),
+            ...describe(status, config.vaultKeys),
+          ].join('\n'),
+        );
         if (resealed.failed.length > 0 || status.missingKeyIds.length > 0) process.exitCode = 1;
       }),
     );

@@ -38,17 +38,25 @@ export function registerWebhookCommands(program: Command): void {
       .option('--json', 'machine-readable output');
 
   const webhooks = targetOptions(
-    program.command('webhooks').description("a payment's webhook deliveries, every attempt").argument('<tidOrReference>'),
+    program
+      .command('webhooks')
+      .description("a payment's webhook deliveries, every attempt")
+      .argument('<tidOrReference>'),
   ).action((target: string, opts: Target) =>
     withMongo(async ({ db }) => {
       const payment = await findTarget(db, target, opts);
       const log = await deliveryLog(db, await deliveryIdsOf(db, payment));
       if (opts.json) return print(true, { tid: payment.tid, reference: payment.reference, deliveries: log }, '');
-      if (log.length === 0) return console.log(`no webhook for ${payment.tid}${payment.callbackUrl ? ' yet' : ' (no CallbackUrl)'}`);
+      if (log.length === 0)
+        return console.log(`no webhook for ${payment.tid}${payment.callbackUrl ? ' yet' : ' (no CallbackUrl)'}`);
       for (const event of log) {
-        console.log(`${event.event}  ${event._id}  ${event.delivered ? `delivered ${when(event.deliveredAt)}` : `not delivered, next try ${when(event.nextRetryAt)}`}  → ${event.url}`);
+        console.log(
+          `${event.event}  ${event._id}  ${event.delivered ? `delivered ${when(event.deliveredAt)}` : `not delivered, next try ${when(event.nextRetryAt)}`}  → ${event.url}`,
+        );
         for (const a of event.attemptLog) {
-          console.log(`  #${a.attempt}  ${a.at.toISOString()}  ${a.durationMs} ms  ${a.httpStatus ?? a.error ?? ''}${a.nextRetryAt ? `  next ${a.nextRetryAt.toISOString()}` : ''}`);
+          console.log(
+            `  #${a.attempt}  ${a.at.toISOString()}  ${a.durationMs} ms  ${a.httpStatus ?? a.error ?? ''}${a.nextRetryAt ? `  next ${a.nextRetryAt.toISOString()}` : ''}`,
+          );
         }
       }
     }),
@@ -66,14 +74,19 @@ export function registerWebhookCommands(program: Command): void {
       const opts = command.optsWithGlobals<Target & { event?: string }>();
       const payment = await findTarget(db, target, opts);
       const ids = await deliveryIdsOf(db, payment);
-      const events = await webhookEvents(db).find({ _id: { $in: ids } }).toArray();
+      const events = await webhookEvents(db)
+        .find({ _id: { $in: ids } })
+        .toArray();
       const ordered = ids.map((id) => events.find((e) => e._id === id)).filter((e) => e !== undefined);
       const wanted = opts.event?.toUpperCase();
       const event = wanted ? ordered.filter((e) => e.event === wanted).at(-1) : ordered.at(-1);
       if (!event) throw new Error(`no ${opts.event ?? 'webhook'} event for ${payment.tid}`);
       const outcome = await deliverEvent({ db, config }, event, event.attempts + 1, null);
-      print(!!opts.json, { deliveryId: event._id, event: event.event, ...outcome },
-        `${event.event} ${event._id}: ${outcome.delivered ? `delivered (HTTP ${outcome.httpStatus})` : `not delivered: ${outcome.httpStatus ?? outcome.error}`}`);
+      print(
+        !!opts.json,
+        { deliveryId: event._id, event: event.event, ...outcome },
+        `${event.event} ${event._id}: ${outcome.delivered ? `delivered (HTTP ${outcome.httpStatus})` : `not delivered: ${outcome.httpStatus ?? outcome.error}`}`,
+      );
       if (!outcome.delivered) process.exitCode = 1;
     }),
   );

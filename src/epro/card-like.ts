@@ -26,7 +26,11 @@ interface Run {
 }
 
 export function containsCardNumber(value: string): boolean {
-  const runs: Run[] = [...value.matchAll(DIGIT_RUN)].map((m) => ({ digits: m[0], start: m.index, end: m.index + m[0].length }));
+  const runs: Run[] = [...value.matchAll(DIGIT_RUN)].map((m) => ({
+    digits: m[0],
+    start: m.index,
+    end: m.index + m[0].length,
+  }));
   const gluedBefore = (run: Run) => LETTER.test(value[run.start - 1] ?? '');
   const gluedAfter = (run: Run) => LETTER.test(value[run.end] ?? '');
   const joins = (previous: Run, next: Run) => GROUP_SEPARATOR.test(value.slice(previous.end, next.start));
@@ -36,7 +40,11 @@ export function containsCardNumber(value: string): boolean {
     let digits = '';
     for (let last = first; last < runs.length; last++) {
       const run = runs[last]!;
-      if (last > first && (!joins(runs[last - 1]!, run) || run.digits.length > MAX_GROUP || runs[first]!.digits.length > MAX_GROUP)) break;
+      if (
+        last > first &&
+        (!joins(runs[last - 1]!, run) || run.digits.length > MAX_GROUP || runs[first]!.digits.length > MAX_GROUP)
+      )
+        break;
       digits += run.digits;
       const significant = digits.replace(/^0+/, '');
       if (significant.length > 19) break;

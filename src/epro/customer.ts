@@ -14,5 +14,7 @@ export function customerDetails(request: PaymentRequest): CustomerDetails {
     cardOwner: request.card.owner,
     ...request.billing,
   };
-  return Object.fromEntries(Object.entries(details).filter(([, value]) => value !== undefined)) as unknown as CustomerDetails;
+  return Object.fromEntries(
+    Object.entries(details).filter(([, value]) => value !== undefined),
+  ) as unknown as CustomerDetails;
 }

@@ -31,8 +31,10 @@ export const errors = {
   invalidParameter: (code: number, field: string, hint?: string) =>
     new EproError(code, hint ? `Invalid parameter ${field}, ${hint}` : `Invalid parameter ${field}`),
   /** Said instead of echoing the value: a card number must never travel back in an error (docs/fields.md). */
-  looksLikeCard: (code: number, field: string) => new EproError(code, `Invalid parameter ${field}: looks like a card number`),
+  looksLikeCard: (code: number, field: string) =>
+    new EproError(code, `Invalid parameter ${field}: looks like a card number`),
   /** A refund `Amount` other than the whole captured amount: V1 refunds only in full (docs/fields.md). */
-  partialRefund: (captured: number) => new EproError(200, `Invalid parameter Amount: V1 refunds are full refunds only (captured: ${captured})`),
+  partialRefund: (captured: number) =>
+    new EproError(200, `Invalid parameter Amount: V1 refunds are full refunds only (captured: ${captured})`),
   amountOverLimit: () => new EproError(300, "Amount exceeds merchant's per-transaction limit"),
 };

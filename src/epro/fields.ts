@@ -55,8 +55,20 @@ export type LookupFieldName = (typeof LOOKUP_FIELDS)[number];
 
 /** Fields a merchant's account may demand on every payment (`settleflow merchant create --require`). */
 export const REQUIRABLE_FIELDS: readonly PaymentFieldName[] = [
-  'Description', 'CustomerId', 'CardOwner', 'Firstname', 'Lastname', 'Address', 'ZipCode', 'City', 'Country',
-  'Phone', 'BirthDate', 'BirthPlace', 'ClientIp', 'CallbackUrl',
+  'Description',
+  'CustomerId',
+  'CardOwner',
+  'Firstname',
+  'Lastname',
+  'Address',
+  'ZipCode',
+  'City',
+  'Country',
+  'Phone',
+  'BirthDate',
+  'BirthPlace',
+  'ClientIp',
+  'CallbackUrl',
 ];
 
 /** Documented spellings beyond case-insensitive matching of the canonical name (docs/fields.md, field names). */

@@ -21,7 +21,10 @@ export function scalarValue(value: unknown): FieldValue | undefined {
  * the exact spelling wins; otherwise the first variant in body order wins. Unknown fields are dropped. Values
  * are trimmed, and an empty value counts as absent.
  */
-export function normalizeFields<N extends string>(body: Record<string, unknown>, canonicalNames: readonly N[]): Partial<Record<N, FieldValue>> {
+export function normalizeFields<N extends string>(
+  body: Record<string, unknown>,
+  canonicalNames: readonly N[],
+): Partial<Record<N, FieldValue>> {
   const byLowerName = new Map<string, N>(canonicalNames.map((name) => [name.toLowerCase(), name]));
   for (const [alias, name] of Object.entries(FIELD_ALIASES)) {
     if (byLowerName.has(name.toLowerCase())) byLowerName.set(alias, name as N);

@@ -18,7 +18,21 @@ export interface PaymentRequest {
   description?: string;
   customerId?: string;
   card: { number: string; month: number; year: number; cvv: string; owner?: string; brand: CardBrand };
-  billing: Partial<Record<'firstname' | 'lastname' | 'address' | 'zipCode' | 'city' | 'country' | 'phone' | 'birthDate' | 'birthPlace' | 'clientIp', string>>;
+  billing: Partial<
+    Record<
+      | 'firstname'
+      | 'lastname'
+      | 'address'
+      | 'zipCode'
+      | 'city'
+      | 'country'
+      | 'phone'
+      | 'birthDate'
+      | 'birthPlace'
+      | 'clientIp',
+      string
+    >
+  >;
   returnUrl?: string;
   callbackUrl?: string;
   threeDS: boolean;
@@ -56,14 +70,23 @@ const POSITIVE_INTEGER = /^[0-9]+$/;
 
 const text = (max: number) => yup.string().max(max).matches(PRINTABLE);
 const positiveInteger = () =>
-  yup.string().matches(POSITIVE_INTEGER).test((v) => v === undefined || (Number(v) > 0 && Number.isSafeInteger(Number(v))));
+  yup
+    .string()
+    .matches(POSITIVE_INTEGER)
+    .test((v) => v === undefined || (Number(v) > 0 && Number.isSafeInteger(Number(v))));
 
 function isRealDate(value: string, now: Date): boolean {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   if (!match) return false;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && year >= 1900 && date <= now;
+  return (
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    year >= 1900 &&
+    date <= now
+  );
 }
 
 /** Four-digit expiry year: two-digit years are this century's. */
@@ -84,7 +107,10 @@ function urlSchema(mode: Mode) {
 }
 
 /** One yup schema per field, applied to the trimmed string value. */
-function fieldSchemas(ctx: ValidationContext, fields: Partial<Record<PaymentFieldName, FieldValue>>): Record<PaymentFieldName, yup.StringSchema<string | undefined>> {
+function fieldSchemas(
+  ctx: ValidationContext,
+  fields: Partial<Record<PaymentFieldName, FieldValue>>,
+): Record<PaymentFieldName, yup.StringSchema<string | undefined>> {
   const nowYear = ctx.now.getUTCFullYear();
   const nowMonth = ctx.now.getUTCMonth() + 1;
   return {
@@ -94,14 +120,15 @@ function fieldSchemas(ctx: ValidationContext, fields: Partial<Record<PaymentFiel
     Email: yup.string().max(254).email(),
     Description: text(256),
     CustomerId: text(64),
-    CardNumber: yup
+    CardNumber: yup.string().test('luhn', LUHN_HINT, (v) => {
+      if (v === undefined) return true;
+      const digits = digitsOnly(v);
+      return /^[0-9]{13,19}$/.test(digits) && luhnValid(digits);
+    }),
+    CardMonth: yup
       .string()
-      .test('luhn', LUHN_HINT, (v) => {
-        if (v === undefined) return true;
-        const digits = digitsOnly(v);
-        return /^[0-9]{13,19}$/.test(digits) && luhnValid(digits);
-      }),
-    CardMonth: yup.string().matches(/^[0-9]{1,2}$/).test((v) => v === undefined || (Number(v) >= 1 && Number(v) <= 12)),
+      .matches(/^[0-9]{1,2}$/)
+      .test((v) => v === undefined || (Number(v) >= 1 && Number(v) <= 12)),
     CardYear: yup
       .string()
       .matches(/^([0-9]{2}|[0-9]{4})$/)
@@ -117,13 +144,25 @@ function fieldSchemas(ctx: ValidationContext, fields: Partial<Record<PaymentFiel
     Firstname: text(64),
     Lastname: text(64),
     Address: text(128),
-    ZipCode: yup.string().max(16).matches(/^[0-9A-Za-z -]+$/),
+    ZipCode: yup
+      .string()
+      .max(16)
+      .matches(/^[0-9A-Za-z -]+$/),
     City: text(64),
     Country: yup.string().test((v) => v === undefined || ISO_ALPHA3.has(v.toUpperCase())),
-    Phone: yup.string().max(32).matches(/^\+?[0-9][0-9 ().-]*$/),
-    BirthDate: yup.string().max(10).test((v) => v === undefined || isRealDate(v, ctx.now)),
+    Phone: yup
+      .string()
+      .max(32)
+      .matches(/^\+?[0-9][0-9 ().-]*$/),
+    BirthDate: yup
+      .string()
+      .max(10)
+      .test((v) => v === undefined || isRealDate(v, ctx.now)),
     BirthPlace: text(64),
-    ClientIp: yup.string().max(15).test((v) => v === undefined || isIPv4(v)),
+    ClientIp: yup
+      .string()
+      .max(15)
+      .test((v) => v === undefined || isIPv4(v)),
     ReturnUrl: urlSchema(ctx.account.mode),
     CallbackUrl: urlSchema(ctx.account.mode),
     '3DS': yup.string().matches(YES_NO),
@@ -146,7 +185,10 @@ const isYes = (v: FieldValue | undefined) => typeof v === 'string' && v.toLowerC
  * cross-field rules (106, 8, 22, 222), account limits (300, 7) — and throws the first failure.
  * Tid uniqueness (104) is the database's job and comes after this.
  */
-export async function validatePaymentRequest(body: Record<string, unknown>, ctx: ValidationContext): Promise<PaymentRequest> {
+export async function validatePaymentRequest(
+  body: Record<string, unknown>,
+  ctx: ValidationContext,
+): Promise<PaymentRequest> {
   const names = PAYMENT_FIELDS.map((f) => f.name);
   const fields = normalizeFields(body, names);
 
@@ -177,14 +219,16 @@ export async function validatePaymentRequest(body: Record<string, unknown>, ctx:
     threeDS && str('ReturnUrl') === undefined ? errors.returnUrlRequired() : undefined,
     threeDS && !ctx.account.threeDSAllowed ? errors.threeDSNotAllowed() : undefined,
     brand === 'maestro' && !threeDS ? errors.maestroRequires3DS() : undefined,
-    ...PAYMENT_FIELDS.filter((f) => ctx.account.requiredFields.includes(f.name) && fields[f.name] === undefined).map((f) =>
-      errors.merchantRequires(f.name),
+    ...PAYMENT_FIELDS.filter((f) => ctx.account.requiredFields.includes(f.name) && fields[f.name] === undefined).map(
+      (f) => errors.merchantRequires(f.name),
     ),
   ];
   const amount = Number(str('Amount'));
   const accountLimits: (EproError | undefined)[] = [
     ctx.account.maxAmount !== null && amount > ctx.account.maxAmount ? errors.amountOverLimit() : undefined,
-    ctx.account.mode === 'live' && !ctx.account.liveConnector ? errors.invalidAccount('live payments are not set up for this account') : undefined,
+    ctx.account.mode === 'live' && !ctx.account.liveConnector
+      ? errors.invalidAccount('live payments are not set up for this account')
+      : undefined,
   ];
   const firstFailure = [...crossField, ...accountLimits].find((e) => e !== undefined);
   if (firstFailure) throw firstFailure;
@@ -192,8 +236,16 @@ export async function validatePaymentRequest(body: Record<string, unknown>, ctx:
   const optional = (name: PaymentFieldName) => str(name);
   const billing: PaymentRequest['billing'] = {};
   const billingMap = {
-    firstname: 'Firstname', lastname: 'Lastname', address: 'Address', zipCode: 'ZipCode', city: 'City',
-    country: 'Country', phone: 'Phone', birthDate: 'BirthDate', birthPlace: 'BirthPlace', clientIp: 'ClientIp',
+    firstname: 'Firstname',
+    lastname: 'Lastname',
+    address: 'Address',
+    zipCode: 'ZipCode',
+    city: 'City',
+    country: 'Country',
+    phone: 'Phone',
+    birthDate: 'BirthDate',
+    birthPlace: 'BirthPlace',
+    clientIp: 'ClientIp',
   } as const;
   for (const [key, name] of Object.entries(billingMap)) {
     const value = optional(name);

@@ -11,5 +11,6 @@ const MINOR_UNITS = /^[0-9]+$/;
 export function checkRefundAmount(body: Record<string, unknown>, paymentAmount: number): void {
   const { Amount: amount } = normalizeFields(body, ['Amount']);
   if (amount === undefined) return;
-  if (amount === INVALID || !MINOR_UNITS.test(amount) || Number(amount) !== paymentAmount) throw errors.partialRefund(paymentAmount);
+  if (amount === INVALID || !MINOR_UNITS.test(amount) || Number(amount) !== paymentAmount)
+    throw errors.partialRefund(paymentAmount);
 }

@@ -49,7 +49,10 @@ export function paymentResult(
 }
 
 /** A refund answers with the refund's own Reference; Status `captured` means the refund went through. */
-export function refundResult(payment: PaymentFacts, refund: { reference: string; status: RefundStatus; message: string; date: Date }): EproResult {
+export function refundResult(
+  payment: PaymentFacts,
+  refund: { reference: string; status: RefundStatus; message: string; date: Date },
+): EproResult {
   return {
     OperationType: 'refund',
     Status: refund.status,

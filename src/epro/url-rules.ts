@@ -14,7 +14,12 @@ const DNS_TIMEOUT_MS = 2000;
 export function parseHttpUrl(value: string): URL | undefined {
   try {
     const url = new URL(value);
-    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password) {
+    if (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      url.hostname !== '' &&
+      !url.username &&
+      !url.password
+    ) {
       return url;
     }
   } catch {
@@ -48,9 +53,13 @@ async function resolveAll(hostname: string): Promise<string[] | undefined> {
  */
 export async function isAcceptableLiveUrl(url: URL): Promise<boolean> {
   if (url.protocol !== 'https:') return false;
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
+  const host = url.hostname
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.$/, '');
   if (ipaddr.isValid(host)) return !isNonPublicAddress(host);
-  if (host === 'localhost' || !host.includes('.') || NON_PUBLIC_SUFFIXES.some((suffix) => host.endsWith(suffix))) return false;
+  if (host === 'localhost' || !host.includes('.') || NON_PUBLIC_SUFFIXES.some((suffix) => host.endsWith(suffix)))
+    return false;
   const addresses = await resolveAll(host);
   return addresses === undefined || addresses.every((address) => !isNonPublicAddress(address));
 }

@@ -34,7 +34,11 @@ function eproRoutes(deps: AppDeps): Router<EproState> {
   const router = new Router<EproState>();
   const rate = requestRateLimit(new RequestRateLimiter(deps.db), deps.config.throttle.requestsPerMinute);
   const chain = [eproBoundary, authenticate(deps.verifier), rate, parseBody] as const;
-  router.all('/v1/payment/direct', ...chain, paymentHandler({ db: deps.db, client: deps.temporal.client, config: deps.config }));
+  router.all(
+    '/v1/payment/direct',
+    ...chain,
+    paymentHandler({ db: deps.db, client: deps.temporal.client, config: deps.config }),
+  );
   router.all('/v1/refund/direct', ...chain, refundHandler(deps.db, deps.temporal.client, deps.config.apiWaitBudgetMs));
   router.all('/v1/status/direct', ...chain, statusHandler(deps.db));
   return router;

@@ -57,7 +57,8 @@ function parseJsonObject(text: string): Fields {
 function parseForm(text: string): Fields {
   const fields: Fields = {};
   for (const [key, value] of new URLSearchParams(text)) {
-    if (!Object.prototype.hasOwnProperty.call(fields, key)) Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+    if (!Object.prototype.hasOwnProperty.call(fields, key))
+      Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return fields;
 }
@@ -87,7 +88,8 @@ function readMultipart(req: IncomingMessage, contentType: string): Promise<Field
     }
 
     parser.on('field', (name, value) => {
-      if (!Object.prototype.hasOwnProperty.call(fields, name)) Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
+      if (!Object.prototype.hasOwnProperty.call(fields, name))
+        Object.defineProperty(fields, name, { value, enumerable: true, writable: true, configurable: true });
     });
     // Fields only: file parts are drained and ignored, never stored.
     parser.on('file', (_name, stream) => stream.resume());

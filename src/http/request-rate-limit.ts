@@ -62,7 +62,8 @@ export class RequestRateLimiter {
         }
         // A refusal from memory carries no count: none of the batch fits. From the store, the first ones may.
         const before = err.consumedPoints - waiting.length;
-        const admitted = err.consumedPoints === 0 ? 0 : Math.min(waiting.length, Math.max(0, batch.limiter.points - before));
+        const admitted =
+          err.consumedPoints === 0 ? 0 : Math.min(waiting.length, Math.max(0, batch.limiter.points - before));
         waiting.forEach((resolve, i) => resolve(i < admitted ? undefined : retryAfterSeconds(err)));
       }
     }
@@ -74,7 +75,12 @@ export class RequestRateLimiter {
     if (!limiter) {
       if (this.byLimit.size >= MAX_DISTINCT_LIMITS) this.byLimit.delete(this.byLimit.keys().next().value!);
       // One counter per key whatever its limit: a changed limit applies to the window already open.
-      limiter = new RateLimiterMongoById(this.db, { keyPrefix: 'requests', points: perMinute, duration: 60, inMemoryBlockOnConsumed: perMinute });
+      limiter = new RateLimiterMongoById(this.db, {
+        keyPrefix: 'requests',
+        points: perMinute,
+        duration: 60,
+        inMemoryBlockOnConsumed: perMinute,
+      });
       this.byLimit.set(perMinute, limiter);
     }
     return limiter;

@@ -38,7 +38,8 @@ export function findMerchant(db: Db, merchantId: string): Promise<MerchantDoc | 
 
 /** Sets the account's per-key request limit, or with null returns it to the configured default. */
 export async function setMerchantRateLimit(db: Db, merchantId: string, perMinute: number | null): Promise<boolean> {
-  const update = perMinute === null ? { $unset: { rateLimitPerMinute: '' as const } } : { $set: { rateLimitPerMinute: perMinute } };
+  const update =
+    perMinute === null ? { $unset: { rateLimitPerMinute: '' as const } } : { $set: { rateLimitPerMinute: perMinute } };
   const result = await merchants(db).updateOne({ _id: merchantId }, update);
   return result.matchedCount === 1;
 }

@@ -72,7 +72,9 @@ export function findPayment(db: Db, key: string): Promise<PaymentDoc | null> {
   return payments(db).findOne({ _id: key });
 }
 
-export type ProjectionPatch = Partial<Pick<PaymentDoc, 'status' | 'message' | 'threeDS' | 'threeDSUrl' | 'refund' | 'updatedAt'>>;
+export type ProjectionPatch = Partial<
+  Pick<PaymentDoc, 'status' | 'message' | 'threeDS' | 'threeDSUrl' | 'refund' | 'updatedAt'>
+>;
 
 /**
  * Applies a projection write from the workflow. The `seq` guard makes it idempotent and ordered: a retried
@@ -94,7 +96,10 @@ const ORPHAN_RESERVATION_MS = 24 * 3600_000;
  */
 export async function dropStaleDigests(db: Db, now = Date.now()): Promise<number> {
   const result = await payments(db).updateMany(
-    { requestDigest: { $exists: true }, $or: [{ lifecycle: 'started' }, { createdAt: { $lt: new Date(now - ORPHAN_RESERVATION_MS) } }] },
+    {
+      requestDigest: { $exists: true },
+      $or: [{ lifecycle: 'started' }, { createdAt: { $lt: new Date(now - ORPHAN_RESERVATION_MS) } }],
+    },
     { $unset: { requestDigest: '' } },
   );
   return result.modifiedCount;

@@ -26,7 +26,11 @@ export async function recordReference(db: Db, doc: ReferenceDoc): Promise<void> 
   }
 }
 
-export async function findReference(db: Db, reference: string, owner: { merchantId: string; mode: Mode }): Promise<ReferenceDoc | undefined> {
+export async function findReference(
+  db: Db,
+  reference: string,
+  owner: { merchantId: string; mode: Mode },
+): Promise<ReferenceDoc | undefined> {
   const doc = await references(db).findOne({ _id: reference });
   return doc && doc.merchantId === owner.merchantId && doc.mode === owner.mode ? doc : undefined;
 }

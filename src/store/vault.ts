@@ -30,7 +30,13 @@ export interface VaultedCard {
 const vault = (db: Db) => db.collection<VaultDoc>('vault');
 const context = (token: string, part: string) => `vault:${token}:${part}`;
 
-export async function vaultCard(db: Db, keys: KeyRing, paymentKey: string, card: Required<VaultedCard>, ttlMs: number): Promise<string> {
+export async function vaultCard(
+  db: Db,
+  keys: KeyRing,
+  paymentKey: string,
+  card: Required<VaultedCard>,
+  ttlMs: number,
+): Promise<string> {
   const token = `vt_${randomBase62(24)}`;
   const now = new Date();
   await vault(db).insertOne({
@@ -87,7 +93,14 @@ export async function cardEntriesByKeyId(db: Db, now = new Date()): Promise<Reco
 }
 
 /** Entries created before `before`, oldest first: the candidates of the orphan sweep (a scan of a small collection). */
-export async function cardsCreatedBefore(db: Db, before: Date, limit: number): Promise<{ token: string; paymentKey: string }[]> {
-  const docs = await vault(db).find({ createdAt: { $lt: before } }, { projection: { paymentKey: 1 } }).limit(limit).toArray();
+export async function cardsCreatedBefore(
+  db: Db,
+  before: Date,
+  limit: number,
+): Promise<{ token: string; paymentKey: string }[]> {
+  const docs = await vault(db)
+    .find({ createdAt: { $lt: before } }, { projection: { paymentKey: 1 } })
+    .limit(limit)
+    .toArray();
   return docs.map((d) => ({ token: d._id, paymentKey: d.paymentKey }));
 }

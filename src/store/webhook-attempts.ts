@@ -56,7 +56,11 @@ export const paymentWebhooks = (db: Db) => db.collection<PaymentWebhooksDoc>('pa
 
 /** Files a delivery id under its payment; filing it again changes nothing. */
 export async function fileDelivery(db: Db, paymentKey: string, deliveryId: string): Promise<void> {
-  await paymentWebhooks(db).updateOne({ _id: paymentKey }, { $addToSet: { deliveryIds: deliveryId } }, { upsert: true });
+  await paymentWebhooks(db).updateOne(
+    { _id: paymentKey },
+    { $addToSet: { deliveryIds: deliveryId } },
+    { upsert: true },
+  );
 }
 
 /**
@@ -69,15 +73,22 @@ export async function deliveryIdsOf(db: Db, payment: { _id: string; webhookDeliv
 }
 
 /** Every event of a payment with its attempts, oldest first, by `_id` reads only. */
-export async function deliveryLog(db: Db, deliveryIds: readonly string[]): Promise<(WebhookEventDoc & { attemptLog: WebhookAttemptDoc[] })[]> {
-  const events = await webhookEvents(db).find({ _id: { $in: [...deliveryIds] } }).toArray();
+export async function deliveryLog(
+  db: Db,
+  deliveryIds: readonly string[],
+): Promise<(WebhookEventDoc & { attemptLog: WebhookAttemptDoc[] })[]> {
+  const events = await webhookEvents(db)
+    .find({ _id: { $in: [...deliveryIds] } })
+    .toArray();
   const byId = new Map(events.map((e) => [e._id, e]));
   const log = [];
   for (const id of deliveryIds) {
     const event = byId.get(id);
     if (!event) continue;
     const attemptIds = Array.from({ length: event.attempts }, (_, i) => `${id}:${i + 1}`);
-    const attempts = await webhookAttempts(db).find({ _id: { $in: attemptIds } }).toArray();
+    const attempts = await webhookAttempts(db)
+      .find({ _id: { $in: attemptIds } })
+      .toArray();
     log.push({ ...event, attemptLog: attempts.sort((a, b) => a.attempt - b.attempt) });
   }
   return log;

@@ -14,6 +14,8 @@ export async function connectTemporal(config: Config): Promise<Temporal> {
 
 /** A readiness probe answers fast: two seconds, not the client's whole retry policy. */
 export async function temporalReachable(temporal: Temporal, namespace: string): Promise<boolean> {
-  await temporal.connection.withDeadline(Date.now() + 2_000, () => temporal.connection.workflowService.describeNamespace({ namespace }));
+  await temporal.connection.withDeadline(Date.now() + 2_000, () =>
+    temporal.connection.workflowService.describeNamespace({ namespace }),
+  );
   return true;
 }

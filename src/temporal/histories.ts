@@ -37,7 +37,8 @@ export function isHistoryFile(argument: string): boolean {
  */
 export function cardNumbersIn(historyJson: string): string[] {
   const decoded = JSON.stringify(JSON.parse(historyJson), (key, value: unknown) =>
-    key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value);
+    key === 'data' && typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : value,
+  );
   const runs = [...`${historyJson}\n${decoded}`.matchAll(/(?<!\d)\d{13,19}(?!\d)/g)].map((match) => match[0]);
   return [...new Set(runs.filter(luhnValid).map(maskPan))];
 }
@@ -70,7 +71,9 @@ export async function* replayHistories(
     yield {
       workflowId: result.workflowId,
       ok: result.error === undefined,
-      ...(result.error ? { error: { name: result.error.name, reason: reasonOf(result.error.message), message: result.error.message } } : {}),
+      ...(result.error
+        ? { error: { name: result.error.name, reason: reasonOf(result.error.message), message: result.error.message } }
+        : {}),
     };
   }
 }

@@ -19,10 +19,16 @@ interface ProtoJson {
 }
 
 const protojson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as ProtoJson;
-const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
+const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType(
+  'temporal.api.history.v1.History',
+);
 
 export function historyToJson(history: History): string {
-  return JSON.stringify(protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)), null, 2);
+  return JSON.stringify(
+    protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)),
+    null,
+    2,
+  );
 }
 
 /** Older exports (tctl, early UI versions) name enum values in PascalCase without their prefix. */
@@ -54,5 +60,9 @@ export function historyFromJson(json: unknown): History {
   const events = (json as { events?: unknown } | null)?.events;
   if (!Array.isArray(events)) throw new TypeError('not a workflow history: expected an object with an "events" array');
   // Unknown fields are tolerated: a newer server or UI may add some, and replay does not need them.
-  return protojson.fromJson(historyType, { events: events.map((e) => normalizeEvent(e as Record<string, unknown>)) }, { ignoreUnknownFields: true }) as History;
+  return protojson.fromJson(
+    historyType,
+    { events: events.map((e) => normalizeEvent(e as Record<string, unknown>)) },
+    { ignoreUnknownFields: true },
+  ) as History;
 }

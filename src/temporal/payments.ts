@@ -1,12 +1,22 @@
 import {
-  type Client, WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError,
+  type Client,
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
   WorkflowUpdateStage,
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { paymentWorkflow } from '../../workflows/payment';
 import {
-  type ChallengeAnswer, type ChallengeResult, challengeResultUpdate, decisionUpdate, type Decision, type Mode, type PaymentInput,
-  refundUpdate, type RefundAnswer,
+  type ChallengeAnswer,
+  type ChallengeResult,
+  challengeResultUpdate,
+  decisionUpdate,
+  type Decision,
+  type Mode,
+  type PaymentInput,
+  refundUpdate,
+  type RefundAnswer,
 } from '../../workflows/messages';
 import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../../workflows/search-attributes';
 
@@ -53,7 +63,12 @@ export function paymentStartOptions(workflowId: string, taskQueue: string, input
  * Starts the payment's workflow and waits for its first decision in one round trip (update-with-start), at most
  * `budgetMs`. Errors other than "already started" mean the start may not have happened: the caller decides.
  */
-export async function startPayment(client: Client, taskQueue: string, input: PaymentInput, budgetMs: number): Promise<StartResult> {
+export async function startPayment(
+  client: Client,
+  taskQueue: string,
+  input: PaymentInput,
+  budgetMs: number,
+): Promise<StartResult> {
   const workflowId = paymentWorkflowId(input.mode, input.merchantId, input.tid);
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
     ...paymentStartOptions(workflowId, taskQueue, input),
@@ -97,7 +112,9 @@ export async function startPayment(client: Client, taskQueue: string, input: Pay
 async function confirmedNotFound(client: Client, err: unknown): Promise<boolean> {
   if (!(err instanceof WorkflowNotFoundError)) return false;
   try {
-    await client.withDeadline(Date.now() + 3_000, () => client.workflowService.describeNamespace({ namespace: client.options.namespace }));
+    await client.withDeadline(Date.now() + 3_000, () =>
+      client.workflowService.describeNamespace({ namespace: client.options.namespace }),
+    );
     return true;
   } catch {
     return false;
@@ -106,7 +123,8 @@ async function confirmedNotFound(client: Client, err: unknown): Promise<boolean>
 
 /** Whether Temporal has this workflow. "No" frees a Tid, so it must be certain; anything uncertain throws. */
 export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
-  const describe = () => client.withDeadline(Date.now() + 3_000, () => client.workflow.getHandle(workflowId).describe());
+  const describe = () =>
+    client.withDeadline(Date.now() + 3_000, () => client.workflow.getHandle(workflowId).describe());
   try {
     await describe();
     return true;
@@ -127,7 +145,12 @@ export async function workflowExists(client: Client, workflowId: string): Promis
  * Sends the refund Update; the workflow decides (so two concurrent refunds give one success and one refusal).
  * A workflow that has closed (its refund window ended) can no longer refund.
  */
-export async function requestRefund(client: Client, workflowId: string, reference: string, budgetMs: number): Promise<RefundAnswer> {
+export async function requestRefund(
+  client: Client,
+  workflowId: string,
+  reference: string,
+  budgetMs: number,
+): Promise<RefundAnswer> {
   try {
     return await client.withDeadline(Date.now() + budgetMs, () =>
       client.workflow.getHandle(workflowId).executeUpdate(refundUpdate, { args: [{ reference }] }),
@@ -144,7 +167,12 @@ export async function requestRefund(client: Client, workflowId: string, referenc
  * Delivers the cardholder's 3-D Secure answer and waits (within the budget) for the payment's outcome. `closed`
  * means the workflow has already ended (the challenge timed out, or the payment finished long ago).
  */
-export async function submitChallengeResult(client: Client, workflowId: string, result: ChallengeResult, budgetMs: number): Promise<ChallengeAnswer | { closed: true }> {
+export async function submitChallengeResult(
+  client: Client,
+  workflowId: string,
+  result: ChallengeResult,
+  budgetMs: number,
+): Promise<ChallengeAnswer | { closed: true }> {
   try {
     return await client.withDeadline(Date.now() + budgetMs, () =>
       client.workflow.getHandle(workflowId).executeUpdate(challengeResultUpdate, { args: [result] }),

@@ -86,9 +86,16 @@ export function workflowListUiUrl(uiUrl: string, namespace: string, query: strin
   return `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(query)}`;
 }
 
-async function waitingForOf(client: Client, workflowId: string, runId: string, timeoutMs: number): Promise<StuckPayment['waitingFor']> {
+async function waitingForOf(
+  client: Client,
+  workflowId: string,
+  runId: string,
+  timeoutMs: number,
+): Promise<StuckPayment['waitingFor']> {
   try {
-    const state = await client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId, runId).query(stateQuery));
+    const state = await client.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.getHandle(workflowId, runId).query(stateQuery),
+    );
     return state.waitingFor;
   } catch {
     return 'unknown';
@@ -96,7 +103,11 @@ async function waitingForOf(client: Client, workflowId: string, runId: string, t
 }
 
 /** Pending activities and workflow task from `describe`, which the server answers without a worker. */
-async function retriesOf(client: Client, workflowId: string, runId: string): Promise<Pick<StuckPayment, 'pendingActivities' | 'workflowTaskAttempt'>> {
+async function retriesOf(
+  client: Client,
+  workflowId: string,
+  runId: string,
+): Promise<Pick<StuckPayment, 'pendingActivities' | 'workflowTaskAttempt'>> {
   try {
     const { raw } = await client.workflow.getHandle(workflowId, runId).describe();
     return {
@@ -117,7 +128,12 @@ function keyword(info: WorkflowExecutionInfo, key: typeof SA_TID): string {
   return info.typedSearchAttributes.get(key) ?? '?';
 }
 
-async function inspect(client: Client, info: WorkflowExecutionInfo, options: StuckOptions, now: Date): Promise<StuckPayment> {
+async function inspect(
+  client: Client,
+  info: WorkflowExecutionInfo,
+  options: StuckOptions,
+  now: Date,
+): Promise<StuckPayment> {
   const [waitingFor, retries] = await Promise.all([
     waitingForOf(client, info.workflowId, info.runId, options.queryTimeoutMs ?? 3_000),
     retriesOf(client, info.workflowId, info.runId),

@@ -5,7 +5,10 @@ import type { Config } from '../config';
  * The worker settings every SettleFlow worker runs with, in one place, so a benchmark's baseline worker is tuned
  * exactly like the payment worker it is compared with.
  */
-export function workerOptions(config: Config, connection: NativeConnection): Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue'> {
+export function workerOptions(
+  config: Config,
+  connection: NativeConnection,
+): Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue'> {
   return {
     connection,
     namespace: config.temporal.namespace,

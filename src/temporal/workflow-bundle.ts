@@ -7,6 +7,7 @@ export const WORKFLOW_BUNDLE_PATH = path.join(projectRoot, 'dist', 'workflow-bun
 
 /** The worker's `workflowBundle` option; a missing bundle is a build that did not finish, said plainly. */
 export function workflowBundle(): { codePath: string } {
-  if (!existsSync(WORKFLOW_BUNDLE_PATH)) throw new Error(`${WORKFLOW_BUNDLE_PATH} is missing: run \`npm run build\` first`);
+  if (!existsSync(WORKFLOW_BUNDLE_PATH))
+    throw new Error(`${WORKFLOW_BUNDLE_PATH} is missing: run \`npm run build\` first`);
   return { codePath: WORKFLOW_BUNDLE_PATH };
 }

@@ -14,7 +14,12 @@ export interface VerifyOptions {
   now?: number;
 }
 
-export function verifySignature(rawBody: string | Buffer, header: string | undefined, secrets: readonly string[], options: VerifyOptions = {}): boolean {
+export function verifySignature(
+  rawBody: string | Buffer,
+  header: string | undefined,
+  secrets: readonly string[],
+  options: VerifyOptions = {},
+): boolean {
   if (!header || secrets.length === 0) return false;
   const tolerance = options.toleranceSeconds ?? 300;
   const now = options.now ?? Math.floor(Date.now() / 1000);
@@ -28,7 +33,10 @@ export function verifySignature(rawBody: string | Buffer, header: string | undef
   }
   if (timestamp === undefined || signatures.length === 0 || Math.abs(now - timestamp) > tolerance) return false;
 
-  const signed = Buffer.concat([Buffer.from(`${timestamp}.`, 'utf8'), typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody]);
+  const signed = Buffer.concat([
+    Buffer.from(`${timestamp}.`, 'utf8'),
+    typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody,
+  ]);
   return secrets.some((secret) => {
     const expected = createHmac('sha256', secret).update(signed).digest();
     // Every candidate is compared in constant time; `some` only stops after a match, which reveals nothing secret.

@@ -16,20 +16,36 @@ function lowerCased(body: Record<string, string>): Record<string, string> {
 }
 
 function documentedVariants(body: Record<string, string>): Record<string, string> {
-  return { ...body, firstName: 'Jane', LastName: 'Doe', zipCode: '75001', birthDate: '1990-01-31', birthplace: 'Paris', IP: '203.0.113.7', customerID: 'c-1', callbackurl: 'http://127.0.0.1:1/hook' };
+  return {
+    ...body,
+    firstName: 'Jane',
+    LastName: 'Doe',
+    zipCode: '75001',
+    birthDate: '1990-01-31',
+    birthplace: 'Paris',
+    IP: '203.0.113.7',
+    customerID: 'c-1',
+    callbackurl: 'http://127.0.0.1:1/hook',
+  };
 }
 
 describe.each<Encoding>(['json', 'form', 'multipart'])('a payment sent as %s', (encoding) => {
   it.each([
     ['canonical names', (b: Record<string, string>) => b],
     ['lower-cased names', lowerCased],
-    ['UPPER-CASED names', (b: Record<string, string>) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k.toUpperCase(), v]))],
+    [
+      'UPPER-CASED names',
+      (b: Record<string, string>) => Object.fromEntries(Object.entries(b).map(([k, v]) => [k.toUpperCase(), v])),
+    ],
     ['the documented variants', documentedVariants],
   ])('is accepted with %s', async (_name, shape) => {
     const body = shape(paymentBody());
     const answer = await post(stack.apiUrl, 'payment', undefined, body, encoding, { 'EPRO-API-KEY': merchant.testKey });
     expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ Code: 0, Result: { Status: 'captured', Amount: 12.34, Currency: 'EUR', '3DSecure': 'no' } });
+    expect(answer.body).toMatchObject({
+      Code: 0,
+      Result: { Status: 'captured', Amount: 12.34, Currency: 'EUR', '3DSecure': 'no' },
+    });
   });
 });
 
@@ -52,7 +68,10 @@ it('prefers the exact canonical spelling when a variant also arrives', async () 
 });
 
 it('reads the key header case-insensitively and echoes X-Request-Id', async () => {
-  const answer = await post(stack.apiUrl, 'status', undefined, { Tid: 'nope' }, 'json', { 'EPRO-API-KEY': merchant.testKey, 'X-Request-Id': 'abc-123' });
+  const answer = await post(stack.apiUrl, 'status', undefined, { Tid: 'nope' }, 'json', {
+    'EPRO-API-KEY': merchant.testKey,
+    'X-Request-Id': 'abc-123',
+  });
   expect(answer.body.Code).toBe(102);
   expect(answer.requestId).toBe('abc-123');
 });

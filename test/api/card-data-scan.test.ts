@@ -51,7 +51,10 @@ const CHALLENGES: { card: string; extra?: Record<string, string>; answer: 'appro
   { card: '6759649826438453', extra: { '3DS': 'yes' }, answer: 'failed', status: 'rejected_pw' },
 ];
 const FINAL_EVENT: Record<string, string> = {
-  captured: 'PAYMENT_CAPTURED', failed: 'PAYMENT_FAILED', rejected_pw: 'PAYMENT_REJECTED', cancelled: 'PAYMENT_CANCELLED',
+  captured: 'PAYMENT_CAPTURED',
+  failed: 'PAYMENT_FAILED',
+  rejected_pw: 'PAYMENT_REJECTED',
+  cancelled: 'PAYMENT_CANCELLED',
 };
 const ENCODINGS: Encoding[] = ['json', 'form', 'multipart'];
 
@@ -71,7 +74,11 @@ async function answerChallenge(url: string, answer: 'approved' | 'failed'): Prom
   const page = await (await fetch(url)).text();
   const token = /name="token" value="([0-9a-f]{64})"/.exec(page)?.[1];
   expect(token).toBeDefined();
-  const res = await fetch(url, { method: 'POST', body: new URLSearchParams({ token: token!, result: answer }), redirect: 'manual' });
+  const res = await fetch(url, {
+    method: 'POST',
+    body: new URLSearchParams({ token: token!, result: answer }),
+    redirect: 'manual',
+  });
   return [page, await res.text()];
 }
 
@@ -112,8 +119,13 @@ it('finds no card number or CVV in any collection, log, history, webhook, answer
   ]);
 
   // Every payment reaches the final state its card and answer lead to (docs/sandbox.md), and tells the merchant.
-  const told = (tid: string, event: string) => receiver.forTid(tid).some((hook) => hook.headers['x-settleflow-event'] === event);
-  await eventually('every final webhook', () => Promise.resolve(made.every(({ tid, status }) => told(tid, FINAL_EVENT[status]!)) || undefined), 60_000);
+  const told = (tid: string, event: string) =>
+    receiver.forTid(tid).some((hook) => hook.headers['x-settleflow-event'] === event);
+  await eventually(
+    'every final webhook',
+    () => Promise.resolve(made.every(({ tid, status }) => told(tid, FINAL_EVENT[status]!)) || undefined),
+    60_000,
+  );
 
   // A refund: the card is gone by then, but its path writes projections, references and a webhook too.
   const refunded = made.find((m) => m.status === 'captured')!;
@@ -149,7 +161,15 @@ it('finds no card number or CVV in any collection, log, history, webhook, answer
   expect(report.sawMaskedPan).toBe(true);
   const listed = (await stack.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
   expect(Object.keys(report.collections).sort()).toEqual(listed);
-  for (const name of ['payments', 'references', 'vault', 'webhook_events', 'webhook_attempts', 'simulator_ledger', 'merchants']) {
+  for (const name of [
+    'payments',
+    'references',
+    'vault',
+    'webhook_events',
+    'webhook_attempts',
+    'simulator_ledger',
+    'merchants',
+  ]) {
     expect(listed).toContain(name);
   }
   expect(report.collections.payments).toBe(made.length);
@@ -162,4 +182,3 @@ it('finds no card number or CVV in any collection, log, history, webhook, answer
   // And the scan would have seen the card in all that: the rule finds every card this test used.
   for (const { card } of [...DIRECT_CARDS, ...CHALLENGES]) expect(findCardData(`{"x":"${card}"}`)).toHaveLength(1);
 }, 180_000);
-

@@ -23,7 +23,8 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 const logDir = () => path.join(stack.config.dataDir, 'logs');
-const readLogs = () => readdirSync(logDir()).map((file) => ({ file, text: readFileSync(path.join(logDir(), file), 'utf8') }));
+const readLogs = () =>
+  readdirSync(logDir()).map((file) => ({ file, text: readFileSync(path.join(logDir(), file), 'utf8') }));
 
 interface Case {
   field: string;
@@ -48,13 +49,16 @@ it('refuses each free-text field holding a card number with its own code; starts
   for (const c of cases) {
     const body = paymentBody({ [c.field]: c.value });
     const requestId = `card-in-fields-${randomUUID()}`;
-    const answer = await post(stack.apiUrl, 'payment', merchant.testKey, body, c.encoding, { 'x-request-id': requestId });
+    const answer = await post(stack.apiUrl, 'payment', merchant.testKey, body, c.encoding, {
+      'x-request-id': requestId,
+    });
     expect(answer.body).toEqual({ Code: c.code, Error: `Invalid parameter ${c.field}: looks like a card number` });
     requestIds.push(requestId);
     tids.push(body.Tid!);
   }
 
-  for (const tid of tids) expect(await workflowExists(stack.temporal, paymentWorkflowId('test', merchant.merchantId, tid))).toBe(false);
+  for (const tid of tids)
+    expect(await workflowExists(stack.temporal, paymentWorkflowId('test', merchant.merchantId, tid))).toBe(false);
   expect(await stack.db.collection('payments').countDocuments({ merchantId: merchant.merchantId })).toBe(0);
   expect(await stack.db.collection('references').countDocuments({ merchantId: merchant.merchantId })).toBe(0);
 
@@ -65,7 +69,10 @@ it('refuses each free-text field holding a card number with its own code; starts
   });
   for (const { file, text } of readLogs()) {
     for (const c of cases) {
-      expect({ file, found: text.includes(c.value) || text.includes(digitsOf(c.value)) }).toEqual({ file, found: false });
+      expect({ file, found: text.includes(c.value) || text.includes(digitsOf(c.value)) }).toEqual({
+        file,
+        found: false,
+      });
     }
   }
 });
@@ -76,42 +83,72 @@ it('a Tid that looks like a card number is never looked up: refund and status an
   const tid = '4917610000000000';
   const now = new Date();
   const legacy: PaymentDoc = {
-    _id: paymentKey('test', owner.merchantId, tid), mode: 'test', merchantId: owner.merchantId, tid, reference: `pr_${randomUUID().replaceAll('-', '')}`,
-    uid: 'customer-42', amount: 1234, currency: 'EUR', maskedPan: '411111******1111', brand: 'visa',
+    _id: paymentKey('test', owner.merchantId, tid),
+    mode: 'test',
+    merchantId: owner.merchantId,
+    tid,
+    reference: `pr_${randomUUID().replaceAll('-', '')}`,
+    uid: 'customer-42',
+    amount: 1234,
+    currency: 'EUR',
+    maskedPan: '411111******1111',
+    brand: 'visa',
     workflowId: paymentWorkflowId('test', owner.merchantId, tid),
-    status: 'captured', message: 'Payment was successful', threeDS: false, seq: 3, createdAt: now, updatedAt: now,
+    status: 'captured',
+    message: 'Payment was successful',
+    threeDS: false,
+    seq: 3,
+    createdAt: now,
+    updatedAt: now,
   };
   await payments(stack.db).insertOne(legacy);
-  await recordReference(stack.db, { _id: legacy.reference, kind: 'payment', paymentKey: legacy._id, merchantId: owner.merchantId, mode: 'test' });
+  await recordReference(stack.db, {
+    _id: legacy.reference,
+    kind: 'payment',
+    paymentKey: legacy._id,
+    merchantId: owner.merchantId,
+    mode: 'test',
+  });
 
   const requestIds: string[] = [];
   for (const endpoint of ['status', 'refund'] as const) {
     for (const spelling of [tid, '4917 6100 0000 0000']) {
       const requestId = `card-in-lookup-${randomUUID()}`;
-      const answer = await post(stack.apiUrl, endpoint, owner.testKey, { Tid: spelling }, 'json', { 'x-request-id': requestId });
+      const answer = await post(stack.apiUrl, endpoint, owner.testKey, { Tid: spelling }, 'json', {
+        'x-request-id': requestId,
+      });
       expect(answer.body).toEqual({ Code: 102, Error: 'Transaction not found' });
       requestIds.push(requestId);
     }
   }
   // Its Reference still finds it.
-  expect((await post(stack.apiUrl, 'status', owner.testKey, { Reference: legacy.reference })).body).toMatchObject({ Code: 0, Result: { Status: 'captured' } });
+  expect((await post(stack.apiUrl, 'status', owner.testKey, { Reference: legacy.reference })).body).toMatchObject({
+    Code: 0,
+    Result: { Status: 'captured' },
+  });
 
   await eventually('the request log lines', () => {
     const api = readFileSync(path.join(logDir(), 'api.log'), 'utf8');
     return Promise.resolve(requestIds.every((id) => api.includes(id)) ? true : undefined);
   });
-  for (const { file, text } of readLogs()) expect({ file, found: text.includes(tid) || text.includes('4917 6100') }).toEqual({ file, found: false });
+  for (const { file, text } of readLogs())
+    expect({ file, found: text.includes(tid) || text.includes('4917 6100') }).toEqual({ file, found: false });
 });
 
 it('a card number sent as X-Request-Id, or in a request path, is neither echoed nor logged', async () => {
   const asRequestId = '6011000990139424';
-  const answer = await post(stack.apiUrl, 'status', merchant.testKey, { Tid: 'no-such-order' }, 'json', { 'x-request-id': asRequestId });
+  const answer = await post(stack.apiUrl, 'status', merchant.testKey, { Tid: 'no-such-order' }, 'json', {
+    'x-request-id': asRequestId,
+  });
   expect(answer.body.Code).toBe(102);
   expect(answer.requestId).not.toBe(asRequestId);
   expect(answer.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
   const marker = `card-in-path-${randomUUID()}`;
-  const inPath = await fetch(`${stack.apiUrl}/v1/status/3530111333300000`, { method: 'POST', headers: { 'x-request-id': marker } });
+  const inPath = await fetch(`${stack.apiUrl}/v1/status/3530111333300000`, {
+    method: 'POST',
+    headers: { 'x-request-id': marker },
+  });
   expect(inPath.status).toBe(404);
 
   await eventually('the request log lines', () => {
@@ -119,6 +156,9 @@ it('a card number sent as X-Request-Id, or in a request path, is neither echoed 
     return Promise.resolve(api.includes(answer.requestId!) && api.includes(marker) ? true : undefined);
   });
   for (const { file, text } of readLogs()) {
-    expect({ file, found: text.includes(asRequestId) || text.includes('3530111333300000') }).toEqual({ file, found: false });
+    expect({ file, found: text.includes(asRequestId) || text.includes('3530111333300000') }).toEqual({
+      file,
+      found: false,
+    });
   }
 });

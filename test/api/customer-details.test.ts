@@ -24,14 +24,35 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 const BILLING = {
-  Description: 'Order 42', CustomerId: 'cust-7', CardOwner: 'Jane Doe', Firstname: 'Jane', Lastname: 'Doe',
-  Address: '1 rue de la Paix', ZipCode: '75002', City: 'Paris', Country: 'fra', Phone: '+33 1 23 45 67 89',
-  BirthDate: '1990-04-01', BirthPlace: 'Lyon', ClientIp: '203.0.113.7',
+  Description: 'Order 42',
+  CustomerId: 'cust-7',
+  CardOwner: 'Jane Doe',
+  Firstname: 'Jane',
+  Lastname: 'Doe',
+  Address: '1 rue de la Paix',
+  ZipCode: '75002',
+  City: 'Paris',
+  Country: 'fra',
+  Phone: '+33 1 23 45 67 89',
+  BirthDate: '1990-04-01',
+  BirthPlace: 'Lyon',
+  ClientIp: '203.0.113.7',
 };
 const CUSTOMER: CustomerDetails = {
-  email: 'jane@example.com', description: 'Order 42', customerId: 'cust-7', cardOwner: 'Jane Doe', firstname: 'Jane',
-  lastname: 'Doe', address: '1 rue de la Paix', zipCode: '75002', city: 'Paris', country: 'FRA', phone: '+33 1 23 45 67 89',
-  birthDate: '1990-04-01', birthPlace: 'Lyon', clientIp: '203.0.113.7',
+  email: 'jane@example.com',
+  description: 'Order 42',
+  customerId: 'cust-7',
+  cardOwner: 'Jane Doe',
+  firstname: 'Jane',
+  lastname: 'Doe',
+  address: '1 rue de la Paix',
+  zipCode: '75002',
+  city: 'Paris',
+  country: 'FRA',
+  phone: '+33 1 23 45 67 89',
+  birthDate: '1990-04-01',
+  birthPlace: 'Lyon',
+  clientIp: '203.0.113.7',
 };
 
 it('a payment with billing fields keeps them on its record and passes them to the authorize activity', async () => {
@@ -43,11 +64,15 @@ it('a payment with billing fields keeps them on its record and passes them to th
   expect(doc?.customer).toEqual(CUSTOMER);
 
   // What the workflow scheduled, read from its history on the real Temporal server.
-  const history = await stack.temporal.workflow.getHandle(paymentWorkflowId('test', merchant.merchantId, body.Tid!)).fetchHistory();
+  const history = await stack.temporal.workflow
+    .getHandle(paymentWorkflowId('test', merchant.merchantId, body.Tid!))
+    .fetchHistory();
   const authorizations = (history.events ?? [])
     .map((event) => event.activityTaskScheduledEventAttributes)
     .filter((scheduled) => scheduled?.activityType?.name === 'authorizePayment')
-    .map((scheduled) => defaultPayloadConverter.fromPayload<{ customer?: CustomerDetails }>(scheduled!.input!.payloads![0]!));
+    .map((scheduled) =>
+      defaultPayloadConverter.fromPayload<{ customer?: CustomerDetails }>(scheduled!.input!.payloads![0]!),
+    );
   expect(authorizations).toHaveLength(1);
   expect(authorizations[0]!.customer).toEqual(CUSTOMER);
 });
@@ -64,17 +89,38 @@ it('the authorize activity hands the customer details to the processor connector
     refund: () => Promise.resolve({ kind: 'refunded', pspReference: 'psp_refund' }),
     void: () => Promise.resolve({ kind: 'voided' }),
   };
-  const activities = createPaymentActivities({ db: stack.db, vaultKeys: stack.config.vaultKeys, connectors: { recording } });
+  const activities = createPaymentActivities({
+    db: stack.db,
+    vaultKeys: stack.config.vaultKeys,
+    connectors: { recording },
+  });
   const card = { number: '4111111111111111', month: 12, year: new Date().getUTCFullYear() + 3, cvv: '123' };
-  const vaultToken = await vaultCard(stack.db, stack.config.vaultKeys, `test:${merchant.merchantId}:recording`, card, 60_000);
+  const vaultToken = await vaultCard(
+    stack.db,
+    stack.config.vaultKeys,
+    `test:${merchant.merchantId}:recording`,
+    card,
+    60_000,
+  );
   try {
     const outcome = await activities.authorizePayment({
-      idempotencyKey: 'recording-1', vaultToken, connector: 'recording', amount: 1234, currency: 'EUR', authenticated: false, customer: CUSTOMER,
+      idempotencyKey: 'recording-1',
+      vaultToken,
+      connector: 'recording',
+      amount: 1234,
+      currency: 'EUR',
+      authenticated: false,
+      customer: CUSTOMER,
     });
     expect(outcome).toEqual({ kind: 'approved', pspReference: 'psp_recorded' });
   } finally {
     await deleteCard(stack.db, vaultToken);
   }
   expect(received).toHaveLength(1);
-  expect(received[0]).toMatchObject({ amount: 1234, currency: 'EUR', customer: CUSTOMER, card: { number: card.number, cvv: '123' } });
+  expect(received[0]).toMatchObject({
+    amount: 1234,
+    currency: 'EUR',
+    customer: CUSTOMER,
+    card: { number: card.number, cvv: '123' },
+  });
 });

@@ -24,8 +24,37 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 /** docs/error-codes.md, less 9: nothing here is unavailable or over its limit, so a 9 would be a crash. */
-const DOCUMENTED = new Set([0, 1, 3, 4, 5, 7, 8, 22, 222, 102, 103, 104, 106, 300, ...Array.from({ length: 22 }, (_, i) => 200 + i)]);
-const FIELD_NAMES = [...Object.keys(paymentBody()), 'Reference', 'tid', 'REFERENCE', 'amount', '3DS', 'ReturnUrl', 'CallbackUrl', 'Country', 'BirthDate', '__proto__', 'constructor'];
+const DOCUMENTED = new Set([
+  0,
+  1,
+  3,
+  4,
+  5,
+  7,
+  8,
+  22,
+  222,
+  102,
+  103,
+  104,
+  106,
+  300,
+  ...Array.from({ length: 22 }, (_, i) => 200 + i),
+]);
+const FIELD_NAMES = [
+  ...Object.keys(paymentBody()),
+  'Reference',
+  'tid',
+  'REFERENCE',
+  'amount',
+  '3DS',
+  'ReturnUrl',
+  'CallbackUrl',
+  'Country',
+  'BirthDate',
+  '__proto__',
+  'constructor',
+];
 
 const fieldValue = fc.oneof(
   fc.string(),
@@ -50,19 +79,47 @@ const weirdBody = fc.record({
   payload: fc.oneof(
     fc.string({ maxLength: 500 }),
     fc.uint8Array({ maxLength: 500 }).map((bytes) => Buffer.from(bytes).toString('latin1')),
-    fc.constantFrom('[]', 'null', '123', '"str"', '{"a":', '{}', '--x\r\n', 'Amount=1&Amount=2', '%%%', '__proto__[x]=1'),
+    fc.constantFrom(
+      '[]',
+      'null',
+      '123',
+      '"str"',
+      '{"a":',
+      '{}',
+      '--x\r\n',
+      'Amount=1&Amount=2',
+      '%%%',
+      '__proto__[x]=1',
+    ),
   ),
   contentType: fc.constantFrom(
-    'application/json', 'application/x-www-form-urlencoded', 'multipart/form-data', 'multipart/form-data; boundary=x',
-    'text/plain', 'application/xml', '', 'garbage/;;;', 'application/json; charset=latin1',
+    'application/json',
+    'application/x-www-form-urlencoded',
+    'multipart/form-data',
+    'multipart/form-data; boundary=x',
+    'text/plain',
+    'application/xml',
+    '',
+    'garbage/;;;',
+    'application/json; charset=latin1',
   ),
 });
 
 const request = fc.record({
   endpoint: fc.constantFrom('payment', 'refund', 'status'),
   body: fc.oneof(jsonBody, weirdBody),
-  key: fc.oneof(fc.constant('valid'), fc.constant(undefined), fc.string({ maxLength: 80 }), fc.constant('sk_test_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB')),
-  extraHeader: fc.option(fc.tuple(fc.constantFrom('x-request-id', 'content-encoding', 'x-forwarded-for', 'epro-api-key2'), fc.string({ maxLength: 50 }).filter((v) => /^[\x20-\x7e]*$/.test(v)))),
+  key: fc.oneof(
+    fc.constant('valid'),
+    fc.constant(undefined),
+    fc.string({ maxLength: 80 }),
+    fc.constant('sk_test_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB'),
+  ),
+  extraHeader: fc.option(
+    fc.tuple(
+      fc.constantFrom('x-request-id', 'content-encoding', 'x-forwarded-for', 'epro-api-key2'),
+      fc.string({ maxLength: 50 }).filter((v) => /^[\x20-\x7e]*$/.test(v)),
+    ),
+  ),
 });
 
 /**
@@ -74,7 +131,8 @@ async function counts(): Promise<Record<string, number>> {
   const found: Record<string, number> = {};
   for (const { name } of collections) {
     let n = 0;
-    for await (const doc of stack.db.collection(name).find({})) if (JSON.stringify(doc).includes(merchant.merchantId)) n++;
+    for await (const doc of stack.db.collection(name).find({}))
+      if (JSON.stringify(doc).includes(merchant.merchantId)) n++;
     if (n > 0) found[name] = n;
   }
   return found;
@@ -93,7 +151,8 @@ it('answers every request with HTTP 200, a JSON envelope and a documented code, 
     fc.asyncProperty(request, async ({ endpoint, body, key, extraHeader }) => {
       const headers: Record<string, string> = {};
       if (body.contentType) headers['content-type'] = body.contentType;
-      if (key !== undefined) headers['epro-api-key'] = key === 'valid' ? merchant.testKey : key.replace(/[^\x20-\x7e]/g, '');
+      if (key !== undefined)
+        headers['epro-api-key'] = key === 'valid' ? merchant.testKey : key.replace(/[^\x20-\x7e]/g, '');
       if (extraHeader) headers[extraHeader[0]] = extraHeader[1];
       const res = await fetch(`${stack.apiUrl}/v1/${endpoint}/direct`, { method: 'POST', headers, body: body.payload });
       expect(res.status).toBe(200);
@@ -109,7 +168,10 @@ it('answers every request with HTTP 200, a JSON envelope and a documented code, 
         expect(envelope.Error).not.toMatch(/at .*\.js|Mongo|Temporal|Error:/);
       }
     }),
-    { numRuns: Number(process.env.FUZZ_RUNS ?? 3000), seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined },
+    {
+      numRuns: Number(process.env.FUZZ_RUNS ?? 3000),
+      seed: process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined,
+    },
   );
   // Arbitrary bodies essentially never form a valid payment; if one did, it is allowed to have written its rows.
   if (accepted === 0) {

@@ -48,17 +48,25 @@ it('past the key id budget, wrong and right secrets are refused without Argon2id
 
   // Spread over addresses so that only the key id's budget is spent.
   for (let i = 0; i < LIMITS.failuresPerKey; i++) {
-    expect(await attacked.verifier.verify(wrongSecret(merchant.testKey, i), `198.51.100.${i + 1}`)).toEqual({ ok: false, reason: 'invalid' });
+    expect(await attacked.verifier.verify(wrongSecret(merchant.testKey, i), `198.51.100.${i + 1}`)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
   }
   expect(attacked.counter.argon2Runs).toBe(LIMITS.failuresPerKey);
 
   for (let i = 0; i < 5; i++) {
-    expect(await attacked.verifier.verify(wrongSecret(merchant.testKey, 100 + i), `198.51.100.${50 + i}`)).toEqual({ ok: false, reason: 'invalid' });
+    expect(await attacked.verifier.verify(wrongSecret(merchant.testKey, 100 + i), `198.51.100.${50 + i}`)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
   }
   // The right key too, in a process that has not verified it: the lock-out is shared through MongoDB.
   expect(await attacked.verifier.verify(merchant.testKey, '192.0.2.1')).toEqual({ ok: false, reason: 'invalid' });
   expect(attacked.counter.argon2Runs).toBe(LIMITS.failuresPerKey);
-  const counted = await stack.db.collection(RATE_LIMITS_COLLECTION).findOne({ _id: `auth-failures-key:${keyIdOf(merchant.testKey)}` as never });
+  const counted = await stack.db
+    .collection(RATE_LIMITS_COLLECTION)
+    .findOne({ _id: `auth-failures-key:${keyIdOf(merchant.testKey)}` as never });
   expect(counted).toMatchObject({ points: LIMITS.failuresPerKey + 1 });
 
   // The process that verified the key before the attack answers from its cache, with no Argon2id.
@@ -76,11 +84,15 @@ it('past the address budget, that address is refused without Argon2id on any key
   const attacker = '203.0.113.77';
   // Below each key id's budget (3): 2 + 2 + 1 failures spend the address budget (5).
   const attempts = [merchants[0]!, merchants[0]!, merchants[1]!, merchants[1]!, merchants[2]!];
-  for (const [i, m] of attempts.entries()) expect((await verifier.verify(wrongSecret(m.testKey, i), attacker)).ok).toBe(false);
+  for (const [i, m] of attempts.entries())
+    expect((await verifier.verify(wrongSecret(m.testKey, i), attacker)).ok).toBe(false);
   expect(counter.argon2Runs).toBe(5);
 
   expect(await verifier.verify(merchants[3]!.testKey, attacker)).toEqual({ ok: false, reason: 'invalid' });
-  expect(await verifier.verify(wrongSecret(merchants[2]!.testKey, 9), attacker)).toEqual({ ok: false, reason: 'invalid' });
+  expect(await verifier.verify(wrongSecret(merchants[2]!.testKey, 9), attacker)).toEqual({
+    ok: false,
+    reason: 'invalid',
+  });
   expect(counter.argon2Runs).toBe(5);
 
   expect((await verifier.verify(merchants[3]!.testKey, '203.0.113.78')).ok).toBe(true);
@@ -104,7 +116,9 @@ it('unknown key ids and malformed keys cost no Argon2id and are not counted', as
   const { verifier, counter } = apiProcess({ ...LIMITS, failuresPerAddress: 1 });
   const address = '203.0.113.200';
   for (let i = 0; i < 5; i++) {
-    expect((await verifier.verify(`sk_test_ZZZZZZZZZZ${String(i).padStart(2, '0')}_${'A'.repeat(32)}`, address)).ok).toBe(false);
+    expect(
+      (await verifier.verify(`sk_test_ZZZZZZZZZZ${String(i).padStart(2, '0')}_${'A'.repeat(32)}`, address)).ok,
+    ).toBe(false);
     expect((await verifier.verify('sk_test_garbage', address)).ok).toBe(false);
   }
   expect(counter.argon2Runs).toBe(0);
@@ -115,7 +129,9 @@ it('unknown key ids and malformed keys cost no Argon2id and are not counted', as
 it('wrong secrets sent at once to one process are all counted', async () => {
   const merchant = await newMerchant(stack);
   const { verifier, counter } = apiProcess();
-  const attempts = Array.from({ length: LIMITS.failuresPerKey }, (_, i) => verifier.verify(wrongSecret(merchant.testKey, i), `198.51.100.${100 + i}`));
+  const attempts = Array.from({ length: LIMITS.failuresPerKey }, (_, i) =>
+    verifier.verify(wrongSecret(merchant.testKey, i), `198.51.100.${100 + i}`),
+  );
   expect((await Promise.all(attempts)).every((r) => !r.ok)).toBe(true);
   expect(counter.argon2Runs).toBe(LIMITS.failuresPerKey);
   expect(await verifier.verify(merchant.testKey, '192.0.2.1')).toEqual({ ok: false, reason: 'invalid' });

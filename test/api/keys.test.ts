@@ -28,11 +28,31 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 it('merchant create --json prints exactly merchantId, testKey, liveKey and webhookSecret', async () => {
-  const created = await settleflow('merchant', 'create', '--name', 'CLI shop', '--max-amount', '5000', '--require', 'birthdate', '--no-3ds');
+  const created = await settleflow(
+    'merchant',
+    'create',
+    '--name',
+    'CLI shop',
+    '--max-amount',
+    '5000',
+    '--require',
+    'birthdate',
+    '--no-3ds',
+  );
   expect(Object.keys(created).sort()).toEqual(['liveKey', 'merchantId', 'testKey', 'webhookSecret']);
-  expect(created).toMatchObject({ merchantId: expect.stringMatching(/^mer_/), testKey: expect.stringMatching(/^sk_test_/), liveKey: null, webhookSecret: expect.stringMatching(/^whsec_/) });
+  expect(created).toMatchObject({
+    merchantId: expect.stringMatching(/^mer_/),
+    testKey: expect.stringMatching(/^sk_test_/),
+    liveKey: null,
+    webhookSecret: expect.stringMatching(/^whsec_/),
+  });
   const stored = await stack.db.collection('merchants').findOne({ _id: created.merchantId as never });
-  expect(stored).toMatchObject({ maxAmount: 5000, requiredFields: ['BirthDate'], threeDSAllowed: false, currency: 'EUR' });
+  expect(stored).toMatchObject({
+    maxAmount: 5000,
+    requiredFields: ['BirthDate'],
+    threeDSAllowed: false,
+    currency: 'EUR',
+  });
   // Keys exist only as Argon2id hashes.
   const keys = await stack.db.collection('api_keys').find({ merchantId: created.merchantId }).toArray();
   expect(keys).toHaveLength(1);
@@ -48,14 +68,33 @@ it('rotation: the old key keeps working during the grace period, then fails with
   const oldKey = created.testKey as string;
   expect(await works(oldKey)).toBe(true);
   // A grace no loaded machine can outrun; its exact end is proved with a driven clock (key-clock.test.ts).
-  const rotated = await settleflow('key', 'rotate', '--merchant', created.merchantId as string, '--mode', 'test', '--grace', '1h');
+  const rotated = await settleflow(
+    'key',
+    'rotate',
+    '--merchant',
+    created.merchantId as string,
+    '--mode',
+    'test',
+    '--grace',
+    '1h',
+  );
   const newKey = rotated.key as string;
   expect(await works(newKey)).toBe(true);
   expect(await works(oldKey)).toBe(true);
   // The grace period ends (its end moved to the past, as time would): the API refuses the old key from then on.
-  await stack.db.collection('api_keys').updateOne({ _id: oldKey.split('_')[2] as never, expiresAt: { $ne: null } }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
-  await eventually('the old key refused', async () => ((await post(stack.apiUrl, 'status', oldKey, { Tid: 'probe' })).body.Code === 3 ? true : undefined));
-  expect((await post(stack.apiUrl, 'status', oldKey, { Tid: 'probe' })).body).toEqual({ Code: 3, Error: 'Invalid API key' });
+  await stack.db
+    .collection('api_keys')
+    .updateOne(
+      { _id: oldKey.split('_')[2] as never, expiresAt: { $ne: null } },
+      { $set: { expiresAt: new Date(Date.now() - 1000) } },
+    );
+  await eventually('the old key refused', async () =>
+    (await post(stack.apiUrl, 'status', oldKey, { Tid: 'probe' })).body.Code === 3 ? true : undefined,
+  );
+  expect((await post(stack.apiUrl, 'status', oldKey, { Tid: 'probe' })).body).toEqual({
+    Code: 3,
+    Error: 'Invalid API key',
+  });
   expect(await works(newKey)).toBe(true);
 });
 
@@ -70,7 +109,15 @@ it('revocation takes effect: the revoked key is refused once the cache bound has
 });
 
 it('a key of one mode never works as the other', async () => {
-  const created = await settleflow('merchant', 'create', '--name', 'Mode shop', '--live', '--live-connector', 'simulator');
+  const created = await settleflow(
+    'merchant',
+    'create',
+    '--name',
+    'Mode shop',
+    '--live',
+    '--live-connector',
+    'simulator',
+  );
   const forged = (created.testKey as string).replace('sk_test_', 'sk_live_');
   expect((await post(stack.apiUrl, 'status', forged, { Tid: 'x' })).body.Code).toBe(3);
   expect(await works(created.liveKey as string)).toBe(true);
@@ -87,25 +134,48 @@ it('a disabled merchant gets 7 on payment, refund and status, before its body is
   // The API sees the change once its cached verification of the key (KEY_CACHE_TTL) has expired; until then
   // status keeps answering, which changes nothing.
   const refused = { Code: 7, Error: 'Invalid account configuration: merchant account is disabled' };
-  await eventually('status to answer 7', async () => ((await post(stack.apiUrl, 'status', key, { Tid: tid })).body.Code === 7 ? true : undefined), stack.config.keyCacheTtlMs + 10_000);
+  await eventually(
+    'status to answer 7',
+    async () => ((await post(stack.apiUrl, 'status', key, { Tid: tid })).body.Code === 7 ? true : undefined),
+    stack.config.keyCacheTtlMs + 10_000,
+  );
   expect((await post(stack.apiUrl, 'refund', key, { Tid: tid })).body).toEqual(refused);
   expect((await post(stack.apiUrl, 'status', key, { Reference: 'pr_doesnotexist0000000000' })).body).toEqual(refused);
-  expect((await post(stack.apiUrl, 'payment', key, paymentBody({ CardNumber: '4111111111111112' }))).body).toEqual(refused);
+  expect((await post(stack.apiUrl, 'payment', key, paymentBody({ CardNumber: '4111111111111112' }))).body).toEqual(
+    refused,
+  );
   for (const endpoint of ['payment', 'refund', 'status']) {
-    const unreadable = await fetch(`${stack.apiUrl}/v1/${endpoint}/direct`, { method: 'POST', headers: { 'epro-api-key': key, 'content-type': 'application/json' }, body: '{"Tid":' });
+    const unreadable = await fetch(`${stack.apiUrl}/v1/${endpoint}/direct`, {
+      method: 'POST',
+      headers: { 'epro-api-key': key, 'content-type': 'application/json' },
+      body: '{"Tid":',
+    });
     expect(await unreadable.json()).toEqual(refused);
   }
 
   const workflowId = `payment-test-${created.merchantId as string}-${tid}`;
-  expect(await stack.db.collection('simulator_ledger').countDocuments({ operation: 'refund', idempotencyKey: { $regex: `^${workflowId}` } })).toBe(0);
-  const payment = await stack.db.collection('payments').findOne({ _id: paymentKey('test', created.merchantId as string, tid) as never });
+  expect(
+    await stack.db
+      .collection('simulator_ledger')
+      .countDocuments({ operation: 'refund', idempotencyKey: { $regex: `^${workflowId}` } }),
+  ).toBe(0);
+  const payment = await stack.db
+    .collection('payments')
+    .findOne({ _id: paymentKey('test', created.merchantId as string, tid) as never });
   expect(payment).toMatchObject({ status: 'captured' });
   expect(payment!.refund).toBeUndefined();
 });
 
 it('webhook-secret rotate: both secrets sign during the overlap', async () => {
   const created = await settleflow('merchant', 'create', '--name', 'Secret shop');
-  const rotated = await settleflow('webhook-secret', 'rotate', '--merchant', created.merchantId as string, '--grace', '1h');
+  const rotated = await settleflow(
+    'webhook-secret',
+    'rotate',
+    '--merchant',
+    created.merchantId as string,
+    '--grace',
+    '1h',
+  );
   const { activeWebhookSecrets } = await import('../../src/auth/accounts');
   const merchant = await stack.db.collection('merchants').findOne({ _id: created.merchantId as never });
   const secrets = activeWebhookSecrets(stack.config.vaultKeys, merchant as never);

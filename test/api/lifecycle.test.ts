@@ -24,48 +24,100 @@ afterAll(async () => {
 });
 
 /** The simulator's ledger entries of one payment: its keys all start with the workflow id. */
-const ofPayment = (workflowId: string) => ({ idempotencyKey: { $regex: `^${workflowId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` } });
-const ledger = (workflowId: string, operation: string) => stack.db.collection('simulator_ledger').countDocuments({ operation, ...ofPayment(workflowId) });
+const ofPayment = (workflowId: string) => ({
+  idempotencyKey: { $regex: `^${workflowId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}` },
+});
+const ledger = (workflowId: string, operation: string) =>
+  stack.db.collection('simulator_ledger').countDocuments({ operation, ...ofPayment(workflowId) });
 /** Money moved on the payment's authorization, under any idempotency key (test/support/money.ts). */
 const moved = async (tid: string) => amountsMoved(await moneyMoved(stack.db, workflowIdOf(tid)));
 const workflowIdOf = (tid: string) => `payment-test-${merchant.merchantId}-${tid}`;
-const webhooksFor = (tid: string, count: number) => eventually(`${count} webhook(s) for ${tid}`, () => Promise.resolve(receiver.forTid(tid).length >= count ? receiver.forTid(tid) : undefined));
+const webhooksFor = (tid: string, count: number) =>
+  eventually(`${count} webhook(s) for ${tid}`, () =>
+    Promise.resolve(receiver.forTid(tid).length >= count ? receiver.forTid(tid) : undefined),
+  );
 
 it('captures, answers status by Tid and Reference, refunds once, and signs every webhook', async () => {
   const body = paymentBody({ CallbackUrl: callbackUrl });
   const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
-  expect(paid.body).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'captured', Tid: body.Tid, Amount: 12.34, Currency: 'EUR', UserId: 'customer-42', Message: 'Payment was successful', '3DSecure': 'no' } });
+  expect(paid.body).toMatchObject({
+    Code: 0,
+    Result: {
+      OperationType: 'payment',
+      Status: 'captured',
+      Tid: body.Tid,
+      Amount: 12.34,
+      Currency: 'EUR',
+      UserId: 'customer-42',
+      Message: 'Payment was successful',
+      '3DSecure': 'no',
+    },
+  });
   const result = paid.body.Result as { Reference: string; Date: string };
   expect(result.Reference).toMatch(/^pr_[0-9A-Za-z]{20,}$/);
   expect(result.Date).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
 
-  for (const lookup of [{ Tid: body.Tid! }, { Reference: result.Reference }, { Reference: result.Reference, Tid: 'ignored-when-reference-sent' }] as Record<string, string>[]) {
+  for (const lookup of [
+    { Tid: body.Tid! },
+    { Reference: result.Reference },
+    { Reference: result.Reference, Tid: 'ignored-when-reference-sent' },
+  ] as Record<string, string>[]) {
     const status = await post(stack.apiUrl, 'status', merchant.testKey, lookup);
-    expect(status.body).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'captured', Reference: result.Reference } });
+    expect(status.body).toMatchObject({
+      Code: 0,
+      Result: { OperationType: 'payment', Status: 'captured', Reference: result.Reference },
+    });
   }
 
   const refund = await post(stack.apiUrl, 'refund', merchant.testKey, { Reference: result.Reference }, 'form');
-  expect(refund.body).toMatchObject({ Code: 0, Result: { OperationType: 'refund', Status: 'captured', Tid: body.Tid, Amount: 12.34, Message: 'Payment refunded' } });
+  expect(refund.body).toMatchObject({
+    Code: 0,
+    Result: { OperationType: 'refund', Status: 'captured', Tid: body.Tid, Amount: 12.34, Message: 'Payment refunded' },
+  });
   const refundReference = refund.body.Result!.Reference as string;
   expect(refundReference).toMatch(/^ref_[0-9A-Za-z]{20,}$/);
-  for (const lookup of [{ Tid: body.Tid! }, { Reference: result.Reference }, { Reference: refundReference }] as Record<string, string>[]) {
+  for (const lookup of [{ Tid: body.Tid! }, { Reference: result.Reference }, { Reference: refundReference }] as Record<
+    string,
+    string
+  >[]) {
     const status = await post(stack.apiUrl, 'status', merchant.testKey, lookup);
-    expect(status.body.Result).toMatchObject({ OperationType: 'refund', Status: 'captured', Reference: refundReference, Message: 'Payment refunded' });
+    expect(status.body.Result).toMatchObject({
+      OperationType: 'refund',
+      Status: 'captured',
+      Reference: refundReference,
+      Message: 'Payment refunded',
+    });
   }
 
   const hooks = await webhooksFor(body.Tid!, 2);
   expect(hooks.map((h) => h.headers['x-settleflow-event'])).toEqual(['PAYMENT_CAPTURED', 'REFUND_SUCCEEDED']);
   for (const hook of hooks) {
-    expect(signatureMatches(String(hook.headers['x-settleflow-signature']), hook.rawBody, merchant.webhookSecret)).toBe(true);
+    expect(signatureMatches(String(hook.headers['x-settleflow-signature']), hook.rawBody, merchant.webhookSecret)).toBe(
+      true,
+    );
     expect(signatureMatches(String(hook.headers['x-settleflow-signature']), hook.rawBody, 'whsec_wrong')).toBe(false);
     expect(hook.headers['x-settleflow-delivery']).toMatch(/^whd_/);
     expect(hook.headers['content-type']).toBe('application/json');
   }
   expect(JSON.parse(hooks[0]!.rawBody)).toEqual({
     Code: 0,
-    Result: { OperationType: 'payment', Status: 'captured', Tid: body.Tid, Reference: result.Reference, Amount: 12.34, Currency: 'EUR', UserId: 'customer-42', Message: 'Payment was successful', Date: expect.any(String) },
+    Result: {
+      OperationType: 'payment',
+      Status: 'captured',
+      Tid: body.Tid,
+      Reference: result.Reference,
+      Amount: 12.34,
+      Currency: 'EUR',
+      UserId: 'customer-42',
+      Message: 'Payment was successful',
+      Date: expect.any(String),
+    },
   });
-  expect(JSON.parse(hooks[1]!.rawBody).Result).toMatchObject({ OperationType: 'refund', Reference: refundReference, Status: 'captured' });
+  expect(JSON.parse(hooks[1]!.rawBody).Result).toMatchObject({
+    OperationType: 'refund',
+    Reference: refundReference,
+    Status: 'captured',
+  });
 
   expect(await moved(body.Tid!)).toEqual({ captures: [1234], refunds: [1234] });
 });
@@ -76,13 +128,26 @@ it('refuses a refund of part of the amount with 200 and moves nothing; one of th
   expect(paid.body.Result).toMatchObject({ Status: 'captured', Amount: 50 });
   const paymentReference = paid.body.Result!.Reference as string;
 
-  for (const [amount, encoding] of [['1000', 'json'], ['4999', 'form'], ['5001', 'multipart'], ['50.00', 'json'], ['0', 'json']] as const) {
+  for (const [amount, encoding] of [
+    ['1000', 'json'],
+    ['4999', 'form'],
+    ['5001', 'multipart'],
+    ['50.00', 'json'],
+    ['0', 'json'],
+  ] as const) {
     const refusal = await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: body.Tid!, Amount: amount }, encoding);
-    expect(refusal.body).toEqual({ Code: 200, Error: 'Invalid parameter Amount: V1 refunds are full refunds only (captured: 5000)' });
+    expect(refusal.body).toEqual({
+      Code: 200,
+      Error: 'Invalid parameter Amount: V1 refunds are full refunds only (captured: 5000)',
+    });
   }
   expect(await moved(body.Tid!)).toEqual({ captures: [5000], refunds: [] });
   const status = await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! });
-  expect(status.body.Result).toMatchObject({ OperationType: 'payment', Status: 'captured', Reference: paymentReference });
+  expect(status.body.Result).toMatchObject({
+    OperationType: 'payment',
+    Status: 'captured',
+    Reference: paymentReference,
+  });
 
   const refund = await post(stack.apiUrl, 'refund', merchant.testKey, { Reference: paymentReference, Amount: '5000' });
   expect(refund.body).toMatchObject({ Code: 0, Result: { OperationType: 'refund', Status: 'captured', Amount: 50 } });
@@ -100,32 +165,50 @@ it.each([
   const [hook] = await webhooksFor(body.Tid!, 1);
   expect(hook!.headers['x-settleflow-event']).toBe('PAYMENT_FAILED');
   expect(await moved(body.Tid!)).toEqual({ captures: [], refunds: [] });
-  expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! })).body.Result).toMatchObject({ Status: 'failed', Message: message });
+  expect((await post(stack.apiUrl, 'status', merchant.testKey, { Tid: body.Tid! })).body.Result).toMatchObject({
+    Status: 'failed',
+    Message: message,
+  });
 });
 
 it('voids the authorization when the processor declines the capture (4000000000000267), and says so in the answer, status and webhook', async () => {
   const body = paymentBody({ CardNumber: '4000000000000267', CallbackUrl: callbackUrl });
   const message = 'Capture failed (Capture declined by the issuer); the authorization was voided';
   const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
-  expect(paid.body).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'failed', Tid: body.Tid, Amount: 12.34, Message: message } });
+  expect(paid.body).toMatchObject({
+    Code: 0,
+    Result: { OperationType: 'payment', Status: 'failed', Tid: body.Tid, Amount: 12.34, Message: message },
+  });
   const reference = paid.body.Result!.Reference as string;
 
   // The processor saw the authorization and its void, under the workflow's keys, and no capture.
   const workflowId = workflowIdOf(body.Tid!);
-  const moves = await stack.db.collection<{ operation: string; idempotencyKey: string; amount: number; outcome: { kind: string } }>('simulator_ledger')
-    .find(ofPayment(workflowId)).toArray();
+  const moves = await stack.db
+    .collection<{ operation: string; idempotencyKey: string; amount: number; outcome: { kind: string } }>(
+      'simulator_ledger',
+    )
+    .find(ofPayment(workflowId))
+    .toArray();
   expect(moves.map((m) => [m.operation, m.idempotencyKey, m.amount, m.outcome.kind]).sort()).toEqual([
     ['authorize', workflowId, 1234, 'approved'],
     ['void', `${workflowId}:void`, 1234, 'voided'],
   ]);
 
   for (const lookup of [{ Tid: body.Tid! }, { Reference: reference }] as Record<string, string>[]) {
-    expect((await post(stack.apiUrl, 'status', merchant.testKey, lookup)).body).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'failed', Reference: reference, Message: message } });
+    expect((await post(stack.apiUrl, 'status', merchant.testKey, lookup)).body).toMatchObject({
+      Code: 0,
+      Result: { OperationType: 'payment', Status: 'failed', Reference: reference, Message: message },
+    });
   }
   const [hook] = await webhooksFor(body.Tid!, 1);
   expect(hook!.headers['x-settleflow-event']).toBe('PAYMENT_FAILED');
-  expect(signatureMatches(String(hook!.headers['x-settleflow-signature']), hook!.rawBody, merchant.webhookSecret)).toBe(true);
-  expect(JSON.parse(hook!.rawBody)).toMatchObject({ Code: 0, Result: { OperationType: 'payment', Status: 'failed', Tid: body.Tid, Reference: reference, Message: message } });
+  expect(signatureMatches(String(hook!.headers['x-settleflow-signature']), hook!.rawBody, merchant.webhookSecret)).toBe(
+    true,
+  );
+  expect(JSON.parse(hook!.rawBody)).toMatchObject({
+    Code: 0,
+    Result: { OperationType: 'payment', Status: 'failed', Tid: body.Tid, Reference: reference, Message: message },
+  });
   expect((await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: body.Tid! })).body).toMatchObject({ Code: 103 });
   expect(await moved(body.Tid!)).toEqual({ captures: [], refunds: [] });
   expect(await ledger(workflowId, 'void')).toBe(1);
@@ -137,7 +220,10 @@ it('hides two transient processor failures behind retries: captured once', async
   expect(paid.body.Result).toMatchObject({ Status: 'captured' });
   expect(await moved(body.Tid!)).toEqual({ captures: [1234], refunds: [] });
   // The attempts log keeps the two faults the ledger never sees.
-  const calls = await simulatorCalls(stack.db).find({ idempotencyKey: workflowIdOf(body.Tid!), operation: 'authorize' }).sort({ receivedAt: 1 }).toArray();
+  const calls = await simulatorCalls(stack.db)
+    .find({ idempotencyKey: workflowIdOf(body.Tid!), operation: 'authorize' })
+    .sort({ receivedAt: 1 })
+    .toArray();
   expect(calls.map((c) => c.outcome.kind)).toEqual(['unavailable', 'unavailable', 'approved']);
 });
 
@@ -149,15 +235,24 @@ it('keeps retrying a failing merchant endpoint with one delivery id until it ans
     const body = paymentBody({ CallbackUrl: url });
     const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
     expect(paid.body.Result).toMatchObject({ Status: 'captured' });
-    const hooks = await eventually('three attempts', () => Promise.resolve(failing.received.length >= 3 ? failing.received : undefined));
+    const hooks = await eventually('three attempts', () =>
+      Promise.resolve(failing.received.length >= 3 ? failing.received : undefined),
+    );
     expect(new Set(hooks.map((h) => h.headers['x-settleflow-delivery'])).size).toBe(1);
-    for (const hook of hooks) expect(signatureMatches(String(hook.headers['x-settleflow-signature']), hook.rawBody, merchant.webhookSecret)).toBe(true);
+    for (const hook of hooks)
+      expect(
+        signatureMatches(String(hook.headers['x-settleflow-signature']), hook.rawBody, merchant.webhookSecret),
+      ).toBe(true);
     const deliveryId = String(hooks[0]!.headers['x-settleflow-delivery']);
     const log = await eventually('three recorded attempts', async () => {
       const docs = await webhookAttempts(stack.db).find({ deliveryId }).sort({ attempt: 1 }).toArray();
       return docs.length >= 3 ? docs : undefined;
     });
-    expect(log.map((d) => [d.attempt, d.httpStatus, d.delivered])).toEqual([[1, 500, false], [2, 500, false], [3, 200, true]]);
+    expect(log.map((d) => [d.attempt, d.httpStatus, d.delivered])).toEqual([
+      [1, 500, false],
+      [2, 500, false],
+      [3, 200, true],
+    ]);
   } finally {
     await failing.stop();
   }
@@ -167,6 +262,13 @@ it('answers pending with a 3-D Secure URL when the merchant asks for 3DS', async
   const body = paymentBody({ '3DS': 'YES', ReturnUrl: 'https://shop.example/return' });
   const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body);
   const result = paid.body.Result as { Reference: string };
-  expect(paid.body.Result).toMatchObject({ Status: 'pending', '3DSecure': 'yes', '3DSecureUrl': `${stack.apiUrl}/v1/3ds/${result.Reference}` });
-  expect((await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: body.Tid! })).body).toEqual({ Code: 103, Error: 'Invalid transaction: payment is not captured' });
+  expect(paid.body.Result).toMatchObject({
+    Status: 'pending',
+    '3DSecure': 'yes',
+    '3DSecureUrl': `${stack.apiUrl}/v1/3ds/${result.Reference}`,
+  });
+  expect((await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: body.Tid! })).body).toEqual({
+    Code: 103,
+    Error: 'Invalid transaction: payment is not captured',
+  });
 });

@@ -16,14 +16,38 @@ afterAll(() => stack.close());
 
 /** What a payment's record may hold: the payment's facts, never a value derived from the card beyond 6+4. */
 const RECORD_FIELDS = [
-  '_id', 'mode', 'merchantId', 'tid', 'reference', 'uid', 'amount', 'currency', 'maskedPan', 'brand', 'workflowId', 'vaultToken', 'status', 'message',
-  'threeDS', 'threeDSUrl', 'returnUrl', 'callbackUrl', 'customer', 'refund', 'webhookDeliveries', 'seq', 'createdAt', 'updatedAt',
+  '_id',
+  'mode',
+  'merchantId',
+  'tid',
+  'reference',
+  'uid',
+  'amount',
+  'currency',
+  'maskedPan',
+  'brand',
+  'workflowId',
+  'vaultToken',
+  'status',
+  'message',
+  'threeDS',
+  'threeDSUrl',
+  'returnUrl',
+  'callbackUrl',
+  'customer',
+  'refund',
+  'webhookDeliveries',
+  'seq',
+  'createdAt',
+  'updatedAt',
 ];
 
 it('a payment record holds no digest of the request: only the payment facts', async () => {
   const merchant = await newMerchant(stack);
   const body = paymentBody();
-  expect((await post(stack.apiUrl, 'payment', merchant.testKey, body)).body.Result).toMatchObject({ Status: 'captured' });
+  expect((await post(stack.apiUrl, 'payment', merchant.testKey, body)).body.Result).toMatchObject({
+    Status: 'captured',
+  });
   const record = (await findPayment(stack.db, `test:${merchant.merchantId}:${body.Tid}`))!;
   expect(Object.keys(record).filter((field) => !RECORD_FIELDS.includes(field))).toEqual([]);
 });
@@ -33,7 +57,10 @@ it('the legacy cleanup removes the request digests and reservation fields earlie
   const body = paymentBody();
   await post(stack.apiUrl, 'payment', merchant.testKey, body);
   const key = `test:${merchant.merchantId}:${body.Tid}`;
-  await payments(stack.db).updateOne({ _id: key }, { $set: { requestDigest: 'f'.repeat(64), lifecycle: 'started', input: { vaultToken: 'vt_old' } } as never });
+  await payments(stack.db).updateOne(
+    { _id: key },
+    { $set: { requestDigest: 'f'.repeat(64), lifecycle: 'started', input: { vaultToken: 'vt_old' } } as never },
+  );
   const before = (await findPayment(stack.db, key))!;
 
   expect(await dropLegacyStartFields(stack.db)).toBeGreaterThanOrEqual(1);
@@ -41,6 +68,8 @@ it('the legacy cleanup removes the request digests and reservation fields earlie
   expect(after).not.toHaveProperty('requestDigest');
   expect(after).not.toHaveProperty('input');
   expect(after).not.toHaveProperty('lifecycle');
-  const facts = Object.fromEntries(Object.entries(before).filter(([field]) => !['requestDigest', 'input', 'lifecycle'].includes(field)));
+  const facts = Object.fromEntries(
+    Object.entries(before).filter(([field]) => !['requestDigest', 'input', 'lifecycle'].includes(field)),
+  );
   expect(after).toEqual(facts);
 });

@@ -23,7 +23,9 @@ ajv.addSchema({ $id: 'openapi', components: doc.components });
 const validator = (apiPath: string) => {
   const schema = doc.paths[apiPath]!.post.responses['200'].content['application/json'].schema;
   // Component references are resolved against the whole document registered above.
-  return ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/')) as object);
+  return ajv.compile(
+    JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/')) as object,
+  );
 };
 
 beforeAll(async () => {
@@ -35,7 +37,10 @@ afterAll(() => stack.close());
 function expectValid(apiPath: string, body: unknown): void {
   const validate = validator(apiPath);
   const ok = validate(body);
-  if (!ok) throw new Error(`${apiPath} answer does not match docs/openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`);
+  if (!ok)
+    throw new Error(
+      `${apiPath} answer does not match docs/openapi.yaml: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body)}`,
+    );
 }
 
 it('is an OpenAPI 3.1 document, served by the API as committed', async () => {
@@ -49,7 +54,12 @@ it('describes real payment answers: captured, declined, 3DS pending, and errors'
   const answers = [
     await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody()),
     await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody({ CardNumber: '4000000000000002' })),
-    await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody({ '3DS': 'yes', ReturnUrl: 'https://shop.example/return' })),
+    await post(
+      stack.apiUrl,
+      'payment',
+      merchant.testKey,
+      paymentBody({ '3DS': 'yes', ReturnUrl: 'https://shop.example/return' }),
+    ),
     await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody({ Amount: '12.34' })),
     await post(stack.apiUrl, 'payment', 'sk_test_nope', paymentBody()),
   ];
@@ -58,7 +68,11 @@ it('describes real payment answers: captured, declined, 3DS pending, and errors'
   for (const answer of answers) expectValid('/v1/payment/direct', answer.body);
   // While the challenge is outstanding, status carries the URL too.
   const pending = await post(stack.apiUrl, 'status', merchant.testKey, { Tid: answers[2]!.body.Result!.Tid as string });
-  expect(pending.body.Result).toMatchObject({ Status: 'pending', '3DSecure': 'yes', '3DSecureUrl': answers[2]!.body.Result!['3DSecureUrl'] });
+  expect(pending.body.Result).toMatchObject({
+    Status: 'pending',
+    '3DSecure': 'yes',
+    '3DSecureUrl': answers[2]!.body.Result!['3DSecureUrl'],
+  });
   expectValid('/v1/status/direct', pending.body);
 });
 
@@ -70,8 +84,14 @@ it('describes real refund and status answers', async () => {
   expect(refunded.body.Code).toBe(0);
   expectValid('/v1/refund/direct', refunded.body);
   expectValid('/v1/refund/direct', (await post(stack.apiUrl, 'refund', merchant.testKey, { Tid })).body);
-  const afterRefund = await post(stack.apiUrl, 'status', merchant.testKey, { Reference: refunded.body.Result!.Reference as string });
-  expect(afterRefund.body.Result).toMatchObject({ OperationType: 'refund', Status: 'captured', Message: 'Payment refunded' });
+  const afterRefund = await post(stack.apiUrl, 'status', merchant.testKey, {
+    Reference: refunded.body.Result!.Reference as string,
+  });
+  expect(afterRefund.body.Result).toMatchObject({
+    OperationType: 'refund',
+    Status: 'captured',
+    Message: 'Payment refunded',
+  });
   expectValid('/v1/status/direct', afterRefund.body);
   expectValid('/v1/status/direct', (await post(stack.apiUrl, 'status', merchant.testKey, {})).body);
   expectValid('/v1/status/direct', (await post(stack.apiUrl, 'status', merchant.testKey, { Tid: 'unknown' })).body);

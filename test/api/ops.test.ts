@@ -32,7 +32,10 @@ interface Run {
 
 async function settleflow(...args: string[]): Promise<Run> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [cli, ...args], { env: process.env, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await exec(process.execPath, [cli, ...args], {
+      env: process.env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };
@@ -93,12 +96,20 @@ describe('a payment left waiting in 3-D Secure', () => {
     const [payment] = listed;
     const { uiUrl, namespace } = stack.config.temporal;
     expect(payment).toMatchObject({
-      workflowId: waiting.workflowId, merchantId: merchant.merchantId, mode: 'test', status: 'pending', amountMinor: 1234,
-      waitingFor: '3ds', pendingActivities: [], workflowTaskAttempt: 0,
+      workflowId: waiting.workflowId,
+      merchantId: merchant.merchantId,
+      mode: 'test',
+      status: 'pending',
+      amountMinor: 1234,
+      waitingFor: '3ds',
+      pendingActivities: [],
+      workflowTaskAttempt: 0,
     });
     expect(payment!.ageMs).toBeGreaterThanOrEqual(0);
     expect(payment!.ageMs).toBeLessThan(60_000);
-    expect(payment!.uiUrl).toBe(`${uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(waiting.workflowId)}/${payment!.runId}/history`);
+    expect(payment!.uiUrl).toBe(
+      `${uiUrl}/namespaces/${namespace}/workflows/${encodeURIComponent(waiting.workflowId)}/${payment!.runId}/history`,
+    );
     expect((await fetch(payment!.uiUrl)).status).toBe(200);
 
     const table = await settleflow('stuck', '--older-than', '0', '--merchant', merchant.merchantId);
@@ -114,16 +125,21 @@ describe('a payment left waiting in 3-D Secure', () => {
   });
 
   it('appears in the Temporal UI filtered by status, merchant and mode; the captured one under its own status', async () => {
-    const filter = (status: string) => `PaymentStatus="${status}" AND MerchantId="${merchant.merchantId}" AND PaymentMode="test"`;
-    expect(await eventually('the UI list', async () => {
-      const ids = await uiList(filter('pending'));
-      return ids.includes(waiting.workflowId) ? ids : undefined;
-    })).toEqual([waiting.workflowId]);
+    const filter = (status: string) =>
+      `PaymentStatus="${status}" AND MerchantId="${merchant.merchantId}" AND PaymentMode="test"`;
+    expect(
+      await eventually('the UI list', async () => {
+        const ids = await uiList(filter('pending'));
+        return ids.includes(waiting.workflowId) ? ids : undefined;
+      }),
+    ).toEqual([waiting.workflowId]);
     // The workflow keeps the attribute current: the captured payment has left `pending` for `captured`.
-    expect(await eventually('the captured one', async () => {
-      const ids = await uiList(filter('captured'));
-      return ids.length > 0 ? ids : undefined;
-    })).toEqual([captured.workflowId]);
+    expect(
+      await eventually('the captured one', async () => {
+        const ids = await uiList(filter('captured'));
+        return ids.length > 0 ? ids : undefined;
+      }),
+    ).toEqual([captured.workflowId]);
   });
 
   it('has a history that `settleflow history` exports and `settleflow replay` replays cleanly, from the file and from the server', async () => {
@@ -162,7 +178,9 @@ describe('a payment left waiting in 3-D Secure', () => {
     expect(run.code).toBe(1);
     const lines = run.stdout.split('\n');
     expect(lines).toContain(`ok   ${file}`);
-    expect(lines.find((line) => line.startsWith(`FAIL ${tampered}: DeterminismViolationError: `))).toMatch(/screenPayment/);
+    expect(lines.find((line) => line.startsWith(`FAIL ${tampered}: DeterminismViolationError: `))).toMatch(
+      /screenPayment/,
+    );
 
     const json = await settleflow('replay', tampered, path.join(tmp, 'missing.json'), '--json');
     expect(json.code).toBe(1);

@@ -33,7 +33,9 @@ it('one process, 20 concurrent requests of one key with a limit of 7: exactly 7 
   const waits = answers.filter((a) => a !== undefined);
   expect(waits).toHaveLength(13);
   expect(waits.every((s) => Number.isInteger(s) && s >= 1 && s <= 60)).toBe(true);
-  expect(await stack.db.collection(RATE_LIMITS_COLLECTION).countDocuments({ _id: `requests:${keyId}` as never })).toBe(1);
+  expect(await stack.db.collection(RATE_LIMITS_COLLECTION).countDocuments({ _id: `requests:${keyId}` as never })).toBe(
+    1,
+  );
 });
 
 it('two processes share one count', async () => {
@@ -47,12 +49,18 @@ it('two processes share one count', async () => {
 it('an ended window is reopened in place: counting starts again, still one document', async () => {
   const key = randomUUID();
   const limiter = new RateLimiterMongoById(stack.db, { keyPrefix: 'store-test', points: 2, duration: 1 });
-  const three = async () => [await outcome(limiter.consume(key)), await outcome(limiter.consume(key)), await outcome(limiter.consume(key))];
+  const three = async () => [
+    await outcome(limiter.consume(key)),
+    await outcome(limiter.consume(key)),
+    await outcome(limiter.consume(key)),
+  ];
   expect(await three()).toEqual(['passed', 'passed', 'refused']);
   // Waits for the window to end (nothing removes the document: FerretDB has no TTL index).
   await eventually('the window to end', async () => ((await limiter.get(key)) === null ? true : undefined));
   expect(await three()).toEqual(['passed', 'passed', 'refused']);
-  expect(await stack.db.collection(RATE_LIMITS_COLLECTION).countDocuments({ _id: `store-test:${key}` as never })).toBe(1);
+  expect(await stack.db.collection(RATE_LIMITS_COLLECTION).countDocuments({ _id: `store-test:${key}` as never })).toBe(
+    1,
+  );
 });
 
 it('block and delete work on the same document', async () => {

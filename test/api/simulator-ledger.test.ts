@@ -23,7 +23,10 @@ afterAll(() => stack.close());
 async function authorized(amount: number): Promise<{ key: string; pspReference: string }> {
   const key = `payment-ledger-test-${randomUUID()}`;
   const outcome = await simulator.authorize({
-    idempotencyKey: key, amount, currency: 'EUR', authenticated: false,
+    idempotencyKey: key,
+    amount,
+    currency: 'EUR',
+    authenticated: false,
     card: { number: '4111111111111111', month: 12, year: new Date().getUTCFullYear() + 3, cvv: '123' },
   });
   if (outcome.kind !== 'approved') throw new Error(`authorization ${outcome.kind}`);
@@ -61,7 +64,12 @@ it('a capture and a refund issued again under other keys are two movements each,
 
 it('money moved on an authorization no payment made is reported as unlinked', async () => {
   const stray = `sim_stray_${randomUUID()}`;
-  await simulator.capture({ idempotencyKey: `payment-ledger-test-${randomUUID()}`, pspReference: stray, amount: 700, currency: 'EUR' });
+  await simulator.capture({
+    idempotencyKey: `payment-ledger-test-${randomUUID()}`,
+    pspReference: stray,
+    amount: 700,
+    currency: 'EUR',
+  });
   const { unlinked } = moneyByPayment(await simulatorLedger(stack.db).find({}).toArray());
   expect(unlinked.filter((entry) => entry.pspReference === stray).map((entry) => entry.amount)).toEqual([700]);
 });

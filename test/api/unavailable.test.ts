@@ -19,12 +19,22 @@ beforeAll(async () => {
   stack = await connectToStack();
   const port = await freePort();
   const deadTemporal = `127.0.0.1:${await freePort()}`;
-  const config = loadConfig({ ...process.env, PORT: String(port), TEMPORAL_ADDRESS: deadTemporal, API_WAIT_BUDGET: '3s' });
-  brokenUrl = `http://${config.host}:${config.port}`;
-  broken = startProcess('api-no-temporal', process.execPath, [path.join(__dirname, '..', '..', 'dist', 'src', 'main.js')], {
-    logDir: path.join(config.dataDir, 'logs'),
-    env: { ...process.env, ...configToEnv(config) },
+  const config = loadConfig({
+    ...process.env,
+    PORT: String(port),
+    TEMPORAL_ADDRESS: deadTemporal,
+    API_WAIT_BUDGET: '3s',
   });
+  brokenUrl = `http://${config.host}:${config.port}`;
+  broken = startProcess(
+    'api-no-temporal',
+    process.execPath,
+    [path.join(__dirname, '..', '..', 'dist', 'src', 'main.js')],
+    {
+      logDir: path.join(config.dataDir, 'logs'),
+      env: { ...process.env, ...configToEnv(config) },
+    },
+  );
   await waitUntilReady(broken, 'API without Temporal', async () => (await fetch(`${brokenUrl}/health`)).status === 200);
 });
 afterAll(async () => {
@@ -40,20 +50,27 @@ it('says not ready, answers a payment with 9, and the same request retried on a 
   const failed = await post(brokenUrl, 'payment', merchant.testKey, body);
   // Within the wait budget (3 s here) plus the start confirmation and existence checks, never the client's retries.
   expect(Date.now() - started).toBeLessThan(15_000);
-  expect(failed).toMatchObject({ status: 200, body: { Code: 9, Error: 'Service temporarily unavailable, retry with the same Tid' } });
+  expect(failed).toMatchObject({
+    status: 200,
+    body: { Code: 9, Error: 'Service temporarily unavailable, retry with the same Tid' },
+  });
 
   const retried = await post(stack.apiUrl, 'payment', merchant.testKey, body);
   expect(retried.body).toMatchObject({ Code: 0, Result: { Status: 'captured', Tid: body.Tid } });
   // The first attempt's card copy is gone; the payment's own copy goes when it ends.
   const key = `test:${merchant.merchantId}:${body.Tid}`;
-  await eventually('no card data left', async () => ((await stack.db.collection('vault').countDocuments({ paymentKey: key })) === 0 ? true : undefined));
+  await eventually('no card data left', async () =>
+    (await stack.db.collection('vault').countDocuments({ paymentKey: key })) === 0 ? true : undefined,
+  );
 });
 
 it('refund and status still answer from the database while Temporal is down; a refund says 9', async () => {
   const merchant = await newMerchant(stack);
   const paid = await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody());
   const tid = paid.body.Result!.Tid as string;
-  expect((await post(brokenUrl, 'status', merchant.testKey, { Tid: tid })).body.Result).toMatchObject({ Status: 'captured' });
+  expect((await post(brokenUrl, 'status', merchant.testKey, { Tid: tid })).body.Result).toMatchObject({
+    Status: 'captured',
+  });
   expect((await post(brokenUrl, 'refund', merchant.testKey, { Tid: tid })).body.Code).toBe(9);
   expect((await post(stack.apiUrl, 'refund', merchant.testKey, { Tid: tid })).body.Code).toBe(0);
 });
@@ -75,11 +92,28 @@ it('a Tid whose record exists is used for good, even when Temporal no longer has
   const at = new Date(Date.now() - 400 * 24 * 3600_000);
   // A payment from long ago: its record is all that is left of it.
   await insertPayment(stack.db, {
-    _id: key, mode: 'test', merchantId: merchant.merchantId, tid: body.Tid!, reference: 'pr_fromlongagofromlongago', uid: 'u',
-    amount: 100, currency: 'EUR', maskedPan: '411111******1111', brand: 'visa', workflowId: `payment-test-${merchant.merchantId}-${body.Tid}`,
-    status: 'captured', message: 'Payment was successful', threeDS: false, seq: 2, createdAt: at, updatedAt: at,
+    _id: key,
+    mode: 'test',
+    merchantId: merchant.merchantId,
+    tid: body.Tid!,
+    reference: 'pr_fromlongagofromlongago',
+    uid: 'u',
+    amount: 100,
+    currency: 'EUR',
+    maskedPan: '411111******1111',
+    brand: 'visa',
+    workflowId: `payment-test-${merchant.merchantId}-${body.Tid}`,
+    status: 'captured',
+    message: 'Payment was successful',
+    threeDS: false,
+    seq: 2,
+    createdAt: at,
+    updatedAt: at,
   });
-  expect((await post(stack.apiUrl, 'payment', merchant.testKey, body)).body).toEqual({ Code: 104, Error: 'Tid already used' });
+  expect((await post(stack.apiUrl, 'payment', merchant.testKey, body)).body).toEqual({
+    Code: 104,
+    Error: 'Tid already used',
+  });
   expect(await workflowExistsFor(`payment-test-${merchant.merchantId}-${body.Tid}`)).toBe(false);
   expect(await stack.db.collection('vault').countDocuments({ paymentKey: key })).toBe(0);
   expect(await payments(stack.db).countDocuments({ _id: key })).toBe(1);

@@ -75,11 +75,22 @@ it('rotate-key reseals every webhook secret under the new key while vault and si
   const legacyMerchant = [...plainSecrets.keys()][1]!;
   const legacyDoc = (await merchants(db).findOne({ _id: legacyMerchant }))!;
   const legacyEntry = legacyDoc.webhookSecrets[0]!;
-  await merchants(db).updateOne({ _id: legacyMerchant }, {
-    $set: { 'webhookSecrets.0.sealed': legacySealV1(A, plainSecrets.get(legacyMerchant)![0]!, `webhook-secret:${legacyMerchant}:${legacyEntry.id}`) },
-  });
+  await merchants(db).updateOne(
+    { _id: legacyMerchant },
+    {
+      $set: {
+        'webhookSecrets.0.sealed': legacySealV1(
+          A,
+          plainSecrets.get(legacyMerchant)![0]!,
+          `webhook-secret:${legacyMerchant}:${legacyEntry.id}`,
+        ),
+      },
+    },
+  );
   const card = { number: '4111111111111111', cvv: '123', month: 12, year: new Date().getUTCFullYear() + 2 };
-  const cardsUnderA = await Promise.all(Array.from({ length: 10 }, (_, i) => vaultCard(db, before, `test:mer_x:under-a-${i}`, card, 3_600_000)));
+  const cardsUnderA = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => vaultCard(db, before, `test:mer_x:under-a-${i}`, card, 3_600_000)),
+  );
 
   const status = await settleflow(during, 'status');
   expect(status).toMatchObject({
@@ -104,7 +115,13 @@ it('rotate-key reseals every webhook secret under the new key while vault and si
         const token = await vaultCard(db, during, `test:mer_x:under-b-${i}-${Math.random()}`, card, 3_600_000);
         const fresh = await openCard(db, during, token);
         const old = await openCard(db, during, cardsUnderA[i % cardsUnderA.length]!);
-        if (fresh?.number !== card.number || fresh.cvv !== card.cvv || old?.number !== card.number || old.cvv !== card.cvv) failures.push(`card ${i} did not open as vaulted`);
+        if (
+          fresh?.number !== card.number ||
+          fresh.cvv !== card.cvv ||
+          old?.number !== card.number ||
+          old.cvv !== card.cvv
+        )
+          failures.push(`card ${i} did not open as vaulted`);
         done.cards++;
         if (rotating) done.whileRotating++;
       } catch (err) {
@@ -162,7 +179,10 @@ it('rotate-key reseals every webhook secret under the new key while vault and si
 
   // The card data under A expires with its payments (here: deleted, as the sweep does); then A may go.
   await db.collection('vault').deleteMany({ _id: { $in: cardsUnderA as never[] } });
-  expect(await settleflow(during, 'status')).toMatchObject({ retiredKeysInUse: [], retiredKeysRemovable: [keyIdOf(A)] });
+  expect(await settleflow(during, 'status')).toMatchObject({
+    retiredKeysInUse: [],
+    retiredKeysRemovable: [keyIdOf(A)],
+  });
 
   // A removed from the configuration: every webhook secret still opens and signs for the merchant's plain secret.
   for (const [merchantId, secrets] of plainSecrets) {
@@ -171,7 +191,11 @@ it('rotate-key reseals every webhook secret under the new key while vault and si
     const header = signatureHeader('{"Code":0}', activeWebhookSecrets(after, merchant), Math.floor(Date.now() / 1000));
     for (const secret of secrets) expect(signatureMatches(header, '{"Code":0}', secret)).toBe(true);
   }
-  expect(await settleflow(after, 'status')).toMatchObject({ currentKeyId: keyIdOf(B), retiredKeyIds: [], missingKeyIds: [] });
+  expect(await settleflow(after, 'status')).toMatchObject({
+    currentKeyId: keyIdOf(B),
+    retiredKeyIds: [],
+    missingKeyIds: [],
+  });
 });
 
 it('status names values sealed under a key that is no longer configured, and exits 1', async () => {

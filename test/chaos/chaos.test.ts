@@ -15,10 +15,30 @@ const full = process.env.CHAOS_SCALE === 'full';
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 2 ** 31);
 const payments = process.env.CHAOS_PAYMENTS === undefined ? undefined : Number(process.env.CHAOS_PAYMENTS);
 
-const REDUCED: Fault[] = ['kill-worker', 'dual-start', 'kill-api', 'restart-temporal', 'dual-stop', 'restart-ferretdb', 'kill-worker'];
+const REDUCED: Fault[] = [
+  'kill-worker',
+  'dual-start',
+  'kill-api',
+  'restart-temporal',
+  'dual-stop',
+  'restart-ferretdb',
+  'kill-worker',
+];
 const FULL: Fault[] = [
-  'kill-worker', 'kill-api', 'restart-temporal', 'kill-worker', 'dual-start', 'restart-ferretdb', 'kill-worker',
-  'kill-api', 'dual-stop', 'restart-temporal', 'kill-worker', 'restart-ferretdb', 'kill-api', 'kill-worker',
+  'kill-worker',
+  'kill-api',
+  'restart-temporal',
+  'kill-worker',
+  'dual-start',
+  'restart-ferretdb',
+  'kill-worker',
+  'kill-api',
+  'dual-stop',
+  'restart-temporal',
+  'kill-worker',
+  'restart-ferretdb',
+  'kill-api',
+  'kill-worker',
 ];
 
 const plan = full ? planRun(seed, payments ?? 1000, FULL) : planRun(seed, payments ?? 60, REDUCED);
@@ -28,19 +48,27 @@ const rerun = rerunCommand(seed, full, payments);
 function record(report: ChaosReport): void {
   const file = path.join(__dirname, '..', '..', 'RELIABILITY.md');
   if (!existsSync(file)) {
-    writeFileSync(file, '# Reliability\n\nFigures of full fault-injection runs (`npm run chaos`): a mixed load through the real API while the worker, the API, the Temporal dev server and FerretDB are killed or restarted under it, then invariants checked against everything the system recorded (test/chaos/).\n');
+    writeFileSync(
+      file,
+      '# Reliability\n\nFigures of full fault-injection runs (`npm run chaos`): a mixed load through the real API while the worker, the API, the Temporal dev server and FerretDB are killed or restarted under it, then invariants checked against everything the system recorded (test/chaos/).\n',
+    );
   }
   const commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
   const rows = report.figures.map(([name, value]) => `| ${name} | ${value} |`).join('\n');
-  appendFileSync(file, `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · commit ${commit} · seed ${report.seed}\n\n` +
-    `Command: \`${rerun}\` (CHAOS_SCALE=full, ${plan.scenarios.length} payments, concurrency ${concurrency}) · ` +
-    `machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version} · ` +
-    `duration ${Math.round(report.durationMs / 1000)} s\n\n| figure | value |\n|---|---|\n${rows}\n`);
+  appendFileSync(
+    file,
+    `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · commit ${commit} · seed ${report.seed}\n\n` +
+      `Command: \`${rerun}\` (CHAOS_SCALE=full, ${plan.scenarios.length} payments, concurrency ${concurrency}) · ` +
+      `machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version} · ` +
+      `duration ${Math.round(report.durationMs / 1000)} s\n\n| figure | value |\n|---|---|\n${rows}\n`,
+  );
 }
 
 it(`keeps every invariant while processes die (${plan.scenarios.length} payments, seed ${seed})`, async () => {
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  say(`[chaos] seed ${seed}, plan ${plan.fingerprint} (${plan.scenarios.length} payments, faults ${plan.faults.map((f) => `${f.fault}@${f.at}`).join(', ')}); rerun: ${rerun}`);
+  say(
+    `[chaos] seed ${seed}, plan ${plan.fingerprint} (${plan.scenarios.length} payments, faults ${plan.faults.map((f) => `${f.fault}@${f.at}`).join(', ')}); rerun: ${rerun}`,
+  );
   let report: ChaosReport;
   try {
     report = await runChaos({ plan, concurrency, log: say });
@@ -50,6 +78,9 @@ it(`keeps every invariant while processes die (${plan.scenarios.length} payments
   }
   say(`\n${report.figures.map(([name, value]) => `${name.padEnd(66)} ${value}`).join('\n')}\n`);
   if (full && process.env.CHAOS_RECORD !== '0') record(report);
-  if (report.violations.length > 0) say(`[chaos] ${report.violations.length} violation(s) with seed ${seed}, plan ${plan.fingerprint}; rerun: ${rerun}`);
+  if (report.violations.length > 0)
+    say(
+      `[chaos] ${report.violations.length} violation(s) with seed ${seed}, plan ${plan.fingerprint}; rerun: ${rerun}`,
+    );
   expect(report.violations).toEqual([]);
 }, 3_600_000);

@@ -44,11 +44,22 @@ export function wrongEvents(received: ReceivedEvent[], payments: Map<string, Fin
       problems.add(`${what} for a Tid no scenario paid with`);
     } else if (event in PAYMENT_EVENTS) {
       if (PAYMENT_EVENTS[event] !== payment.status) problems.add(`${what} but the payment ended ${payment.status}`);
-      else if (result.OperationType !== 'payment' || result.Status !== payment.status || result.Reference !== payment.reference) problems.add(`${what} does not describe the payment (${payment.status}, ${payment.reference})`);
+      else if (
+        result.OperationType !== 'payment' ||
+        result.Status !== payment.status ||
+        result.Reference !== payment.reference
+      )
+        problems.add(`${what} does not describe the payment (${payment.status}, ${payment.reference})`);
     } else if (event in REFUND_EVENTS) {
       const { refund } = payment;
-      if (!refund || REFUND_EVENTS[event] !== refund.status) problems.add(`${what} but the payment's refund is ${refund?.status ?? 'absent'}`);
-      else if (result.OperationType !== 'refund' || result.Status !== refund.status || result.Reference !== refund.reference) problems.add(`${what} does not describe the refund (${refund.status}, ${refund.reference})`);
+      if (!refund || REFUND_EVENTS[event] !== refund.status)
+        problems.add(`${what} but the payment's refund is ${refund?.status ?? 'absent'}`);
+      else if (
+        result.OperationType !== 'refund' ||
+        result.Status !== refund.status ||
+        result.Reference !== refund.reference
+      )
+        problems.add(`${what} does not describe the refund (${refund.status}, ${refund.reference})`);
     } else {
       problems.add(`${what}: not an event SettleFlow sends`);
     }
@@ -75,7 +86,9 @@ export const inFlightTotal = (record: FaultRecord) => Object.values(record.inFli
  * was reported as hitting an idle system.
  */
 export function faultsOnIdle(records: FaultRecord[], scheduled: number): string[] {
-  const problems = records.filter((r) => inFlightTotal(r) === 0).map((r) => `${r.fault} (scheduled at scenario ${r.at}) hit an idle system: no request in flight`);
+  const problems = records
+    .filter((r) => inFlightTotal(r) === 0)
+    .map((r) => `${r.fault} (scheduled at scenario ${r.at}) hit an idle system: no request in flight`);
   if (records.length !== scheduled) problems.push(`${scheduled} faults scheduled but ${records.length} fired`);
   return problems;
 }
@@ -104,11 +117,14 @@ export const allowedMisses = (challenges: number) => Math.max(1, Math.floor(chal
 export function challengeMissProblems(misses: ChallengeMiss[], challenges: number, faults: FaultRecord[]): string[] {
   const problems: string[] = [];
   const limit = allowedMisses(challenges);
-  if (misses.length > limit) problems.push(`${misses.length} of ${challenges} 3DS challenges missed (at most ${limit} allowed)`);
+  if (misses.length > limit)
+    problems.push(`${misses.length} of ${challenges} 3DS challenges missed (at most ${limit} allowed)`);
   for (const miss of misses) {
     const during = faults.filter((f) => f.hitAt <= miss.to && f.endedAt >= miss.from);
-    if (!miss.expired) problems.push(`${miss.kind} ${miss.tid}: challenge missed without the page expiring: ${miss.why}`);
-    else if (during.length === 0) problems.push(`${miss.kind} ${miss.tid}: challenge missed while no fault was going on: ${miss.why}`);
+    if (!miss.expired)
+      problems.push(`${miss.kind} ${miss.tid}: challenge missed without the page expiring: ${miss.why}`);
+    else if (during.length === 0)
+      problems.push(`${miss.kind} ${miss.tid}: challenge missed while no fault was going on: ${miss.why}`);
   }
   return problems;
 }

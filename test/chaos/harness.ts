@@ -16,10 +16,25 @@ import { type MoneyMoved, moneyByPayment, moneyDisagreements } from '../support/
 import { freePort } from '../../tools/ports';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
 import {
-  allowedMisses, type ChallengeMiss, challengeMissProblems, describeMiss, type FaultRecord, faultsOnIdle, inFlightTotal,
-  type ReceivedEvent, wrongEvents,
+  allowedMisses,
+  type ChallengeMiss,
+  challengeMissProblems,
+  describeMiss,
+  type FaultRecord,
+  faultsOnIdle,
+  inFlightTotal,
+  type ReceivedEvent,
+  wrongEvents,
 } from './checks';
-import { CHALLENGE_KINDS, type ChaosPlan, DECLINE_MESSAGES, type Fault, generator, type Kind, type PlannedScenario } from './plan';
+import {
+  CHALLENGE_KINDS,
+  type ChaosPlan,
+  DECLINE_MESSAGES,
+  type Fault,
+  generator,
+  type Kind,
+  type PlannedScenario,
+} from './plan';
 
 /**
  * The durability proof: a mixed load through the real API while processes die under it, then invariants checked
@@ -52,7 +67,8 @@ export interface ChaosReport {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const errorText = (err: unknown) => (err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err));
+const errorText = (err: unknown) =>
+  err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
 const FINAL = new Set<string>(FINAL_STATUSES);
 
 interface Envelope {
@@ -151,12 +167,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           violations.push(`${endpoint} answered HTTP ${status} with a body that is not JSON`);
           envelope = { Code: 9 };
         }
-        if (status !== 200 || typeof envelope.Code !== 'number') violations.push(`${endpoint} answered HTTP ${status}, Code ${String(envelope.Code)}`);
+        if (status !== 200 || typeof envelope.Code !== 'number')
+          violations.push(`${endpoint} answered HTTP ${status}, Code ${String(envelope.Code)}`);
         if (envelope.Code !== 9) return envelope;
         code9++;
       } catch (err) {
         // A dropped connection is allowed only while an API process is being killed or stopped.
-        if (!inWindow(sentAt) && !inWindow(Date.now())) droppedOutside.push(`${endpoint} to ${base}: ${errorText(err)}`);
+        if (!inWindow(sentAt) && !inWindow(Date.now()))
+          droppedOutside.push(`${endpoint} to ${base}: ${errorText(err)}`);
       }
       retries++;
       if (attempt > 60) throw new Error(`${endpoint} ${JSON.stringify(body)} never answered`);
@@ -197,42 +215,76 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
    * `cancelled` is the right outcome, but the harness says why (what the page and the network answered meanwhile)
    * and the checks bound how often it may happen (checks.ts, challengeMissProblems).
    */
-  async function challenge(answer: Envelope, result: 'approved' | 'failed'): Promise<{ answered: true } | { answered: false; expired: boolean; why: string }> {
+  async function challenge(
+    answer: Envelope,
+    result: 'approved' | 'failed',
+  ): Promise<{ answered: true } | { answered: false; expired: boolean; why: string }> {
     // An answer that came from status (the payment answer was lost, the retry got 104) may predate the challenge:
     // a merchant polls status until it carries the 3DSecureUrl, as docs/3d-secure.md says, within the 3DS timeout.
     let current = answer;
     const pollUntil = Date.now() + 25_000;
-    while (!current.Result?.['3DSecureUrl'] && current.Result?.Status === 'pending' && typeof current.Result?.Tid === 'string' && Date.now() < pollUntil) {
+    while (
+      !current.Result?.['3DSecureUrl'] &&
+      current.Result?.Status === 'pending' &&
+      typeof current.Result?.Tid === 'string' &&
+      Date.now() < pollUntil
+    ) {
       await sleep(500);
       current = await status(current.Result.Tid);
     }
     const link = current.Result?.['3DSecureUrl'];
-    if (!link) return { answered: false, expired: false, why: `the payment answer and status (Status ${current.Result?.Status}) carried no 3DSecureUrl` };
+    if (!link)
+      return {
+        answered: false,
+        expired: false,
+        why: `the payment answer and status (Status ${current.Result?.Status}) carried no 3DSecureUrl`,
+      };
     // Each API process names itself in the link; in production one public URL fronts them all. The customer's
     // browser reaches the page through whichever API is up, as it would through that URL (the second API that
     // minted the link may be gone by now).
     const page = () => `${apis()[turn++ % apis().length]!}${new URL(link).pathname}`;
     const trouble = new Map<string, number>();
     const note = (what: string) => trouble.set(what, (trouble.get(what) ?? 0) + 1);
-    const meanwhile = () => (trouble.size ? `; meanwhile ${[...trouble].map(([what, n]) => `${what} ×${n}`).join(', ')}` : '');
+    const meanwhile = () =>
+      trouble.size ? `; meanwhile ${[...trouble].map(([what, n]) => `${what} ×${n}`).join(', ')}` : '';
     let offered = false;
     for (let attempt = 0; attempt < 90; attempt++) {
       try {
-        const shown = await tracked('3ds', () => fetch(page(), { signal: AbortSignal.timeout(15_000) }).then(async (r) => ({ status: r.status, html: await r.text() })));
+        const shown = await tracked('3ds', () =>
+          fetch(page(), { signal: AbortSignal.timeout(15_000) }).then(async (r) => ({
+            status: r.status,
+            html: await r.text(),
+          })),
+        );
         const token = /name="token" value="([0-9a-f]{64})"/.exec(shown.html)?.[1];
         // Before the customer has answered, "in progress" means the challenge is not ready yet: a customer waits.
-        const notReady = shown.html.includes('Preparing authentication') || (!offered && shown.html.includes('Payment in progress'));
+        const notReady =
+          shown.html.includes('Preparing authentication') || (!offered && shown.html.includes('Payment in progress'));
         if (shown.status === 200 && !token && !notReady) {
           if (!shown.html.includes('Authentication expired')) return { answered: true };
-          return { answered: false, expired: true, why: `the page said "Authentication expired" on try ${attempt + 1}, ${offered ? 'after offering the form' : 'never having offered the form'}${meanwhile()}` };
+          return {
+            answered: false,
+            expired: true,
+            why: `the page said "Authentication expired" on try ${attempt + 1}, ${offered ? 'after offering the form' : 'never having offered the form'}${meanwhile()}`,
+          };
         }
         if (!token) note(notReady ? 'page: payment in progress, challenge not ready' : `page HTTP ${shown.status}`);
         if (token) {
           offered = true;
-          const post = await tracked('3ds', () => fetch(page(), { method: 'POST', body: new URLSearchParams({ token, result }), signal: AbortSignal.timeout(15_000) }).then(async (r) => ({ status: r.status, html: await r.text() })));
+          const post = await tracked('3ds', () =>
+            fetch(page(), {
+              method: 'POST',
+              body: new URLSearchParams({ token, result }),
+              signal: AbortSignal.timeout(15_000),
+            }).then(async (r) => ({ status: r.status, html: await r.text() })),
+          );
           if (post.status === 200 && !post.html.includes('name="token"')) {
             if (!post.html.includes('Authentication expired')) return { answered: true };
-            return { answered: false, expired: true, why: `the answer was posted on try ${attempt + 1} and the page said "Authentication expired"${meanwhile()}` };
+            return {
+              answered: false,
+              expired: true,
+              why: `the answer was posted on try ${attempt + 1} and the page said "Authentication expired"${meanwhile()}`,
+            };
           }
           note(`answer HTTP ${post.status}`);
         }
@@ -256,11 +308,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (check % 10 === 9) answers.push(await call('refund', { Tid: tid }));
     }
     for (const a of answers) if (a.Code === 0) refundsAccepted.set(tid, (refundsAccepted.get(tid) ?? 0) + 1);
-    for (const a of answers) if (a.Code !== 0 && a.Code !== 103) violations.push(`refund of ${tid} answered ${a.Code} ${a.Error}`);
+    for (const a of answers)
+      if (a.Code !== 0 && a.Code !== 103) violations.push(`refund of ${tid} answered ${a.Code} ${a.Error}`);
   }
 
   async function scenario({ kind, tid, card, amount }: PlannedScenario): Promise<Expectation> {
-    const common = { Tid: tid, Amount: String(amount), CallbackUrl: callbackUrl, ReturnUrl: 'https://shop.example/return' };
+    const common = {
+      Tid: tid,
+      Amount: String(amount),
+      CallbackUrl: callbackUrl,
+      ReturnUrl: 'https://shop.example/return',
+    };
     const body = paymentBody({ ...common, CardNumber: card, ...(kind === 'maestro' ? { '3DS': 'yes' } : {}) });
     const expect: Expectation = { kind, tid, card, amount, status: 'captured', refunded: false };
 
@@ -329,8 +387,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       return total > 0 && (total >= wanted || Date.now() - waitFrom > 10_000);
     };
     while (!busy() && !loadDone && Date.now() - waitFrom < 30_000) await sleep(20);
-    const record: FaultRecord = { fault, at, hitAt: sinceStart(), endedAt: 0, inFlight: Object.fromEntries(Object.entries(inFlight).filter(([, n]) => n > 0)) };
-    log(`[chaos] ${fault} (planned at scenario ${at}) hits at ${startedScenarios}/${plan.scenarios.length} started, ${inFlightTotal(record)} request(s) in flight ${JSON.stringify(record.inFlight)}`);
+    const record: FaultRecord = {
+      fault,
+      at,
+      hitAt: sinceStart(),
+      endedAt: 0,
+      inFlight: Object.fromEntries(Object.entries(inFlight).filter(([, n]) => n > 0)),
+    };
+    log(
+      `[chaos] ${fault} (planned at scenario ${at}) hits at ${startedScenarios}/${plan.scenarios.length} started, ${inFlightTotal(record)} request(s) in flight ${JSON.stringify(record.inFlight)}`,
+    );
     await hit(fault, downMs);
     record.endedAt = sinceStart();
     faultRecords.push(record);
@@ -391,7 +457,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   async function lane(): Promise<void> {
     while (startedScenarios < plan.scenarios.length) {
       const planned = plan.scenarios[startedScenarios++]!;
-      while (plan.faults.some((f, k) => f.at <= planned.index - options.concurrency && !faultBegun[k])) await sleep(100);
+      while (plan.faults.some((f, k) => f.at <= planned.index - options.concurrency && !faultBegun[k]))
+        await sleep(100);
       while (nextFault < plan.faults.length && plan.faults[nextFault]!.at <= planned.index) {
         const k = nextFault++;
         faultChain = faultChain.then(() => inject(k));
@@ -432,7 +499,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await sleep(1000);
   }
   const expectedEvents = (e: Expectation) => [
-    { captured: 'PAYMENT_CAPTURED', failed: 'PAYMENT_FAILED', cancelled: 'PAYMENT_CANCELLED', rejected_pw: 'PAYMENT_REJECTED' }[e.status as 'captured'],
+    {
+      captured: 'PAYMENT_CAPTURED',
+      failed: 'PAYMENT_FAILED',
+      cancelled: 'PAYMENT_CANCELLED',
+      rejected_pw: 'PAYMENT_REJECTED',
+    }[e.status as 'captured'],
     ...(e.refunded ? ['REFUND_SUCCEEDED'] : []),
   ];
   // Delivered means acknowledged with a 2xx: the flaky endpoint's 500s do not count.
@@ -440,7 +512,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     new Set(
       webhooks.received
         .filter((r) => r.answered !== undefined && r.answered < 300)
-        .map((r) => `${(JSON.parse(r.rawBody) as { Result: { Tid: string } }).Result.Tid}:${String(r.headers['x-settleflow-event'])}`),
+        .map(
+          (r) =>
+            `${(JSON.parse(r.rawBody) as { Result: { Tid: string } }).Result.Tid}:${String(r.headers['x-settleflow-event'])}`,
+        ),
     );
   while (Date.now() < settleDeadline) {
     const got = received();
@@ -490,9 +565,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       violations.push(`${e.kind} ${e.tid}: not final (${doc?.status ?? 'no payment'})`);
       continue;
     }
-    if (doc.status !== e.status || (e.message && doc.message !== e.message) || e.refunded !== (doc.refund?.status === 'captured') || doc.amount !== e.amount) {
+    if (
+      doc.status !== e.status ||
+      (e.message && doc.message !== e.message) ||
+      e.refunded !== (doc.refund?.status === 'captured') ||
+      doc.amount !== e.amount
+    ) {
       wrongOutcome++;
-      violations.push(`${e.kind} ${e.tid}: expected ${e.status}${e.refunded ? '+refund' : ''} of ${e.amount}, got ${doc.status} "${doc.message}"${doc.refund ? ` refund ${doc.refund.status}` : ''} of ${doc.amount}`);
+      violations.push(
+        `${e.kind} ${e.tid}: expected ${e.status}${e.refunded ? '+refund' : ''} of ${e.amount}, got ${doc.status} "${doc.message}"${doc.refund ? ` refund ${doc.refund.status}` : ''} of ${doc.amount}`,
+      );
     }
     const moved = ledger.byPayment.get(doc.workflowId) ?? nothingMoved;
     if (moved.captures.length > 1) doubleCaptures++;
@@ -520,15 +602,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         violations.push(`${e.tid}: ${event} never delivered`);
       } else if (deliveriesPerEvent.get(`${e.tid}:${event}`)!.size !== 1) {
         eventIdsNotUnique++;
-        violations.push(`${e.tid}: ${event} delivered under ${deliveriesPerEvent.get(`${e.tid}:${event}`)!.size} delivery ids`);
+        violations.push(
+          `${e.tid}: ${event} delivered under ${deliveriesPerEvent.get(`${e.tid}:${event}`)!.size} delivery ids`,
+        );
       }
     }
   }
   // Money that no scenario's payment accounts for: moved on an unknown authorization, or for a payment never made.
   const workflowIds = new Set(expectations.map((e) => byDoc.get(e.tid)?.workflowId));
   const strayMoney = [
-    ...ledger.unlinked.map((m) => `${m.operation} of ${m.amount} under ${m.idempotencyKey} on an authorization no payment made (${m.pspReference ?? 'none'})`),
-    ...[...ledger.byPayment].filter(([key, m]) => !workflowIds.has(key) && m.captures.length + m.refunds.length > 0).map(([key]) => `money moved for ${key}, which no scenario paid`),
+    ...ledger.unlinked.map(
+      (m) =>
+        `${m.operation} of ${m.amount} under ${m.idempotencyKey} on an authorization no payment made (${m.pspReference ?? 'none'})`,
+    ),
+    ...[...ledger.byPayment]
+      .filter(([key, m]) => !workflowIds.has(key) && m.captures.length + m.refunds.length > 0)
+      .map(([key]) => `money moved for ${key}, which no scenario paid`),
   ];
   for (const stray of strayMoney) violations.push(stray);
 
@@ -549,7 +638,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // (the wait budget plus 30 s), at its next pass.
   const vaultDeadline = Date.now() + 90_000;
   for (;;) {
-    vaultLeft = await db.collection('vault').countDocuments({ paymentKey: { $in: expectations.map((e) => keyOf(e.tid)) } });
+    vaultLeft = await db
+      .collection('vault')
+      .countDocuments({ paymentKey: { $in: expectations.map((e) => keyOf(e.tid)) } });
     if (vaultLeft === 0 || Date.now() > vaultDeadline) break;
     await sleep(1000);
   }
@@ -560,7 +651,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   if (multiAccepted) violations.push(`${multiAccepted} Tids with more than one accepted payment request`);
   for (const dropped of droppedOutside) violations.push(`dropped connection outside a kill window: ${dropped}`);
 
-  const scan = await scanForCardData(temporal, db, path.join(config.dataDir, 'logs'), webhooks.received.map((r) => ({ where: 'a webhook body', text: r.rawBody })));
+  const scan = await scanForCardData(
+    temporal,
+    db,
+    path.join(config.dataDir, 'logs'),
+    webhooks.received.map((r) => ({ where: 'a webhook body', text: r.rawBody })),
+  );
   violations.push(...scan.findings);
   if (!scan.sawMaskedPan) violations.push('card scan could not decode histories (no masked PAN seen)');
 
@@ -573,12 +669,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ['payments (scenarios)', expectations.length],
       ['plan fingerprint (same seed → same scenarios, cards, amounts, faults)', plan.fingerprint],
       ['mix', [...kinds].map(([k, n]) => `${k} ${n}`).join(', ')],
-      ['faults injected (requests in flight when each hit)', faultRecords.map((f) => `${f.fault} (${inFlightTotal(f)})`).join(', ')],
+      [
+        'faults injected (requests in flight when each hit)',
+        faultRecords.map((f) => `${f.fault} (${inFlightTotal(f)})`).join(', '),
+      ],
       ['faults that hit an idle system', faultRecords.filter((f) => inFlightTotal(f) === 0).length],
       ['HTTP requests (incl. retries)', requests],
       ['merchant retries (9, timeouts, dropped connections)', retries],
       ['code 9 answers', code9],
-      [`3DS challenges missed (→ cancelled; at most ${allowedMisses(challenges)} of ${challenges}, each expired during a fault)`, misses.length],
+      [
+        `3DS challenges missed (→ cancelled; at most ${allowedMisses(challenges)} of ${challenges}, each expired during a fault)`,
+        misses.length,
+      ],
       ['reached a final state', expectations.length - notFinal],
       ['outcome ≠ test card behaviour', wrongOutcome],
       ['projection ≠ workflow', projectionMismatch],
@@ -597,7 +699,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ['vault entries left for ended payments', vaultLeft],
       ['histories scanned for card data', scan.histories],
       ['card data findings (histories, projections, logs, webhooks)', scan.findings.length],
-      ['non-envelope answers or dropped connections outside kill windows', droppedOutside.length + violations.filter((v) => v.includes('answered HTTP')).length],
+      [
+        'non-envelope answers or dropped connections outside kill windows',
+        droppedOutside.length + violations.filter((v) => v.includes('answered HTTP')).length,
+      ],
       ['violations', violations.length],
     ],
     violations,

@@ -9,11 +9,29 @@ import { createHash } from 'node:crypto';
  */
 export type Fault = 'kill-worker' | 'kill-api' | 'restart-temporal' | 'restart-ferretdb' | 'dual-start' | 'dual-stop';
 
-export type Kind = 'approve' | 'decline' | 'transient' | '3ds-approve' | '3ds-fail' | '3ds-abandon' | 'maestro' | 'refund' | 'duplicate' | 'double-refund';
+export type Kind =
+  | 'approve'
+  | 'decline'
+  | 'transient'
+  | '3ds-approve'
+  | '3ds-fail'
+  | '3ds-abandon'
+  | 'maestro'
+  | 'refund'
+  | 'duplicate'
+  | 'double-refund';
 
 const MIX: [Kind, number][] = [
-  ['approve', 30], ['decline', 12], ['transient', 8], ['3ds-approve', 8], ['3ds-fail', 5], ['3ds-abandon', 5],
-  ['maestro', 4], ['refund', 16], ['duplicate', 6], ['double-refund', 6],
+  ['approve', 30],
+  ['decline', 12],
+  ['transient', 8],
+  ['3ds-approve', 8],
+  ['3ds-fail', 5],
+  ['3ds-abandon', 5],
+  ['maestro', 4],
+  ['refund', 16],
+  ['duplicate', 6],
+  ['double-refund', 6],
 ];
 
 /** The scenarios whose customer answers a 3-D Secure challenge (and may be kept from it by a fault). */
@@ -104,7 +122,11 @@ export function planRun(seed: number, count: number, faults: Fault[]): ChaosPlan
   const planned = faults.map((fault, i): PlannedFault => {
     const [min, max] = DOWN_MS[fault];
     // Spread evenly, none in the first or last stretch of the run: a fault must find payments in flight.
-    return { fault, at: Math.floor(((i + 1) * count) / (faults.length + 1)), downMs: Math.round(min + pickFault() * (max - min)) };
+    return {
+      fault,
+      at: Math.floor(((i + 1) * count) / (faults.length + 1)),
+      downMs: Math.round(min + pickFault() * (max - min)),
+    };
   });
   const fingerprint = createHash('sha256').update(JSON.stringify({ scenarios, planned })).digest('hex').slice(0, 12);
   return { seed, scenarios, faults: planned, fingerprint };

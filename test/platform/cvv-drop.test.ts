@@ -21,7 +21,11 @@ let activities: ReturnType<typeof createPaymentActivities>;
 
 beforeAll(async () => {
   stack = await connectToStack();
-  activities = createPaymentActivities({ db: stack.db, vaultKeys: stack.config.vaultKeys, connectors: createConnectors(stack.db) });
+  activities = createPaymentActivities({
+    db: stack.db,
+    vaultKeys: stack.config.vaultKeys,
+    connectors: createConnectors(stack.db),
+  });
 });
 afterAll(() => stack.close());
 
@@ -30,9 +34,22 @@ const CVV = '737';
 /** A card in the vault as the API puts it there, and the idempotency key its payment's workflow would use. */
 async function vaulted(number: string) {
   const workflowId = `payment-test-mer_cvvdrop-${randomUUID()}`;
-  const token = await vaultCard(stack.db, stack.config.vaultKeys, `test:mer_cvvdrop:${workflowId}`, { number, cvv: CVV, month: 12, year: 2040 }, 60_000);
+  const token = await vaultCard(
+    stack.db,
+    stack.config.vaultKeys,
+    `test:mer_cvvdrop:${workflowId}`,
+    { number, cvv: CVV, month: 12, year: 2040 },
+    60_000,
+  );
   const authorize = (authenticated = false) =>
-    activities.authorizePayment({ idempotencyKey: workflowId, vaultToken: token, connector: 'simulator', amount: 1234, currency: 'EUR', authenticated });
+    activities.authorizePayment({
+      idempotencyKey: workflowId,
+      vaultToken: token,
+      connector: 'simulator',
+      amount: 1234,
+      currency: 'EUR',
+      authenticated,
+    });
   const entry = () => stack.db.collection<VaultDoc>('vault').findOne({ _id: token });
   return { token, authorize, entry };
 }
@@ -44,7 +61,12 @@ async function expectCvvDropped(card: Awaited<ReturnType<typeof vaulted>>): Prom
   expect(entry).not.toBeNull();
   expect(entry).not.toHaveProperty('sealedCvv');
   // Only the CVV went: the card itself stays until the payment ends.
-  expect(await openCard(stack.db, stack.config.vaultKeys, card.token)).toEqual({ number: expect.any(String) as string, cvv: undefined, month: 12, year: 2040 });
+  expect(await openCard(stack.db, stack.config.vaultKeys, card.token)).toEqual({
+    number: expect.any(String) as string,
+    cvv: undefined,
+    month: 12,
+    year: 2040,
+  });
 }
 
 async function expectCvvKept(card: Awaited<ReturnType<typeof vaulted>>): Promise<void> {

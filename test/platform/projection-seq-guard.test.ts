@@ -20,7 +20,11 @@ let activities: ReturnType<typeof createPaymentActivities>;
 
 beforeAll(async () => {
   stack = await connectToStack();
-  activities = createPaymentActivities({ db: stack.db, vaultKeys: stack.config.vaultKeys, connectors: createConnectors(stack.db) });
+  activities = createPaymentActivities({
+    db: stack.db,
+    vaultKeys: stack.config.vaultKeys,
+    connectors: createConnectors(stack.db),
+  });
 });
 afterAll(() => stack.close());
 
@@ -31,30 +35,69 @@ async function reservedPayment(): Promise<string> {
   const key = paymentKey('test', merchantId, tid);
   const now = new Date();
   const doc: PaymentDoc = {
-    _id: key, mode: 'test', merchantId, tid, reference: `pr_${randomUUID().replace(/-/g, '')}`, uid: 'customer-42', amount: 1234,
-    currency: 'EUR', maskedPan: '411111******1111', brand: 'visa', workflowId: `payment-${key}`, status: 'pending', message: 'Payment is being processed',
-    threeDS: false, seq: 0, createdAt: now, updatedAt: now,
+    _id: key,
+    mode: 'test',
+    merchantId,
+    tid,
+    reference: `pr_${randomUUID().replace(/-/g, '')}`,
+    uid: 'customer-42',
+    amount: 1234,
+    currency: 'EUR',
+    maskedPan: '411111******1111',
+    brand: 'visa',
+    workflowId: `payment-${key}`,
+    status: 'pending',
+    message: 'Payment is being processed',
+    threeDS: false,
+    seq: 0,
+    createdAt: now,
+    updatedAt: now,
   };
   await insertPayment(stack.db, doc);
   return key;
 }
 
 const write = (key: string, seq: number, fields: Partial<ProjectionInput> = {}) =>
-  activities.projectPayment({ paymentKey: key, seq, date: new Date(Date.UTC(2030, 0, 1, 0, 0, seq)).toISOString(), ...fields });
+  activities.projectPayment({
+    paymentKey: key,
+    seq,
+    date: new Date(Date.UTC(2030, 0, 1, 0, 0, seq)).toISOString(),
+    ...fields,
+  });
 
 const state = async (key: string) => {
   const doc = await findPayment(stack.db, key);
-  return doc && { seq: doc.seq, status: doc.status, message: doc.message, refund: doc.refund?.reference, updatedAt: doc.updatedAt.toISOString() };
+  return (
+    doc && {
+      seq: doc.seq,
+      status: doc.status,
+      message: doc.message,
+      refund: doc.refund?.reference,
+      updatedAt: doc.updatedAt.toISOString(),
+    }
+  );
 };
 
 it('applies a newer seq: the fields, the seq, the date, and marks the payment started', async () => {
   const key = await reservedPayment();
   await write(key, 1, { status: 'authorized', message: 'Payment authorized' });
-  expect(await state(key)).toEqual({ seq: 1, status: 'authorized', message: 'Payment authorized', refund: undefined, updatedAt: '2030-01-01T00:00:01.000Z' });
+  expect(await state(key)).toEqual({
+    seq: 1,
+    status: 'authorized',
+    message: 'Payment authorized',
+    refund: undefined,
+    updatedAt: '2030-01-01T00:00:01.000Z',
+  });
 
   await write(key, 2, { status: 'captured', message: 'Payment was successful' });
   await write(key, 3, { refund: { reference: 'ref_seq', status: 'captured', message: 'Payment refunded' } });
-  expect(await state(key)).toEqual({ seq: 3, status: 'captured', message: 'Payment was successful', refund: 'ref_seq', updatedAt: '2030-01-01T00:00:03.000Z' });
+  expect(await state(key)).toEqual({
+    seq: 3,
+    status: 'captured',
+    message: 'Payment was successful',
+    refund: 'ref_seq',
+    updatedAt: '2030-01-01T00:00:03.000Z',
+  });
 });
 
 it('changes nothing for a repeated or an older seq', async () => {
@@ -95,7 +138,13 @@ it.failing('ends at the highest seq when writers race (fails on FerretDB: its up
   for (let round = 1; round <= 10; round++) {
     const keys = await Promise.all(Array.from({ length: 20 }, () => reservedPayment()));
     // Issued highest first, all at once: a lower seq that overtakes a higher one shows as a lower final seq.
-    await Promise.all(keys.flatMap((key) => Array.from({ length: writers }, (_, i) => writers - i).map((seq) => write(key, seq, { status: 'authorized', message: `write ${seq}` }))));
+    await Promise.all(
+      keys.flatMap((key) =>
+        Array.from({ length: writers }, (_, i) => writers - i).map((seq) =>
+          write(key, seq, { status: 'authorized', message: `write ${seq}` }),
+        ),
+      ),
+    );
     const finals = await Promise.all(keys.map((key) => state(key)));
     expect({ round, behind: finals.filter((doc) => doc?.seq !== writers) }).toEqual({ round, behind: [] });
   }

@@ -22,7 +22,10 @@ export interface CommittedHistory {
 
 /** One history file, named by its path relative to test/replay/. */
 export function historyFile(relative: string): HistoryAndWorkflowId {
-  return { workflowId: relative, history: historyFromJson(JSON.parse(readFileSync(path.join(__dirname, relative), 'utf8'))) };
+  return {
+    workflowId: relative,
+    history: historyFromJson(JSON.parse(readFileSync(path.join(__dirname, relative), 'utf8'))),
+  };
 }
 
 export function committedHistories(): CommittedHistory[] {
@@ -32,7 +35,12 @@ export function committedHistories(): CommittedHistory[] {
     .map((file) => {
       const json = readFileSync(path.join(HISTORIES_DIR, file), 'utf8');
       const name = path.basename(file, '.json');
-      return { name, branch: name.split('.')[0]!, json, replayable: { workflowId: name, history: historyFromJson(JSON.parse(json)) } };
+      return {
+        name,
+        branch: name.split('.')[0]!,
+        json,
+        replayable: { workflowId: name, history: historyFromJson(JSON.parse(json)) },
+      };
     });
 }
 

@@ -13,13 +13,22 @@ import { committedHistories, historyFile } from './committed-histories';
  */
 jest.setTimeout(120_000);
 // Quiet: the bundler reports every step at INFO, and the SDK's core warns of each violation this test provokes.
-beforeAll(() => Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } } }));
+beforeAll(() =>
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  }),
+);
 
 const histories = committedHistories().map((h) => h.replayable);
 
-async function replayAgainst(workflowsPath: string, replayed: HistoryAndWorkflowId[] = histories): Promise<ReplayResult[]> {
+async function replayAgainst(
+  workflowsPath: string,
+  replayed: HistoryAndWorkflowId[] = histories,
+): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowsPath, replayName: 'determinism-test' }, replayed)) results.push(result);
+  for await (const result of Worker.runReplayHistories({ workflowsPath, replayName: 'determinism-test' }, replayed))
+    results.push(result);
   return results;
 }
 

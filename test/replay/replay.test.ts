@@ -28,10 +28,14 @@ interface Attributes {
   attempt?: number;
   result?: { payloads: { data: string }[] };
 }
-const attributes = (event: Event) => Object.entries(event).find(([key]) => key.endsWith('EventAttributes'))![1] as Attributes;
-const ofType = (history: CommittedHistory, type: string) => eventsOf(history).filter((e) => e.eventType === `EVENT_TYPE_${type}`);
-const activities = (history: CommittedHistory, name: string) => ofType(history, 'ACTIVITY_TASK_SCHEDULED').filter((e) => attributes(e).activityType?.name === name);
-const updates = (history: CommittedHistory) => ofType(history, 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED').map((e) => attributes(e).acceptedRequest?.input.name);
+const attributes = (event: Event) =>
+  Object.entries(event).find(([key]) => key.endsWith('EventAttributes'))![1] as Attributes;
+const ofType = (history: CommittedHistory, type: string) =>
+  eventsOf(history).filter((e) => e.eventType === `EVENT_TYPE_${type}`);
+const activities = (history: CommittedHistory, name: string) =>
+  ofType(history, 'ACTIVITY_TASK_SCHEDULED').filter((e) => attributes(e).activityType?.name === name);
+const updates = (history: CommittedHistory) =>
+  ofType(history, 'WORKFLOW_EXECUTION_UPDATE_ACCEPTED').map((e) => attributes(e).acceptedRequest?.input.name);
 
 /** What each branch must show in its history, beyond its final status: the branch really happened. */
 const BRANCHES: Record<string, { status: PaymentOutcome['status']; shows: (h: CommittedHistory) => void }> = {
@@ -45,7 +49,9 @@ const BRANCHES: Record<string, { status: PaymentOutcome['status']; shows: (h: Co
     status: 'captured',
     shows: (h) => {
       const authorize = activities(h, 'authorizePayment')[0]!;
-      const started = ofType(h, 'ACTIVITY_TASK_STARTED').find((e) => attributes(e).scheduledEventId === authorize.eventId)!;
+      const started = ofType(h, 'ACTIVITY_TASK_STARTED').find(
+        (e) => attributes(e).scheduledEventId === authorize.eventId,
+      )!;
       expect(attributes(started).attempt).toBeGreaterThanOrEqual(3);
     },
   },
@@ -59,7 +65,10 @@ const BRANCHES: Record<string, { status: PaymentOutcome['status']; shows: (h: Co
     },
   },
   // The card, not the merchant, asked for the challenge: authorize, challenge, authorize again.
-  '3ds-required-by-card': { status: 'captured', shows: (h) => expect(activities(h, 'authorizePayment')).toHaveLength(2) },
+  '3ds-required-by-card': {
+    status: 'captured',
+    shows: (h) => expect(activities(h, 'authorizePayment')).toHaveLength(2),
+  },
   '3ds-then-declined': { status: 'failed', shows: (h) => expect(updates(h)).toContain('challengeResult') },
   // The processor declined the capture: the authorization was voided, and the outcome says so.
   'capture-failed': {
@@ -68,7 +77,9 @@ const BRANCHES: Record<string, { status: PaymentOutcome['status']; shows: (h: Co
       expect(activities(h, 'capturePayment')).toHaveLength(1);
       expect(activities(h, 'voidAuthorization')).toHaveLength(1);
       const completed = ofType(h, 'WORKFLOW_EXECUTION_COMPLETED')[0]!;
-      expect((payloadValue(attributes(completed).result!.payloads[0]!) as PaymentOutcome).message).toMatch(/^Capture failed \(.+\); the authorization was voided$/);
+      expect((payloadValue(attributes(completed).result!.payloads[0]!) as PaymentOutcome).message).toMatch(
+        /^Capture failed \(.+\); the authorization was voided$/,
+      );
     },
   },
   refund: {
@@ -99,9 +110,13 @@ describe('committed histories', () => {
   it('carry no card data by the rule of the card-data scan (test/support/card-scan.ts), payloads decoded', () => {
     const scan = (name: string, json: string) => cardDataIn(name, decodedHistory(JSON.parse(json)));
     for (const history of histories) expect(scan(history.name, history.json)).toEqual([]);
-    expect(scan('pre-change', readFileSync(path.join(__dirname, 'pre-change', 'approve-before-996206a.json'), 'utf8'))).toEqual([]);
+    expect(
+      scan('pre-change', readFileSync(path.join(__dirname, 'pre-change', 'approve-before-996206a.json'), 'utf8')),
+    ).toEqual([]);
     // The scan itself must see into base64 payloads, or the assertion above would prove nothing.
-    const leaky = JSON.stringify({ events: [{ input: { data: Buffer.from('{"pan":"4111 1111 1111 1111"}').toString('base64') } }] });
+    const leaky = JSON.stringify({
+      events: [{ input: { data: Buffer.from('{"pan":"4111 1111 1111 1111"}').toString('base64') } }],
+    });
     expect(scan('leaky', leaky)).toHaveLength(1);
   });
 });

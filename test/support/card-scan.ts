@@ -74,21 +74,32 @@ export function findCardData(text: string): CardDataHit[] {
         const to = start + groups[last]!.index + groups[last]![0].length;
         hits.push({ kind: 'pan', value: text.slice(from, to), context: around(text, from, to - from) });
         const cvv = CVV_AFTER_PAN.exec(text.slice(to, to + 16));
-        if (cvv) hits.push({ kind: 'cvv', value: `${text.slice(from, to)}${cvv[0]}`, context: around(text, from, to - from + cvv[0].length) });
+        if (cvv)
+          hits.push({
+            kind: 'cvv',
+            value: `${text.slice(from, to)}${cvv[0]}`,
+            context: around(text, from, to - from + cvv[0].length),
+          });
       }
     }
   }
-  for (const match of text.matchAll(CVV_KEY)) hits.push({ kind: 'cvv', value: match[0], context: around(text, match.index, match[0].length) });
+  for (const match of text.matchAll(CVV_KEY))
+    hits.push({ kind: 'cvv', value: match[0], context: around(text, match.index, match[0].length) });
   return hits;
 }
 
 /** One line per hit, prefixed with where the text came from; empty when the text is clean. */
 export function cardDataIn(where: string, text: string): string[] {
-  return findCardData(text).map((hit) => `${where}: ${hit.kind === 'pan' ? 'card number' : 'CVV'} "${hit.value}" in …${hit.context}…`);
+  return findCardData(text).map(
+    (hit) => `${where}: ${hit.kind === 'pan' ? 'card number' : 'CVV'} "${hit.value}" in …${hit.context}…`,
+  );
 }
 
 const isSerializedBuffer = (value: unknown): value is { type: 'Buffer'; data: number[] } =>
-  typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data);
+  typeof value === 'object' &&
+  value !== null &&
+  (value as { type?: unknown }).type === 'Buffer' &&
+  Array.isArray((value as { data?: unknown }).data);
 
 /**
  * A Temporal history as text, every payload decoded: `fetchHistory()` gives payload bytes (data and metadata) as
@@ -101,7 +112,12 @@ export function decodedHistory(history: unknown): string {
     if (isSerializedBuffer(value)) return Buffer.from(value.data).toString('utf8');
     if (key === 'data' && typeof value === 'string') return Buffer.from(value, 'base64').toString('utf8');
     if (key === 'metadata' && value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v]));
+      return Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [
+          k,
+          typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v,
+        ]),
+      );
     }
     return value;
   });
@@ -150,7 +166,8 @@ export async function scanForCardData(
   const note = (where: string, text: string) => report.findings.push(...cardDataIn(where, text));
 
   const workflowIds = new Set(options.workflowIds);
-  for await (const execution of temporal.workflow.list({ query: 'WorkflowType = "paymentWorkflow"' })) workflowIds.add(execution.workflowId);
+  for await (const execution of temporal.workflow.list({ query: 'WorkflowType = "paymentWorkflow"' }))
+    workflowIds.add(execution.workflowId);
   for (const workflowId of workflowIds) {
     const text = decodedHistory(await temporal.workflow.getHandle(workflowId).fetchHistory());
     note(`the history of ${workflowId}`, text);

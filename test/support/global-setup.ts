@@ -12,7 +12,9 @@ export default async function globalSetup(): Promise<void> {
   const config = loadConfig({ ...process.env, ...runEnv });
   const started = Date.now();
   const stack = await startStack(config, { log: (line) => process.stderr.write(`${line}\n`) });
-  process.stderr.write(`[test] stack up in ${((Date.now() - started) / 1000).toFixed(1)}s, data and logs in ${config.dataDir}\n`);
+  process.stderr.write(
+    `[test] stack up in ${((Date.now() - started) / 1000).toFixed(1)}s, data and logs in ${config.dataDir}\n`,
+  );
   globalThis.settleflowTestStack = stack;
   // Test files run in worker processes forked after this point: they read the stack's coordinates from env.
   Object.assign(process.env, runEnv, {

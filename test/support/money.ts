@@ -34,7 +34,12 @@ export function moneyByPayment(entries: LedgerDoc[]): LedgerByPayment {
   }
   const unlinked: LedgerDoc[] = [];
   for (const entry of entries) {
-    const list = entry.operation === 'capture' && entry.outcome.kind === 'captured' ? 'captures' : entry.operation === 'refund' && entry.outcome.kind === 'refunded' ? 'refunds' : undefined;
+    const list =
+      entry.operation === 'capture' && entry.outcome.kind === 'captured'
+        ? 'captures'
+        : entry.operation === 'refund' && entry.outcome.kind === 'refunded'
+          ? 'refunds'
+          : undefined;
     if (!list) continue;
     const owner = entry.pspReference ? ownerOf.get(entry.pspReference) : undefined;
     if (owner) owner[list].push(entry);
@@ -78,10 +83,14 @@ export function moneyDisagreements(payment: PaymentSays, moved: MoneyMoved): str
   const capturesExpected = captured ? 1 : 0;
   const refundsExpected = captured && refunded ? 1 : 0;
   if (moved.captures.length !== capturesExpected || sum(moved.captures) !== capturesExpected * payment.amount) {
-    problems.push(`payment ${payment.status} (${payment.amount}) but ${moved.captures.length} capture(s) moved money [${describe(moved.captures)}]`);
+    problems.push(
+      `payment ${payment.status} (${payment.amount}) but ${moved.captures.length} capture(s) moved money [${describe(moved.captures)}]`,
+    );
   }
   if (moved.refunds.length !== refundsExpected || sum(moved.refunds) !== refundsExpected * payment.amount) {
-    problems.push(`refund ${payment.refund?.status ?? 'none'} but ${moved.refunds.length} refund(s) moved money [${describe(moved.refunds)}]`);
+    problems.push(
+      `refund ${payment.refund?.status ?? 'none'} but ${moved.refunds.length} refund(s) moved money [${describe(moved.refunds)}]`,
+    );
   }
   return problems;
 }

@@ -11,7 +11,8 @@ export class ReturnReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        if (req.method === 'POST') this.posts.push(Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
+        if (req.method === 'POST')
+          this.posts.push(Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
         res.setHeader('content-type', 'text/html');
         res.end('<!doctype html><title>Shop</title><h1 id="thanks">Back at the shop</h1>');
       });

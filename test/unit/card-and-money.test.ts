@@ -24,9 +24,12 @@ describe('luhnValid', () => {
     expect(luhnValid(card)).toBe(true);
   });
 
-  it.each(['378282246310005', '2221000000000009', '4222222222222', '79927398713'])('accepts the Luhn-valid number %s', (number) => {
-    expect(luhnValid(number)).toBe(true);
-  });
+  it.each(['378282246310005', '2221000000000009', '4222222222222', '79927398713'])(
+    'accepts the Luhn-valid number %s',
+    (number) => {
+      expect(luhnValid(number)).toBe(true);
+    },
+  );
 
   it.each(CONTRACT_TEST_CARDS)('rejects %s with any single digit changed', (card) => {
     for (let position = 0; position < card.length; position++) {
@@ -148,7 +151,13 @@ describe('toMajorUnits', () => {
 });
 
 describe('E-PRO envelope and results', () => {
-  const payment = { tid: 'order-1', reference: 'pr_abcdefghijklmnopqrst', uid: 'customer-42', amount: 4999, currency: 'EUR' };
+  const payment = {
+    tid: 'order-1',
+    reference: 'pr_abcdefghijklmnopqrst',
+    uid: 'customer-42',
+    amount: 4999,
+    currency: 'EUR',
+  };
   const date = new Date('2026-04-22T14:30:45.123Z');
 
   it('formats dates as YYYY-MM-DD HH:mm:ss in UTC', () => {
@@ -169,7 +178,9 @@ describe('E-PRO envelope and results', () => {
   });
 
   it('answers a payment with the amount in major units and the UTC date', () => {
-    expect(paymentResult(payment, { status: 'captured', message: 'Payment was successful', date }, { used: false })).toEqual({
+    expect(
+      paymentResult(payment, { status: 'captured', message: 'Payment was successful', date }, { used: false }),
+    ).toEqual({
       OperationType: 'payment',
       Status: 'captured',
       Tid: 'order-1',
@@ -184,12 +195,23 @@ describe('E-PRO envelope and results', () => {
   });
 
   it('adds 3DSecure "yes" and the 3DSecureUrl when a challenge is pending', () => {
-    const result = paymentResult(payment, { status: 'pending', message: 'Pending', date }, { used: true, url: 'http://127.0.0.1:3000/3ds/x' });
-    expect(result).toMatchObject({ Status: 'pending', '3DSecure': 'yes', '3DSecureUrl': 'http://127.0.0.1:3000/3ds/x' });
+    const result = paymentResult(
+      payment,
+      { status: 'pending', message: 'Pending', date },
+      { used: true, url: 'http://127.0.0.1:3000/3ds/x' },
+    );
+    expect(result).toMatchObject({
+      Status: 'pending',
+      '3DSecure': 'yes',
+      '3DSecureUrl': 'http://127.0.0.1:3000/3ds/x',
+    });
   });
 
   it('answers a refund with the refund reference and the payment amount in major units', () => {
-    const result = refundResult({ ...payment, currency: 'JPY', amount: 1234 }, { reference: 'ref_abcdefghijklmnopqrst', status: 'captured', message: 'Payment refunded', date });
+    const result = refundResult(
+      { ...payment, currency: 'JPY', amount: 1234 },
+      { reference: 'ref_abcdefghijklmnopqrst', status: 'captured', message: 'Payment refunded', date },
+    );
     expect(result).toEqual({
       OperationType: 'refund',
       Status: 'captured',

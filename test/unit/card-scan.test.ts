@@ -11,7 +11,10 @@ import { decodedHistory, findCardData } from '../support/card-scan';
  * `4111 1111 1111 1111 123` and the CVV after it are missed.
  */
 const kinds = (text: string) => findCardData(text).map((hit) => hit.kind);
-const pans = (text: string) => findCardData(text).filter((hit) => hit.kind === 'pan').map((hit) => hit.value);
+const pans = (text: string) =>
+  findCardData(text)
+    .filter((hit) => hit.kind === 'pan')
+    .map((hit) => hit.value);
 
 describe('card numbers', () => {
   it.each([
@@ -42,7 +45,8 @@ describe('card numbers', () => {
   });
 
   it('does not take the masked form for a PAN', () => {
-    for (const pan of ['4111111111111111', '378282246310005', '6759649826438453']) expect(findCardData(`{"maskedPan":"${maskPan(pan)}"}`)).toEqual([]);
+    for (const pan of ['4111111111111111', '378282246310005', '6759649826438453'])
+      expect(findCardData(`{"maskedPan":"${maskPan(pan)}"}`)).toEqual([]);
     expect(findCardData('411111******1111 411111XXXXXX1111 411111…1111')).toEqual([]);
   });
 
@@ -55,7 +59,9 @@ describe('card numbers', () => {
     expect(findCardData('"Tid":"order-52345678-1234-4120-8abc-0123456789ab"')).toEqual([]);
     expect(findCardData('sha256=ab4111111111111111cd sig=Zm9v4111111111111111YmFy')).toEqual([]);
     // ISO timestamps, ports, amounts and codes.
-    expect(findCardData('{"time":"2026-11-30T04:28:14.035Z","port":45678,"Amount":12.34,"Code":104,"pid":11632}')).toEqual([]);
+    expect(
+      findCardData('{"time":"2026-11-30T04:28:14.035Z","port":45678,"Amount":12.34,"Code":104,"pid":11632}'),
+    ).toEqual([]);
   });
 });
 
@@ -81,14 +87,30 @@ describe('CVVs', () => {
   });
 
   it('ignores CVV keys without a CVV value: flags, sealed values, other numbers', () => {
-    expect(findCardData('{"cvvChecked":true,"sealedCvv":"123AbCdEf+/=","hasCvc":false,"cvv":"12","cvc":"12345"}')).toEqual([]);
+    expect(
+      findCardData('{"cvvChecked":true,"sealedCvv":"123AbCdEf+/=","hasCvc":false,"cvv":"12","cvc":"12345"}'),
+    ).toEqual([]);
   });
 });
 
 describe('history decoding', () => {
   it('decodes payload bytes and base64 data, so a PAN in a payload is visible', () => {
     const payload = Buffer.from(JSON.stringify({ card: '4111111111111111' }));
-    expect(pans(decodedHistory({ events: [{ input: { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: payload }] } }] }))).toEqual(['4111111111111111']);
-    expect(pans(decodedHistory({ payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: payload.toString('base64') }] }))).toEqual(['4111111111111111']);
+    expect(
+      pans(
+        decodedHistory({
+          events: [{ input: { payloads: [{ metadata: { encoding: Buffer.from('json/plain') }, data: payload }] } }],
+        }),
+      ),
+    ).toEqual(['4111111111111111']);
+    expect(
+      pans(
+        decodedHistory({
+          payloads: [
+            { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: payload.toString('base64') },
+          ],
+        }),
+      ),
+    ).toEqual(['4111111111111111']);
   });
 });

@@ -138,7 +138,7 @@ describe('loadConfig defaults (README, what runs where)', () => {
     expect(config.accountDefaults.currency).toBe('EUR');
   });
 
-  it('decodes VAULT_KEY into the key ring\'s current key, with no retired key', () => {
+  it("decodes VAULT_KEY into the key ring's current key, with no retired key", () => {
     expect(config.vaultKeys.currentKeyId).toBe(keyIdOf(Buffer.from(vaultKey, 'base64')));
     expect(config.vaultKeys.retiredKeyIds).toEqual([]);
   });
@@ -164,7 +164,9 @@ describe('loadConfig overrides', () => {
   });
 
   it('derives the local addresses from PORT, TEMPORAL_PORT, TEMPORAL_UI_PORT and FERRETDB_PORT', () => {
-    const config = loadConfig(env({ PORT: '4000', TEMPORAL_PORT: '7300', TEMPORAL_UI_PORT: '8300', FERRETDB_PORT: '27100' }));
+    const config = loadConfig(
+      env({ PORT: '4000', TEMPORAL_PORT: '7300', TEMPORAL_UI_PORT: '8300', FERRETDB_PORT: '27100' }),
+    );
     expect(config.port).toBe(4000);
     expect(config.publicBaseUrl).toBe('http://127.0.0.1:4000');
     expect(config.temporal.address).toBe('127.0.0.1:7300');
@@ -229,7 +231,9 @@ describe('loadConfig refuses bad settings', () => {
 
   it('reads VAULT_KEYS_PREVIOUS as comma-separated base64 keys, retired behind VAULT_KEY', () => {
     const [a, b] = [randomBytes(32), randomBytes(32)];
-    const config = loadConfig(env({ VAULT_KEYS_PREVIOUS: ` ${a.toString('base64')} ,${b.toString('base64')},${vaultKey},` }));
+    const config = loadConfig(
+      env({ VAULT_KEYS_PREVIOUS: ` ${a.toString('base64')} ,${b.toString('base64')},${vaultKey},` }),
+    );
     expect(config.vaultKeys.currentKeyId).toBe(keyIdOf(Buffer.from(vaultKey, 'base64')));
     // The current key listed again is no second entry; an empty trailing entry is no entry.
     expect(config.vaultKeys.retiredKeyIds).toEqual([keyIdOf(a), keyIdOf(b)]);
@@ -237,7 +241,9 @@ describe('loadConfig refuses bad settings', () => {
 
   it('refuses a VAULT_KEYS_PREVIOUS entry that is not 32 bytes, naming its position and never its value', () => {
     const short = randomBytes(16).toString('base64');
-    const problems = problemsOf(env({ VAULT_KEYS_PREVIOUS: `${randomBytes(32).toString('base64')},${short}`, PORT: 'abc' }));
+    const problems = problemsOf(
+      env({ VAULT_KEYS_PREVIOUS: `${randomBytes(32).toString('base64')},${short}`, PORT: 'abc' }),
+    );
     expect(problems).toHaveLength(2);
     const vaultProblem = problems.find((p) => p.includes('VAULT_KEYS_PREVIOUS'))!;
     expect(vaultProblem).toContain('entry 2 of 2');
@@ -301,14 +307,21 @@ describe('WEBHOOK_ALLOW_PRIVATE_TARGETS (docs/webhooks.md)', () => {
   });
 
   it('is a configuration error in production, listed with the other problems', () => {
-    const problems = problemsOf({ NODE_ENV: 'production', DATA_DIR: path.join(tmp, 'production'), WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', PORT: 'abc' });
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      DATA_DIR: path.join(tmp, 'production'),
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
+      PORT: 'abc',
+    });
     expect(problems).toHaveLength(3);
     expect(problems.filter((p) => p.includes('WEBHOOK_ALLOW_PRIVATE_TARGETS'))).toHaveLength(1);
     expect(problems.filter((p) => p.includes('VAULT_KEY'))).toHaveLength(1);
   });
 
   it('may be set to false in production', () => {
-    expect(loadConfig(env({ NODE_ENV: 'production', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' })).webhook.allowPrivateTargets).toBe(false);
+    expect(
+      loadConfig(env({ NODE_ENV: 'production', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' })).webhook.allowPrivateTargets,
+    ).toBe(false);
   });
 
   it('is turned on by the local stack (npm start) when unset, and passed on to its worker', () => {
@@ -318,7 +331,9 @@ describe('WEBHOOK_ALLOW_PRIVATE_TARGETS (docs/webhooks.md)', () => {
   });
 
   it('is left as the operator set it by the local stack, and never turned on in production', () => {
-    expect(localStackConfig(loadConfig(env({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' }))).webhook.allowPrivateTargets).toBe(false);
+    expect(
+      localStackConfig(loadConfig(env({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false' }))).webhook.allowPrivateTargets,
+    ).toBe(false);
     expect(localStackConfig(loadConfig(env({ NODE_ENV: 'production' }))).webhook.allowPrivateTargets).toBeUndefined();
   });
 });

@@ -76,9 +76,12 @@ describe('seal / open', () => {
     expect(() => open(key, [version, id, iv, shortTag, ciphertext].join('.'), context)).toThrow();
   });
 
-  it.each(['', 'v1', 'v1.a.b', 'v2.a.b.c', 'v2..a.b.c', 'v3.k.a.b.c', 'garbage'])('refuses the malformed sealed value %j', (sealed) => {
-    expect(() => open(key, sealed, context)).toThrow();
-  });
+  it.each(['', 'v1', 'v1.a.b', 'v2.a.b.c', 'v2..a.b.c', 'v3.k.a.b.c', 'garbage'])(
+    'refuses the malformed sealed value %j',
+    (sealed) => {
+      expect(() => open(key, sealed, context)).toThrow();
+    },
+  );
 });
 
 describe('randomBase62', () => {
@@ -156,7 +159,8 @@ describe('API keys', () => {
 });
 
 describe('webhook signatures (X-SettleFlow-Signature)', () => {
-  const expectedHex = (secret: string, t: number, body: string) => createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex');
+  const expectedHex = (secret: string, t: number, body: string) =>
+    createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex');
   const body = '{"Code":0,"Result":{"OperationType":"payment","Status":"captured","Tid":"order-1","Amount":12.34}}';
   const t = 1_776_000_000;
 

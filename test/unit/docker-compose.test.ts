@@ -50,7 +50,9 @@ function interpolated(name: string): Record<string, string> {
 /** Short port syntax `[host_ip:]published:target[/proto]`. */
 function publishedPorts(name: string): { published: number; target: number }[] {
   return (service(name).ports ?? []).map((spec) => {
-    const parts = String(spec).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(spec)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     return { published: Number(parts.at(-2)), target: Number(parts.at(-1)) };
   });
 }

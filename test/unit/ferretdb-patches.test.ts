@@ -46,14 +46,22 @@ describe('FerretDB patches', () => {
     try {
       cpSync(source!, copy, { recursive: true });
       spawnSync('chmod', ['-R', 'u+w', copy]);
-      const applied = spawnSync('git', ['apply', ...patches], { cwd: copy, env: { ...process.env, GIT_CEILING_DIRECTORIES: dir }, encoding: 'utf8' });
+      const applied = spawnSync('git', ['apply', ...patches], {
+        cwd: copy,
+        env: { ...process.env, GIT_CEILING_DIRECTORIES: dir },
+        encoding: 'utf8',
+      });
       expect(applied.stderr).toBe('');
       expect(applied.status).toBe(0);
 
       const backend = path.join(copy, 'internal', 'backends', 'sqlite');
       // The index: `CREATE UNIQUE INDEX … (_ferretdb_sjson->"_id")`, fields quoted with %q.
-      expect(readFileSync(path.join(backend, 'metadata', 'registry.go'), 'utf8')).toContain('columns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))');
-      expect(readFileSync(path.join(backend, 'metadata', 'metadata.go'), 'utf8')).toContain('IDColumn = DefaultColumn + `->"_id"`');
+      expect(readFileSync(path.join(backend, 'metadata', 'registry.go'), 'utf8')).toContain(
+        'columns[i] = fmt.Sprintf("%s->%s", DefaultColumn, strings.Join(fields, "->"))',
+      );
+      expect(readFileSync(path.join(backend, 'metadata', 'metadata.go'), 'utf8')).toContain(
+        'IDColumn = DefaultColumn + `->"_id"`',
+      );
       // The _id pushdown no longer needs _id to be the filter's only key.
       const collection = readFileSync(path.join(backend, 'collection.go'), 'utf8');
       expect(collection).not.toContain('params.Filter.Len() == 1');

@@ -21,13 +21,18 @@ function legacySealV1(master: Buffer, plaintext: string, ctx: string): string {
   const cipher = createCipheriv('aes-256-gcm', master, iv);
   cipher.setAAD(Buffer.from(ctx, 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', iv, cipher.getAuthTag(), ciphertext].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+  return ['v1', iv, cipher.getAuthTag(), ciphertext]
+    .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+    .join('.');
 }
 
 /** HKDF-SHA256 (RFC 5869) written out with HMAC, independently of node:crypto's hkdfSync, for one 32-byte block. */
 function rfc5869(ikm: Buffer, salt: string, info: string, length: number): Buffer {
   const prk = createHmac('sha256', Buffer.from(salt, 'utf8')).update(ikm).digest();
-  return createHmac('sha256', prk).update(Buffer.concat([Buffer.from(info, 'utf8'), Buffer.from([1])])).digest().subarray(0, length);
+  return createHmac('sha256', prk)
+    .update(Buffer.concat([Buffer.from(info, 'utf8'), Buffer.from([1])]))
+    .digest()
+    .subarray(0, length);
 }
 
 describe('derivation', () => {
@@ -39,16 +44,22 @@ describe('derivation', () => {
 
   it('pins the derivation: a change would make every sealed value unreadable', () => {
     const master = Buffer.alloc(32, 1);
-    expect(keyIdOf(master)).toBe(rfc5869(master, 'settleflow vault key ring', 'settleflow/key-id', 9).toString('base64url'));
+    expect(keyIdOf(master)).toBe(
+      rfc5869(master, 'settleflow vault key ring', 'settleflow/key-id', 9).toString('base64url'),
+    );
     expect(keyIdOf(master)).toBe('GgX6HTSwKJW3');
-    expect(derivedKey(master, 'card-vault').toString('hex')).toBe('28a7eaa275985d7e6e2c7a61fa3543f3a85417e5a0f06a19285fb0395f75f9b7');
+    expect(derivedKey(master, 'card-vault').toString('hex')).toBe(
+      '28a7eaa275985d7e6e2c7a61fa3543f3a85417e5a0f06a19285fb0395f75f9b7',
+    );
   });
 
   it('gives one key per job, none of them the master, and the same ones to every process', () => {
     const keys = PURPOSES.map((p) => derivedKey(A, p).toString('hex'));
     expect(new Set([...keys, A.toString('hex')]).size).toBe(PURPOSES.length + 1);
     expect(PURPOSES.map((p) => derivedKey(Buffer.from(A), p).toString('hex'))).toEqual(keys);
-    expect(new KeyRing(Buffer.from(A)).open('card-vault', new KeyRing(A).seal('card-vault', 'x', context), context)).toBe('x');
+    expect(
+      new KeyRing(Buffer.from(A)).open('card-vault', new KeyRing(A).seal('card-vault', 'x', context), context),
+    ).toBe('x');
   });
 
   it('keeps the jobs apart: a value sealed for one job opens for no other, and MACs differ per job', () => {
@@ -70,7 +81,7 @@ describe('derivation', () => {
 });
 
 describe('sealed format', () => {
-  it('is v2.<keyId>.<iv>.<tag>.<ciphertext>, with the current master\'s id', () => {
+  it("is v2.<keyId>.<iv>.<tag>.<ciphertext>, with the current master's id", () => {
     const ring = new KeyRing(B, [A]);
     const parts = ring.seal('webhook-secrets', 'whsec_x', context).split('.');
     expect(parts).toHaveLength(5);
@@ -158,7 +169,9 @@ describe('rotation', () => {
     expect(challengeTokenValid({ vaultKeys: during }, 'pr_abc', token)).toBe(true);
     expect(challengeTokenValid({ vaultKeys: during }, 'pr_abd', token)).toBe(false);
     expect(challengeTokenValid({ vaultKeys: after }, 'pr_abc', token)).toBe(false);
-    expect(challengeTokenValid({ vaultKeys: after }, 'pr_abc', challengeToken({ vaultKeys: during }, 'pr_abc'))).toBe(true);
+    expect(challengeTokenValid({ vaultKeys: after }, 'pr_abc', challengeToken({ vaultKeys: during }, 'pr_abc'))).toBe(
+      true,
+    );
   });
 
   it('exports the same ring to a child process (VAULT_KEY, VAULT_KEYS_PREVIOUS)', () => {

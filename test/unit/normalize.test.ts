@@ -52,15 +52,35 @@ describe('PAYMENT_FIELDS', () => {
 
   it('marks exactly Amount, Uid, Tid, Email, CardNumber, CardMonth, CardYear and CardCVV as required', () => {
     expect(PAYMENT_FIELDS.filter((f) => f.required).map((f) => f.name)).toEqual([
-      'Amount', 'Uid', 'Tid', 'Email', 'CardNumber', 'CardMonth', 'CardYear', 'CardCVV',
+      'Amount',
+      'Uid',
+      'Tid',
+      'Email',
+      'CardNumber',
+      'CardMonth',
+      'CardYear',
+      'CardCVV',
     ]);
   });
 
   it('carries the maximum lengths of docs/fields.md', () => {
-    const maxLengths = Object.fromEntries(PAYMENT_FIELDS.filter((f) => 'maxLength' in f).map((f) => [f.name, (f as { maxLength: number }).maxLength]));
+    const maxLengths = Object.fromEntries(
+      PAYMENT_FIELDS.filter((f) => 'maxLength' in f).map((f) => [f.name, (f as { maxLength: number }).maxLength]),
+    );
     expect(maxLengths).toMatchObject({
-      Uid: 64, Tid: 64, Description: 256, CardOwner: 64, Firstname: 64, Lastname: 64, Address: 128, ZipCode: 16,
-      City: 64, Phone: 32, BirthDate: 10, BirthPlace: 64, ClientIp: 15,
+      Uid: 64,
+      Tid: 64,
+      Description: 256,
+      CardOwner: 64,
+      Firstname: 64,
+      Lastname: 64,
+      Address: 128,
+      ZipCode: 16,
+      City: 64,
+      Phone: 32,
+      BirthDate: 10,
+      BirthPlace: 64,
+      ClientIp: 15,
     });
   });
 
@@ -264,7 +284,10 @@ describe('normalizeFields with LOOKUP_FIELDS (refund and status)', () => {
   });
 
   it('keeps both identifiers when both are sent', () => {
-    expect(normalizeFields({ Tid: 'order-1', Reference: 'pr_abc' }, LOOKUP_FIELDS)).toEqual({ Reference: 'pr_abc', Tid: 'order-1' });
+    expect(normalizeFields({ Tid: 'order-1', Reference: 'pr_abc' }, LOOKUP_FIELDS)).toEqual({
+      Reference: 'pr_abc',
+      Tid: 'order-1',
+    });
   });
 
   it('prefers the exact Tid spelling over tid whatever the order', () => {
@@ -280,7 +303,9 @@ describe('normalizeFields with LOOKUP_FIELDS (refund and status)', () => {
   });
 
   it('drops payment fields and payment aliases (Amount, Ip) from a lookup body', () => {
-    expect(normalizeFields({ Amount: '1', Ip: '1.1.1.1', IP: '1.1.1.1', Tid: 't' }, LOOKUP_FIELDS)).toEqual({ Tid: 't' });
+    expect(normalizeFields({ Amount: '1', Ip: '1.1.1.1', IP: '1.1.1.1', Tid: 't' }, LOOKUP_FIELDS)).toEqual({
+      Tid: 't',
+    });
   });
 
   it('treats empty identifiers as absent', () => {

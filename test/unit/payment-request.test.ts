@@ -119,7 +119,14 @@ describe('the base request', () => {
       email: 'jane@example.com',
       description: 'Order 42',
       customerId: 'cust-7',
-      card: { number: '4111111111111111', month: 12, year: THIS_YEAR + 2, cvv: '123', owner: 'Jane Doe', brand: 'visa' },
+      card: {
+        number: '4111111111111111',
+        month: 12,
+        year: THIS_YEAR + 2,
+        cvv: '123',
+        owner: 'Jane Doe',
+        brand: 'visa',
+      },
       billing: {
         firstname: 'Jane',
         lastname: 'Doe',
@@ -150,10 +157,25 @@ describe('the base request', () => {
 
   it('accepts field names in any casing and the documented aliases', async () => {
     const parsed = await validate({
-      amount: '1234', UID: 'u', tid: 't', EMAIL: 'jane@example.com', cardnumber: '4111111111111111',
-      CARDMONTH: '12', cardYear: CARD_YEAR, CARDCVV: '123', IP: '203.0.113.7', customerID: 'c-1', firstName: 'Jane',
+      amount: '1234',
+      UID: 'u',
+      tid: 't',
+      EMAIL: 'jane@example.com',
+      cardnumber: '4111111111111111',
+      CARDMONTH: '12',
+      cardYear: CARD_YEAR,
+      CARDCVV: '123',
+      IP: '203.0.113.7',
+      customerID: 'c-1',
+      firstName: 'Jane',
     });
-    expect(parsed).toMatchObject({ amount: 1234, uid: 'u', tid: 't', customerId: 'c-1', billing: { clientIp: '203.0.113.7', firstname: 'Jane' } });
+    expect(parsed).toMatchObject({
+      amount: 1234,
+      uid: 'u',
+      tid: 't',
+      customerId: 'c-1',
+      billing: { clientIp: '203.0.113.7', firstname: 'Jane' },
+    });
   });
 
   it('ignores unknown fields', async () => {
@@ -161,15 +183,20 @@ describe('the base request', () => {
   });
 
   it('trims values before validating them', async () => {
-    const parsed = await validate(body({ Amount: ' 1234 ', Email: ' jane@example.com ', CardNumber: ' 4111111111111111 ' }));
+    const parsed = await validate(
+      body({ Amount: ' 1234 ', Email: ' jane@example.com ', CardNumber: ' 4111111111111111 ' }),
+    );
     expect(parsed).toMatchObject({ amount: 1234, email: 'jane@example.com', card: { number: '4111111111111111' } });
   });
 });
 
 describe('code 5: missing required parameter', () => {
-  it.each(REQUIRED.map((field) => [field, `Missing parameter ${field}`]))('a request without %s is refused with 5 "%s"', async (field, message) => {
-    await expect(outcome(body({ [field]: undefined }))).resolves.toEqual({ code: 5, message });
-  });
+  it.each(REQUIRED.map((field) => [field, `Missing parameter ${field}`]))(
+    'a request without %s is refused with 5 "%s"',
+    async (field, message) => {
+      await expect(outcome(body({ [field]: undefined }))).resolves.toEqual({ code: 5, message });
+    },
+  );
 
   it.each([
     ['an empty string', ''],
@@ -195,7 +222,10 @@ describe('code 5: missing required parameter', () => {
   });
 
   it('a missing field wins over a malformed one, even an earlier one', async () => {
-    await expect(outcome(body({ Amount: 'abc', CardCVV: undefined }))).resolves.toEqual({ code: 5, message: 'Missing parameter CardCVV' });
+    await expect(outcome(body({ Amount: 'abc', CardCVV: undefined }))).resolves.toEqual({
+      code: 5,
+      message: 'Missing parameter CardCVV',
+    });
   });
 });
 
@@ -207,8 +237,18 @@ interface FieldCase {
   message: string;
 }
 
-const bad = (field: string, why: string, value: unknown, code: number, message = `Invalid parameter ${field}`): FieldCase => ({
-  field, why, value, code, message,
+const bad = (
+  field: string,
+  why: string,
+  value: unknown,
+  code: number,
+  message = `Invalid parameter ${field}`,
+): FieldCase => ({
+  field,
+  why,
+  value,
+  code,
+  message,
 });
 
 describe('codes 200–220: one invalid-parameter code per field', () => {
@@ -285,7 +325,9 @@ describe('code 221: flow-control fields', () => {
   });
 
   it('ConvertCurrency=yes is refused with 221 on a non-EUR account (docs/fields.md: EUR accounts only)', async () => {
-    await expect(outcome(body({ ConvertCurrency: 'yes' }), { currency: 'USD' })).resolves.toEqual(invalid(221, 'ConvertCurrency'));
+    await expect(outcome(body({ ConvertCurrency: 'yes' }), { currency: 'USD' })).resolves.toEqual(
+      invalid(221, 'ConvertCurrency'),
+    );
   });
 });
 
@@ -305,7 +347,10 @@ describe('values that are not strings or numbers', () => {
   it('CardNumber sent as an array answers 206 with the catalog message for CardNumber', async () => {
     // docs/error-codes.md gives 206 one wire message; a non-scalar CardNumber currently gets the bare
     // "Invalid parameter CardNumber" (src/epro/payment-request.ts, INVALID branch of validatePaymentRequest).
-    await expect(outcome(body({ CardNumber: ['4111111111111111'] }))).resolves.toEqual({ code: 206, message: LUHN_MESSAGE });
+    await expect(outcome(body({ CardNumber: ['4111111111111111'] }))).resolves.toEqual({
+      code: 206,
+      message: LUHN_MESSAGE,
+    });
   });
 });
 
@@ -325,11 +370,17 @@ describe('card numbers in free-text fields and identifiers', () => {
     ['City', 215, PAN],
     ['BirthPlace', 219, PAN],
   ];
-  const looksLikeCard = (code: number, field: string) => ({ code, message: `Invalid parameter ${field}: looks like a card number` });
-
-  it.each(CHECKED)('%s holding a card number is refused with %d "looks like a card number"', async (field, code, value) => {
-    await expect(outcome(body({ [field]: value }))).resolves.toEqual(looksLikeCard(code, field));
+  const looksLikeCard = (code: number, field: string) => ({
+    code,
+    message: `Invalid parameter ${field}: looks like a card number`,
   });
+
+  it.each(CHECKED)(
+    '%s holding a card number is refused with %d "looks like a card number"',
+    async (field, code, value) => {
+      await expect(outcome(body({ [field]: value }))).resolves.toEqual(looksLikeCard(code, field));
+    },
+  );
 
   it.each([
     ['with spaces', 'Tid', 202, '4111 1111 1111 1111'],
@@ -362,11 +413,15 @@ describe('card numbers in free-text fields and identifiers', () => {
 
   it('is checked in field order with the other formats', async () => {
     await expect(outcome(body({ Amount: '12.34', Tid: PAN }))).resolves.toEqual(invalid(200, 'Amount'));
-    await expect(outcome(body({ Tid: PAN, Email: 'nope', Uid: '5555555555554444' }))).resolves.toEqual(looksLikeCard(201, 'Uid'));
+    await expect(outcome(body({ Tid: PAN, Email: 'nope', Uid: '5555555555554444' }))).resolves.toEqual(
+      looksLikeCard(201, 'Uid'),
+    );
   });
 
   it('takes precedence over the length limit of the same field', async () => {
-    await expect(outcome(body({ Description: `${'d'.repeat(250)} ${PAN}` }))).resolves.toEqual(looksLikeCard(204, 'Description'));
+    await expect(outcome(body({ Description: `${'d'.repeat(250)} ${PAN}` }))).resolves.toEqual(
+      looksLikeCard(204, 'Description'),
+    );
   });
 });
 
@@ -479,7 +534,10 @@ describe('cross-field rules: 106, 8, 22, 222', () => {
   const returnUrl = 'https://shop.example.com/return';
 
   it('3DS=yes without ReturnUrl is refused with 106', async () => {
-    await expect(outcome(body({ '3DS': 'yes' }))).resolves.toEqual({ code: 106, message: 'ReturnUrl is mandatory with 3DS=yes' });
+    await expect(outcome(body({ '3DS': 'yes' }))).resolves.toEqual({
+      code: 106,
+      message: 'ReturnUrl is mandatory with 3DS=yes',
+    });
   });
 
   it('3DS=yes on an account with 3DS disabled is refused with 8', async () => {
@@ -501,7 +559,10 @@ describe('cross-field rules: 106, 8, 22, 222', () => {
     ['without 3DS', {}],
     ['with 3DS=no', { '3DS': 'no' }],
   ])('a Maestro card %s is refused with 22 "Maestro cards require 3DSecure"', async (_label, extra) => {
-    await expect(outcome(body({ CardNumber: MAESTRO, ...extra }))).resolves.toEqual({ code: 22, message: 'Maestro cards require 3DSecure' });
+    await expect(outcome(body({ CardNumber: MAESTRO, ...extra }))).resolves.toEqual({
+      code: 22,
+      message: 'Maestro cards require 3DSecure',
+    });
   });
 
   it('a Maestro card with 3DS=yes and a ReturnUrl is accepted as maestro', async () => {
@@ -511,19 +572,28 @@ describe('cross-field rules: 106, 8, 22, 222', () => {
   });
 
   it('8 is reported before the Maestro rule (22)', async () => {
-    await expect(outcome(body({ CardNumber: MAESTRO, '3DS': 'yes', ReturnUrl: returnUrl }), { threeDSAllowed: false })).resolves.toMatchObject({ code: 8 });
+    await expect(
+      outcome(body({ CardNumber: MAESTRO, '3DS': 'yes', ReturnUrl: returnUrl }), { threeDSAllowed: false }),
+    ).resolves.toMatchObject({ code: 8 });
   });
 
   it('a field the merchant configuration requires is refused with 222 when absent', async () => {
-    await expect(outcome(body(), { requiredFields: ['BirthDate'] })).resolves.toEqual({ code: 222, message: 'Merchant configuration requires BirthDate' });
+    await expect(outcome(body(), { requiredFields: ['BirthDate'] })).resolves.toEqual({
+      code: 222,
+      message: 'Merchant configuration requires BirthDate',
+    });
   });
 
   it('a field the merchant configuration requires is accepted when present', async () => {
-    await expect(outcome(body({ BirthDate: '1990-01-01' }), { requiredFields: ['BirthDate'] })).resolves.toEqual(accepted);
+    await expect(outcome(body({ BirthDate: '1990-01-01' }), { requiredFields: ['BirthDate'] })).resolves.toEqual(
+      accepted,
+    );
   });
 
   it('a required field sent empty counts as absent (222)', async () => {
-    await expect(outcome(body({ BirthDate: '  ' }), { requiredFields: ['BirthDate'] })).resolves.toMatchObject({ code: 222 });
+    await expect(outcome(body({ BirthDate: '  ' }), { requiredFields: ['BirthDate'] })).resolves.toMatchObject({
+      code: 222,
+    });
   });
 
   it('with several required fields absent, the first in field order is named', async () => {
@@ -558,7 +628,9 @@ describe('account limits: 300 and 7', () => {
   });
 
   it('300 is reported before 7', async () => {
-    await expect(outcome(body({ Amount: '5000' }), { maxAmount: 1000, ...LIVE_UNCONFIGURED })).resolves.toMatchObject({ code: 300 });
+    await expect(outcome(body({ Amount: '5000' }), { maxAmount: 1000, ...LIVE_UNCONFIGURED })).resolves.toMatchObject({
+      code: 300,
+    });
   });
 });
 
@@ -573,11 +645,15 @@ describe('check order across stages', () => {
   });
 
   it('a cross-field error (106) is reported before account errors (300, 7)', async () => {
-    await expect(outcome(body({ '3DS': 'yes', Amount: '5000' }), { maxAmount: 1000, ...LIVE_UNCONFIGURED })).resolves.toMatchObject({ code: 106 });
+    await expect(
+      outcome(body({ '3DS': 'yes', Amount: '5000' }), { maxAmount: 1000, ...LIVE_UNCONFIGURED }),
+    ).resolves.toMatchObject({ code: 106 });
   });
 
   it('the Maestro rule (22) is reported before the amount limit (300)', async () => {
-    await expect(outcome(body({ CardNumber: MAESTRO, Amount: '5000' }), { maxAmount: 1000 })).resolves.toMatchObject({ code: 22 });
+    await expect(outcome(body({ CardNumber: MAESTRO, Amount: '5000' }), { maxAmount: 1000 })).resolves.toMatchObject({
+      code: 22,
+    });
   });
 
   it('a merchant-required field (222) is reported before an account error (7)', async () => {
@@ -610,7 +686,10 @@ describe('ReturnUrl and CallbackUrl in live mode', () => {
   });
 
   it('a live https URL to a public IP address is accepted', async () => {
-    const parsed = await validate(body({ ReturnUrl: 'https://93.184.216.34/return', CallbackUrl: 'https://8.8.8.8/hook' }), LIVE);
+    const parsed = await validate(
+      body({ ReturnUrl: 'https://93.184.216.34/return', CallbackUrl: 'https://8.8.8.8/hook' }),
+      LIVE,
+    );
     expect(parsed).toMatchObject({ returnUrl: 'https://93.184.216.34/return', callbackUrl: 'https://8.8.8.8/hook' });
   });
 
@@ -625,21 +704,47 @@ describe('ReturnUrl and CallbackUrl in live mode', () => {
 
 describe('customer details for the processor and the payment record', () => {
   it('carries every customer and order field that was sent, and no card data', async () => {
-    const request = await validate(body({
-      Description: 'Order 42', CustomerId: 'cust-7', CardOwner: 'Jane Doe', Firstname: 'Jane', Lastname: 'Doe',
-      Address: '1 rue de la Paix', ZipCode: '75002', City: 'Paris', Country: 'fra', Phone: '+33 1 23 45 67 89',
-      BirthDate: '1990-04-01', BirthPlace: 'Lyon', ClientIp: '203.0.113.7',
-    }));
+    const request = await validate(
+      body({
+        Description: 'Order 42',
+        CustomerId: 'cust-7',
+        CardOwner: 'Jane Doe',
+        Firstname: 'Jane',
+        Lastname: 'Doe',
+        Address: '1 rue de la Paix',
+        ZipCode: '75002',
+        City: 'Paris',
+        Country: 'fra',
+        Phone: '+33 1 23 45 67 89',
+        BirthDate: '1990-04-01',
+        BirthPlace: 'Lyon',
+        ClientIp: '203.0.113.7',
+      }),
+    );
     const details = customerDetails(request);
     expect(details).toEqual({
-      email: 'jane@example.com', description: 'Order 42', customerId: 'cust-7', cardOwner: 'Jane Doe', firstname: 'Jane',
-      lastname: 'Doe', address: '1 rue de la Paix', zipCode: '75002', city: 'Paris', country: 'FRA', phone: '+33 1 23 45 67 89',
-      birthDate: '1990-04-01', birthPlace: 'Lyon', clientIp: '203.0.113.7',
+      email: 'jane@example.com',
+      description: 'Order 42',
+      customerId: 'cust-7',
+      cardOwner: 'Jane Doe',
+      firstname: 'Jane',
+      lastname: 'Doe',
+      address: '1 rue de la Paix',
+      zipCode: '75002',
+      city: 'Paris',
+      country: 'FRA',
+      phone: '+33 1 23 45 67 89',
+      birthDate: '1990-04-01',
+      birthPlace: 'Lyon',
+      clientIp: '203.0.113.7',
     });
     expect(JSON.stringify(details)).not.toMatch(/4111|"123"|cvv|month|year/i);
   });
 
   it('leaves out what was not sent, rather than storing empty values', async () => {
-    expect(customerDetails(await validate(body({ City: 'Paris' })))).toEqual({ email: 'jane@example.com', city: 'Paris' });
+    expect(customerDetails(await validate(body({ City: 'Paris' })))).toEqual({
+      email: 'jane@example.com',
+      city: 'Paris',
+    });
   });
 });

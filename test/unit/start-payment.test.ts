@@ -14,21 +14,41 @@ function payment(): PaymentToStart {
     workflowId: 'payment-test-mer_1-order-1',
     card: { number: '4111111111111111', month: 12, year: 2040, cvv: '123' },
     input: {
-      paymentKey: 'test:mer_1:order-1', mode: 'test', merchantId: 'mer_1', tid: 'order-1', reference: 'pr_x', uid: 'u',
-      amount: 1234, currency: 'EUR', maskedPan: '411111******1111', brand: 'visa', connector: 'simulator',
-      threeDSRequested: false, threeDSUrl: 'http://127.0.0.1:3000/v1/3ds/pr_x', threeDSTimeoutMs: 60_000, refundWindowMs: 60_000,
+      paymentKey: 'test:mer_1:order-1',
+      mode: 'test',
+      merchantId: 'mer_1',
+      tid: 'order-1',
+      reference: 'pr_x',
+      uid: 'u',
+      amount: 1234,
+      currency: 'EUR',
+      maskedPan: '411111******1111',
+      brand: 'visa',
+      connector: 'simulator',
+      threeDSRequested: false,
+      threeDSUrl: 'http://127.0.0.1:3000/v1/3ds/pr_x',
+      threeDSTimeoutMs: 60_000,
+      refundWindowMs: 60_000,
       webhook: { attemptTimeoutMs: 1000, initialBackoffMs: 1000, retryForMs: 60_000 },
     },
   };
 }
 
 /** A world of plain objects: which cards are vaulted, which workflows started, with scripted answers. */
-function world(script: { recordExists?: boolean | Error; start?: () => Promise<StartResult>; exists?: boolean | Error; vaultDown?: boolean }) {
+function world(script: {
+  recordExists?: boolean | Error;
+  start?: () => Promise<StartResult>;
+  exists?: boolean | Error;
+  vaultDown?: boolean;
+}) {
   const vault = new Set<string>();
   const started: PaymentInput[] = [];
   let next = 0;
   const ports: StartPaymentPorts = {
-    recordExists: () => (script.recordExists instanceof Error ? Promise.reject(script.recordExists) : Promise.resolve(script.recordExists ?? false)),
+    recordExists: () =>
+      script.recordExists instanceof Error
+        ? Promise.reject(script.recordExists)
+        : Promise.resolve(script.recordExists ?? false),
     vaultCard: (_key, card, ttlMs) => {
       if (script.vaultDown) return Promise.reject(new Error('store down'));
       expect(card.cvv).toBe('123');
@@ -45,7 +65,8 @@ function world(script: { recordExists?: boolean | Error; start?: () => Promise<S
       started.push(input);
       return script.start ? script.start() : Promise.resolve({ kind: 'decided', decision: DECISION });
     },
-    workflowExists: () => (script.exists instanceof Error ? Promise.reject(script.exists) : Promise.resolve(script.exists ?? false)),
+    workflowExists: () =>
+      script.exists instanceof Error ? Promise.reject(script.exists) : Promise.resolve(script.exists ?? false),
   };
   return { ports, vault, started };
 }

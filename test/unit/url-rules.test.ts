@@ -43,18 +43,23 @@ describe('isNonPublicAddress', () => {
     expect(isNonPublicAddress(address)).toBe(false);
   });
 
-  it.each(['', 'localhost', 'example.com', '999.1.1.1', '1.2.3.4.5'])('treats %j, which is not an IP address, as non-public', (value) => {
-    expect(isNonPublicAddress(value)).toBe(true);
-  });
+  it.each(['', 'localhost', 'example.com', '999.1.1.1', '1.2.3.4.5'])(
+    'treats %j, which is not an IP address, as non-public',
+    (value) => {
+      expect(isNonPublicAddress(value)).toBe(true);
+    },
+  );
 });
 
 describe('parseHttpUrl', () => {
-  it.each(['https://shop.example.com/return?x=1', 'http://localhost:8080/return', 'HTTPS://SHOP.EXAMPLE.COM/', 'https://[::1]:8443/'])(
-    'accepts the absolute http(s) URL %s',
-    (value) => {
-      expect(parseHttpUrl(value)).toBeInstanceOf(URL);
-    },
-  );
+  it.each([
+    'https://shop.example.com/return?x=1',
+    'http://localhost:8080/return',
+    'HTTPS://SHOP.EXAMPLE.COM/',
+    'https://[::1]:8443/',
+  ])('accepts the absolute http(s) URL %s', (value) => {
+    expect(parseHttpUrl(value)).toBeInstanceOf(URL);
+  });
 
   it.each([
     ['an ftp URL', 'ftp://x'],
@@ -82,9 +87,12 @@ describe('isAcceptableLiveUrl', () => {
     },
   );
 
-  it.each(['http://8.8.8.8/hook', 'http://shop.example.com/return', 'http://localhost/'])('refuses plain http (%s)', async (value) => {
-    await expect(acceptable(value)).resolves.toBe(false);
-  });
+  it.each(['http://8.8.8.8/hook', 'http://shop.example.com/return', 'http://localhost/'])(
+    'refuses plain http (%s)',
+    async (value) => {
+      await expect(acceptable(value)).resolves.toBe(false);
+    },
+  );
 
   it.each([
     ['loopback', 'https://127.0.0.1/'],

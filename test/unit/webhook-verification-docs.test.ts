@@ -8,10 +8,17 @@ import { signatureHeader } from '../../src/webhooks/sign';
  * The verification snippet merchants copy from docs/webhooks.md must work as printed, with nothing but Node:
  * it is taken from the page, run on its own, and checked against headers made by the real signing code.
  */
-type Verify = (rawBody: string | Buffer, header: string | undefined, secrets: string[], toleranceSeconds?: number) => boolean;
+type Verify = (
+  rawBody: string | Buffer,
+  header: string | undefined,
+  secrets: string[],
+  toleranceSeconds?: number,
+) => boolean;
 
 const page = readFileSync(path.join(__dirname, '..', '..', 'docs', 'webhooks.md'), 'utf8');
-const snippet = [...page.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((code) => code.includes('function verifySettleFlowSignature'));
+const snippet = [...page.matchAll(/```js\n([\s\S]*?)```/g)]
+  .map((m) => m[1]!)
+  .find((code) => code.includes('function verifySettleFlowSignature'));
 
 const requireFromHere = createRequire(__filename);
 // Only Node's own modules are reachable: a snippet needing a package would fail here.
@@ -19,7 +26,8 @@ const nodeOnly = (name: string): unknown => {
   if (!name.startsWith('node:')) throw new Error(`the snippet requires ${name}, which a merchant does not have`);
   return requireFromHere(name);
 };
-const verify = (): Verify => runInNewContext(`${snippet!}\nverifySettleFlowSignature`, { require: nodeOnly, Buffer }) as Verify;
+const verify = (): Verify =>
+  runInNewContext(`${snippet!}\nverifySettleFlowSignature`, { require: nodeOnly, Buffer }) as Verify;
 
 const secret = 'whsec_current';
 const previous = 'whsec_previous';

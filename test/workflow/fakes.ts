@@ -1,7 +1,13 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Activities } from '../../activities';
 import type { AuthorizeInput, MovementInput, ProjectionInput, RefundReferenceInput } from '../../activities/payment';
-import type { AuthorizeOutcome, CaptureOutcome, CardData, RefundOutcome, VoidOutcome } from '../../activities/psp/adapter';
+import type {
+  AuthorizeOutcome,
+  CaptureOutcome,
+  CardData,
+  RefundOutcome,
+  VoidOutcome,
+} from '../../activities/psp/adapter';
 import type { DeliverWebhookInput } from '../../activities/webhook';
 import { paymentWorkflowId } from '../../src/temporal/payments';
 import type { PaymentInput, PaymentStatus, RefundStatus } from '../../workflows/messages';
@@ -87,7 +93,10 @@ export class FakeWorld {
   };
   readonly projections = new Map<string, ProjectionDoc>();
   /** Every projection write, applied or refused by the seq guard, with the state after it. */
-  readonly projectionWrites = new Map<string, { input: ProjectionInput; applied: boolean; after: ProjectionDoc | undefined }[]>();
+  readonly projectionWrites = new Map<
+    string,
+    { input: ProjectionInput; applied: boolean; after: ProjectionDoc | undefined }[]
+  >();
   readonly refundReferences: RefundReferenceInput[] = [];
   readonly webhookAttempts = new Map<string, WebhookAttempt[]>();
   readonly processorScripts = new Map<string, ProcessorScript>();
@@ -121,7 +130,8 @@ export class FakeWorld {
       webhook: { attemptTimeoutMs: 10_000, initialBackoffMs: 100, retryForMs: 60_000 },
       ...overrides,
     };
-    if (options.vaultCard !== false) this.vault.set(vaultToken, { number: TEST_PAN, month: 12, year: 2040, cvv: '123' });
+    if (options.vaultCard !== false)
+      this.vault.set(vaultToken, { number: TEST_PAN, month: 12, year: 2040, cvv: '123' });
     return { input, workflowId: paymentWorkflowId('test', MERCHANT_ID, tid), paymentKey };
   }
 
@@ -146,11 +156,15 @@ export class FakeWorld {
   }
 
   refundCalls(payment: TestPayment): MovementInput[] {
-    return [...this.ledger.refund.entries()].filter(([key]) => key.startsWith(`${payment.workflowId}:refund:`)).flatMap(([, calls]) => calls);
+    return [...this.ledger.refund.entries()]
+      .filter(([key]) => key.startsWith(`${payment.workflowId}:refund:`))
+      .flatMap(([, calls]) => calls);
   }
 
   voidCalls(payment: TestPayment): MovementInput[] {
-    return [...this.ledger.void.entries()].filter(([key]) => key.startsWith(`${payment.workflowId}:`)).flatMap(([, calls]) => calls);
+    return [...this.ledger.void.entries()]
+      .filter(([key]) => key.startsWith(`${payment.workflowId}:`))
+      .flatMap(([, calls]) => calls);
   }
 
   writes(payment: TestPayment) {
@@ -173,7 +187,8 @@ export class FakeWorld {
       return calls.length;
     };
     // Refund keys are `{workflowId}:refund:{reference}`, the void's `{workflowId}:void`: the script is the payment's.
-    const scriptFor = (idempotencyKey: string): ProcessorScript => this.processorScripts.get(idempotencyKey.split(/:refund:|:void$/)[0]!) ?? {};
+    const scriptFor = (idempotencyKey: string): ProcessorScript =>
+      this.processorScripts.get(idempotencyKey.split(/:refund:|:void$/)[0]!) ?? {};
 
     return {
       authorizePayment: async (input) => {
@@ -197,7 +212,8 @@ export class FakeWorld {
       },
       // As insertPayment: the first write wins, a retry changes nothing.
       recordPayment: ({ payment, message }) => {
-        if (!this.projections.has(payment.paymentKey)) this.projections.set(payment.paymentKey, { seq: 0, status: 'pending', message });
+        if (!this.projections.has(payment.paymentKey))
+          this.projections.set(payment.paymentKey, { seq: 0, status: 'pending', message });
         return Promise.resolve();
       },
       voidAuthorization: async (input) => {
@@ -242,13 +258,18 @@ export class FakeWorld {
         attempt.delivered = true;
         return { delivered: true, httpStatus: 200, permanent: false };
       },
-      recordSelfCheck: (input) => Promise.resolve({ checkId: input.checkId, worker: 'fake', writtenAt: new Date().toISOString() }),
+      recordSelfCheck: (input) =>
+        Promise.resolve({ checkId: input.checkId, worker: 'fake', writtenAt: new Date().toISOString() }),
     };
   }
 }
 
 /** Polls until `predicate` holds: for effects the test cannot await directly (activities, timers). */
-export async function waitFor(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -5,10 +5,22 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { paymentStartOptions, requestRefund, startPayment } from '../../src/temporal/payments';
 import { ensureBinary, temporalSpec } from '../../tools/binaries';
 import {
-  challengeResultUpdate, type Decision, type PaymentOutcome, refundUpdate, type RefundAnswer, stateQuery,
+  challengeResultUpdate,
+  type Decision,
+  type PaymentOutcome,
+  refundUpdate,
+  type RefundAnswer,
+  stateQuery,
 } from '../../workflows/messages';
 import type { paymentWorkflow } from '../../workflows/payment';
-import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID, SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import {
+  SA_AMOUNT,
+  SA_MERCHANT_ID,
+  SA_MODE,
+  SA_STATUS,
+  SA_TID,
+  SEARCH_ATTRIBUTES,
+} from '../../workflows/search-attributes';
 import { FakeWorld, Gate, MASKED_PAN, type TestPayment, waitFor } from './fakes';
 
 /**
@@ -35,8 +47,10 @@ beforeAll(async () => {
       searchAttributes: [...SEARCH_ATTRIBUTES],
       // As the platform's own dev server (tools/servers.ts): update-with-start answers the payment request.
       extraArgs: [
-        '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
-        '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+        '--dynamic-config-value',
+        'frontend.enableExecuteMultiOperation=true',
+        '--dynamic-config-value',
+        'frontend.enableUpdateWorkflowExecution=true',
       ],
     },
   });
@@ -89,7 +103,11 @@ async function refundWindowOpen(handle: PaymentHandle): Promise<void> {
 }
 
 const events = (payment: TestPayment) => world.deliveries(payment).map((d) => d.event);
-const statusesWritten = (payment: TestPayment) => world.writes(payment).filter((w) => w.applied && w.input.status).map((w) => w.input.status);
+const statusesWritten = (payment: TestPayment) =>
+  world
+    .writes(payment)
+    .filter((w) => w.applied && w.input.status)
+    .map((w) => w.input.status);
 
 describe('payment workflow', () => {
   describe('authorization', () => {
@@ -104,15 +122,26 @@ describe('payment workflow', () => {
       // The timer starts after capture and the card release, so the workflow lives at least the window after the answer.
       expect(Date.now() - decidedAt).toBeGreaterThanOrEqual(payment.input.refundWindowMs - 500);
 
-      expect(world.authorizeCalls(payment)).toEqual([expect.objectContaining({ idempotencyKey: payment.workflowId, authenticated: false })]);
-      expect(world.captureCalls(payment)).toEqual([expect.objectContaining({ idempotencyKey: payment.workflowId, pspReference: `psp_${payment.workflowId}` })]);
+      expect(world.authorizeCalls(payment)).toEqual([
+        expect.objectContaining({ idempotencyKey: payment.workflowId, authenticated: false }),
+      ]);
+      expect(world.captureCalls(payment)).toEqual([
+        expect.objectContaining({ idempotencyKey: payment.workflowId, pspReference: `psp_${payment.workflowId}` }),
+      ]);
       expect(world.refundCalls(payment)).toHaveLength(0);
 
       // The API reserved the projection as `pending` (seq 0); the workflow moves it on with increasing seq.
       const writes = world.writes(payment);
-      expect(writes.map((w) => [w.input.seq, w.input.status, w.applied])).toEqual([[1, 'authorized', true], [2, 'captured', true]]);
+      expect(writes.map((w) => [w.input.seq, w.input.status, w.applied])).toEqual([
+        [1, 'authorized', true],
+        [2, 'captured', true],
+      ]);
       expect(['pending', ...statusesWritten(payment)]).toEqual(['pending', 'authorized', 'captured']);
-      expect(world.projections.get(payment.paymentKey)).toMatchObject({ seq: 2, status: 'captured', message: 'Payment was successful' });
+      expect(world.projections.get(payment.paymentKey)).toMatchObject({
+        seq: 2,
+        status: 'captured',
+        message: 'Payment was successful',
+      });
 
       const deliveries = world.deliveries(payment);
       expect(deliveries).toHaveLength(1);
@@ -172,8 +201,14 @@ describe('payment workflow', () => {
       const payment = world.payment('card-gone', {}, { vaultCard: false });
       const { decision, handle } = await decide(payment);
 
-      expect(decision).toMatchObject({ status: 'failed', message: 'Payment could not be completed: card data expired' });
-      expect(await handle.result()).toMatchObject({ status: 'failed', message: 'Payment could not be completed: card data expired' });
+      expect(decision).toMatchObject({
+        status: 'failed',
+        message: 'Payment could not be completed: card data expired',
+      });
+      expect(await handle.result()).toMatchObject({
+        status: 'failed',
+        message: 'Payment could not be completed: card data expired',
+      });
       expect(world.authorizeCalls(payment)).toHaveLength(1);
       expect(world.captureCalls(payment)).toHaveLength(0);
       expect(events(payment)).toEqual(['PAYMENT_FAILED']);
@@ -190,9 +225,15 @@ describe('payment workflow', () => {
       expect(await handle.result()).toEqual<PaymentOutcome>({ status: 'failed', message });
       expect(world.captureCalls(payment)).toHaveLength(1);
       // Through the connector, with a key of its own derived from the workflow id and the step.
-      expect(world.voidCalls(payment)).toEqual([{
-        idempotencyKey: `${payment.workflowId}:void`, connector: 'fake', pspReference: `psp_${payment.workflowId}`, amount: 1999, currency: 'EUR',
-      }]);
+      expect(world.voidCalls(payment)).toEqual([
+        {
+          idempotencyKey: `${payment.workflowId}:void`,
+          connector: 'fake',
+          pspReference: `psp_${payment.workflowId}`,
+          amount: 1999,
+          currency: 'EUR',
+        },
+      ]);
       expect(world.refundCalls(payment)).toHaveLength(0);
       expect(statusesWritten(payment)).toEqual(['authorized', 'failed']);
       expect(world.projections.get(payment.paymentKey)).toMatchObject({ status: 'failed', message });
@@ -212,7 +253,10 @@ describe('payment workflow', () => {
           return { kind: 'voided' };
         },
       });
-      await env.client.workflow.start('paymentWorkflow', paymentStartOptions(payment.workflowId, taskQueue, payment.input));
+      await env.client.workflow.start(
+        'paymentWorkflow',
+        paymentStartOptions(payment.workflowId, taskQueue, payment.input),
+      );
       const handle = handleOf(payment);
       await waitFor('the third void attempt', () => processorBack.reached === 1);
       // Nothing final is said before the authorization is released.
@@ -221,8 +265,13 @@ describe('payment workflow', () => {
       expect(world.attempts(payment)).toHaveLength(0);
 
       processorBack.open();
-      expect(await handle.result()).toEqual<PaymentOutcome>({ status: 'failed', message: 'Capture failed (Capture refused); the authorization was voided' });
-      expect(world.voidCalls(payment).map((c) => c.idempotencyKey)).toEqual(Array(3).fill(`${payment.workflowId}:void`));
+      expect(await handle.result()).toEqual<PaymentOutcome>({
+        status: 'failed',
+        message: 'Capture failed (Capture refused); the authorization was voided',
+      });
+      expect(world.voidCalls(payment).map((c) => c.idempotencyKey)).toEqual(
+        Array(3).fill(`${payment.workflowId}:void`),
+      );
     });
 
     it('gives up a capture that fails on every attempt after the bound, then voids', async () => {
@@ -265,7 +314,8 @@ describe('payment workflow', () => {
         void: () => ({ kind: 'failed', message: 'Authorization not found' }),
       });
       const { decision, handle } = await decide(payment);
-      const message = 'Capture failed (Capture refused); voiding the authorization failed too (Authorization not found): the amount may stay on hold until the issuer releases it';
+      const message =
+        'Capture failed (Capture refused); voiding the authorization failed too (Authorization not found): the amount may stay on hold until the issuer releases it';
 
       expect(decision).toMatchObject({ status: 'failed', message });
       expect(await handle.result()).toEqual<PaymentOutcome>({ status: 'failed', message });
@@ -283,22 +333,40 @@ describe('payment workflow', () => {
       const reference = `ref_${randomUUID()}`;
 
       const answer = await handle.executeUpdate(refundUpdate, { args: [{ reference }] });
-      expect(answer).toEqual<RefundAnswer>({ ok: true, status: 'captured', reference, message: 'Payment refunded', date: expect.any(String) as string });
+      expect(answer).toEqual<RefundAnswer>({
+        ok: true,
+        status: 'captured',
+        reference,
+        message: 'Payment refunded',
+        date: expect.any(String) as string,
+      });
       const started = Date.now();
       expect(await handle.result()).toEqual<PaymentOutcome>({
-        status: 'captured', message: 'Payment was successful', refund: { reference, status: 'captured' },
+        status: 'captured',
+        message: 'Payment was successful',
+        refund: { reference, status: 'captured' },
       });
       expect(Date.now() - started).toBeLessThan(20_000);
 
       expect(world.refundCalls(payment)).toEqual([
-        expect.objectContaining({ idempotencyKey: `${payment.workflowId}:refund:${reference}`, pspReference: `psp_${payment.workflowId}`, amount: 1999 }),
+        expect.objectContaining({
+          idempotencyKey: `${payment.workflowId}:refund:${reference}`,
+          pspReference: `psp_${payment.workflowId}`,
+          amount: 1999,
+        }),
       ]);
       expect(world.refundReferences.filter((r) => r.paymentKey === payment.paymentKey)).toEqual([
         { reference, paymentKey: payment.paymentKey, merchantId: payment.input.merchantId, mode: 'test' },
       ]);
       const refundWrite = world.writes(payment).at(-1)!;
-      expect(refundWrite).toMatchObject({ applied: true, input: { seq: 3, refund: { reference, status: 'captured', message: 'Payment refunded' } } });
-      expect(world.projections.get(payment.paymentKey)).toMatchObject({ status: 'captured', refund: { reference, status: 'captured' } });
+      expect(refundWrite).toMatchObject({
+        applied: true,
+        input: { seq: 3, refund: { reference, status: 'captured', message: 'Payment refunded' } },
+      });
+      expect(world.projections.get(payment.paymentKey)).toMatchObject({
+        status: 'captured',
+        refund: { reference, status: 'captured' },
+      });
     });
 
     it('delivers REFUND_SUCCEEDED only after PAYMENT_CAPTURED, when the merchant is slow to take the first', async () => {
@@ -312,13 +380,19 @@ describe('payment workflow', () => {
       await refundWindowOpen(handle);
 
       const reference = `ref_${randomUUID()}`;
-      expect(await handle.executeUpdate(refundUpdate, { args: [{ reference }] })).toMatchObject({ ok: true, status: 'captured' });
+      expect(await handle.executeUpdate(refundUpdate, { args: [{ reference }] })).toMatchObject({
+        ok: true,
+        status: 'captured',
+      });
       expect(await handle.query(stateQuery)).toMatchObject({ webhooksPending: 2 });
       expect(world.attempts(payment).map((a) => a.event)).toEqual(['PAYMENT_CAPTURED']);
       merchantSlow.open();
       await handle.result();
 
-      expect(world.attempts(payment).map((a) => [a.event, a.delivered])).toEqual([['PAYMENT_CAPTURED', true], ['REFUND_SUCCEEDED', true]]);
+      expect(world.attempts(payment).map((a) => [a.event, a.delivered])).toEqual([
+        ['PAYMENT_CAPTURED', true],
+        ['REFUND_SUCCEEDED', true],
+      ]);
       const [captured, refunded] = world.deliveries(payment);
       expect(refunded!.deliveryId).toMatch(/^whd_/);
       expect(refunded!.deliveryId).not.toBe(captured!.deliveryId);
@@ -352,8 +426,14 @@ describe('payment workflow', () => {
       await refundWindowOpen(handle);
 
       // Both are accepted while the first is still at the processor; the workflow cannot end meanwhile.
-      const first = await handle.startUpdate(refundUpdate, { args: [{ reference: 'ref_double_a' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
-      const second = await handle.startUpdate(refundUpdate, { args: [{ reference: 'ref_double_b' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      const first = await handle.startUpdate(refundUpdate, {
+        args: [{ reference: 'ref_double_a' }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      const second = await handle.startUpdate(refundUpdate, {
+        args: [{ reference: 'ref_double_b' }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
       processorGate.open();
       const answers = await Promise.all([first.result(), second.result()]);
 
@@ -376,7 +456,9 @@ describe('payment workflow', () => {
       // Past the card release: the payment is final and only its webhook keeps the workflow open.
       await waitFor('the webhook stage', async () => (await handle.query(stateQuery)).waitingFor === 'webhook');
 
-      expect(await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_declined' }] })).toEqual<RefundAnswer>({ ok: false, reason: 'not_captured' });
+      expect(await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_declined' }] })).toEqual<RefundAnswer>(
+        { ok: false, reason: 'not_captured' },
+      );
       webhookGate.open();
       expect(await handle.result()).toMatchObject({ status: 'failed' });
       expect(world.refundCalls(payment)).toHaveLength(0);
@@ -394,14 +476,20 @@ describe('payment workflow', () => {
         },
       });
       // A plain start, no decision awaited: the test holds the processor while it sends the refund.
-      await env.client.workflow.start('paymentWorkflow', paymentStartOptions(payment.workflowId, taskQueue, payment.input));
+      await env.client.workflow.start(
+        'paymentWorkflow',
+        paymentStartOptions(payment.workflowId, taskQueue, payment.input),
+      );
       const handle = handleOf(payment);
       await waitFor('the authorization call', () => processorGate.reached === 1);
       expect(await handle.query(stateQuery)).toMatchObject({ status: 'pending', waitingFor: 'processor' });
 
       try {
         // Accepted while the processor has not answered (whether it is answered now or after the decline).
-        const refund = await handle.startUpdate(refundUpdate, { args: [{ reference: 'ref_pending' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+        const refund = await handle.startUpdate(refundUpdate, {
+          args: [{ reference: 'ref_pending' }],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        });
         processorGate.open();
         expect(await refund.result()).toEqual<RefundAnswer>({ ok: false, reason: 'not_captured' });
       } finally {
@@ -420,13 +508,19 @@ describe('payment workflow', () => {
       await waitFor('the card release', () => releaseGate.reached === 1);
 
       try {
-        const refund = await handle.startUpdate(refundUpdate, { args: [{ reference: 'ref_early' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+        const refund = await handle.startUpdate(refundUpdate, {
+          args: [{ reference: 'ref_early' }],
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        });
         releaseGate.open();
         expect(await refund.result()).toMatchObject({ ok: true, status: 'captured', reference: 'ref_early' });
       } finally {
         releaseGate.open();
       }
-      expect(await handle.result()).toMatchObject({ status: 'captured', refund: { reference: 'ref_early', status: 'captured' } });
+      expect(await handle.result()).toMatchObject({
+        status: 'captured',
+        refund: { reference: 'ref_early', status: 'captured' },
+      });
       expect(world.refundCalls(payment)).toHaveLength(1);
     });
 
@@ -434,22 +528,39 @@ describe('payment workflow', () => {
       const payment = world.payment('refund-refused', { refundWindowMs: 60_000 });
       // Each attempt has its own Reference, hence its own idempotency key: the first one the processor refuses.
       world.script(payment, {
-        refund: (input) => (input.idempotencyKey.endsWith(':ref_refused_1') ? { kind: 'failed', message: 'Refund not permitted' } : { kind: 'refunded', pspReference: 'psr_second' }),
+        refund: (input) =>
+          input.idempotencyKey.endsWith(':ref_refused_1')
+            ? { kind: 'failed', message: 'Refund not permitted' }
+            : { kind: 'refunded', pspReference: 'psr_second' },
       });
       const { handle } = await decide(payment);
       await refundWindowOpen(handle);
 
       expect(await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_refused_1' }] })).toMatchObject({
-        ok: true, status: 'failed', reference: 'ref_refused_1', message: 'Refund failed: Refund not permitted',
+        ok: true,
+        status: 'failed',
+        reference: 'ref_refused_1',
+        message: 'Refund failed: Refund not permitted',
       });
       await waitFor('REFUND_FAILED delivered', () => events(payment).includes('REFUND_FAILED'));
       expect(events(payment)).toEqual(['PAYMENT_CAPTURED', 'REFUND_FAILED']);
-      expect(await handle.query(stateQuery)).toMatchObject({ status: 'captured', waitingFor: 'refund-window', refund: { reference: 'ref_refused_1', status: 'failed' } });
+      expect(await handle.query(stateQuery)).toMatchObject({
+        status: 'captured',
+        waitingFor: 'refund-window',
+        refund: { reference: 'ref_refused_1', status: 'failed' },
+      });
 
-      expect(await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_refused_2' }] })).toMatchObject({ ok: true, status: 'captured' });
-      expect(await handle.result()).toMatchObject({ status: 'captured', refund: { reference: 'ref_refused_2', status: 'captured' } });
+      expect(await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_refused_2' }] })).toMatchObject({
+        ok: true,
+        status: 'captured',
+      });
+      expect(await handle.result()).toMatchObject({
+        status: 'captured',
+        refund: { reference: 'ref_refused_2', status: 'captured' },
+      });
       expect(world.refundCalls(payment).map((c) => c.idempotencyKey)).toEqual([
-        `${payment.workflowId}:refund:ref_refused_1`, `${payment.workflowId}:refund:ref_refused_2`,
+        `${payment.workflowId}:refund:ref_refused_1`,
+        `${payment.workflowId}:refund:ref_refused_2`,
       ]);
     });
 
@@ -463,7 +574,10 @@ describe('payment workflow', () => {
 
       await expect(handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_too_late' }] })).rejects.toThrow();
       // What the API makes of it (src/temporal/payments.ts).
-      expect(await requestRefund(env.client, payment.workflowId, 'ref_too_late_api', 5_000)).toEqual<RefundAnswer>({ ok: false, reason: 'refund_window_closed' });
+      expect(await requestRefund(env.client, payment.workflowId, 'ref_too_late_api', 5_000)).toEqual<RefundAnswer>({
+        ok: false,
+        reason: 'refund_window_closed',
+      });
       expect(world.refundCalls(payment)).toHaveLength(0);
     });
   });
@@ -473,12 +587,23 @@ describe('payment workflow', () => {
       const payment = world.payment('3ds-requested', { threeDSRequested: true });
       const { decision, handle } = await decide(payment);
 
-      expect(decision).toMatchObject({ status: 'pending', message: '3DSecure authentication required', threeDSUrl: payment.input.threeDSUrl });
+      expect(decision).toMatchObject({
+        status: 'pending',
+        message: '3DSecure authentication required',
+        threeDSUrl: payment.input.threeDSUrl,
+      });
       expect(world.authorizeCalls(payment)).toHaveLength(0);
-      expect(world.projections.get(payment.paymentKey)).toMatchObject({ seq: 1, status: 'pending', threeDSUrl: payment.input.threeDSUrl });
+      expect(world.projections.get(payment.paymentKey)).toMatchObject({
+        seq: 1,
+        status: 'pending',
+        threeDSUrl: payment.input.threeDSUrl,
+      });
 
       const answer = await handle.executeUpdate(challengeResultUpdate, { args: ['approved'] });
-      expect(answer).toMatchObject({ accepted: true, decision: { status: 'captured', message: 'Payment was successful' } });
+      expect(answer).toMatchObject({
+        accepted: true,
+        decision: { status: 'captured', message: 'Payment was successful' },
+      });
       expect(world.authorizeCalls(payment).map((c) => c.authenticated)).toEqual([true]);
       expect(world.captureCalls(payment)).toHaveLength(1);
       expect(statusesWritten(payment)).toEqual(['pending', 'authorized', 'captured']);
@@ -488,7 +613,10 @@ describe('payment workflow', () => {
 
     it('challenges when the processor requires it, then captures after the cardholder approves', async () => {
       const payment = world.payment('3ds-processor');
-      world.script(payment, { authorize: (input) => (input.authenticated ? { kind: 'approved', pspReference: 'psp_3ds' } : { kind: 'challenge_required' }) });
+      world.script(payment, {
+        authorize: (input) =>
+          input.authenticated ? { kind: 'approved', pspReference: 'psp_3ds' } : { kind: 'challenge_required' },
+      });
       const { decision, handle } = await decide(payment);
 
       expect(decision).toMatchObject({ status: 'pending', threeDSUrl: payment.input.threeDSUrl });
@@ -502,12 +630,21 @@ describe('payment workflow', () => {
 
     it('rejects the payment when the cardholder fails the challenge', async () => {
       const payment = world.payment('3ds-failed', { refundWindowMs: 60_000 });
-      world.script(payment, { authorize: (input) => (input.authenticated ? { kind: 'approved', pspReference: 'psp_3ds' } : { kind: 'challenge_required' }) });
+      world.script(payment, {
+        authorize: (input) =>
+          input.authenticated ? { kind: 'approved', pspReference: 'psp_3ds' } : { kind: 'challenge_required' },
+      });
       const { handle } = await decide(payment);
 
       const answer = await handle.executeUpdate(challengeResultUpdate, { args: ['failed'] });
-      expect(answer).toMatchObject({ accepted: true, decision: { status: 'rejected_pw', message: '3DSecure authentication failed' } });
-      expect(await handle.result()).toEqual<PaymentOutcome>({ status: 'rejected_pw', message: '3DSecure authentication failed' });
+      expect(answer).toMatchObject({
+        accepted: true,
+        decision: { status: 'rejected_pw', message: '3DSecure authentication failed' },
+      });
+      expect(await handle.result()).toEqual<PaymentOutcome>({
+        status: 'rejected_pw',
+        message: '3DSecure authentication failed',
+      });
       expect(world.authorizeCalls(payment).map((c) => c.authenticated)).toEqual([false]);
       expect(world.captureCalls(payment)).toHaveLength(0);
       expect(events(payment)).toEqual(['PAYMENT_REJECTED']);
@@ -517,10 +654,16 @@ describe('payment workflow', () => {
 
     it('cancels the payment when the challenge is not answered within the 3DS timeout', async () => {
       const payment = world.payment('3ds-timeout', { refundWindowMs: 60_000 });
-      world.script(payment, { authorize: (input) => (input.authenticated ? { kind: 'approved', pspReference: 'psp_3ds' } : { kind: 'challenge_required' }) });
+      world.script(payment, {
+        authorize: (input) =>
+          input.authenticated ? { kind: 'approved', pspReference: 'psp_3ds' } : { kind: 'challenge_required' },
+      });
       const { handle, decidedAt } = await decide(payment);
 
-      expect(await handle.result()).toEqual<PaymentOutcome>({ status: 'cancelled', message: '3DSecure authentication not completed in time' });
+      expect(await handle.result()).toEqual<PaymentOutcome>({
+        status: 'cancelled',
+        message: '3DSecure authentication not completed in time',
+      });
       expect(Date.now() - decidedAt).toBeGreaterThanOrEqual(payment.input.threeDSTimeoutMs - 500);
       expect(world.authorizeCalls(payment)).toHaveLength(1);
       expect(world.captureCalls(payment)).toHaveLength(0);
@@ -534,8 +677,14 @@ describe('payment workflow', () => {
       const payment = world.payment('3ds-twice', { threeDSRequested: true, refundWindowMs: 60_000 });
       const { handle } = await decide(payment);
 
-      expect(await handle.executeUpdate(challengeResultUpdate, { args: ['approved'] })).toMatchObject({ accepted: true });
-      expect(await handle.executeUpdate(challengeResultUpdate, { args: ['failed'] })).toEqual({ accepted: false, reason: 'already_answered', status: 'captured' });
+      expect(await handle.executeUpdate(challengeResultUpdate, { args: ['approved'] })).toMatchObject({
+        accepted: true,
+      });
+      expect(await handle.executeUpdate(challengeResultUpdate, { args: ['failed'] })).toEqual({
+        accepted: false,
+        reason: 'already_answered',
+        status: 'captured',
+      });
       expect(world.authorizeCalls(payment)).toHaveLength(1);
       // Ends the payment without waiting out its window.
       await refundWindowOpen(handle);
@@ -547,7 +696,11 @@ describe('payment workflow', () => {
       const payment = world.payment('3ds-not-waiting', { refundWindowMs: 60_000 });
       const { handle } = await decide(payment);
 
-      expect(await handle.executeUpdate(challengeResultUpdate, { args: ['approved'] })).toEqual({ accepted: false, reason: 'not_waiting', status: 'captured' });
+      expect(await handle.executeUpdate(challengeResultUpdate, { args: ['approved'] })).toEqual({
+        accepted: false,
+        reason: 'not_waiting',
+        status: 'captured',
+      });
       await refundWindowOpen(handle);
       await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_not_waiting' }] });
       expect(await handle.result()).toMatchObject({ status: 'captured' });
@@ -575,7 +728,9 @@ describe('payment workflow', () => {
       expect(await handle.result()).toMatchObject({ status: 'captured' });
       const attempts = world.attempts(payment);
       expect(attempts.map((a) => [a.event, a.attempt, a.delivered])).toEqual([
-        ['PAYMENT_CAPTURED', 1, false], ['PAYMENT_CAPTURED', 2, false], ['PAYMENT_CAPTURED', 3, true],
+        ['PAYMENT_CAPTURED', 1, false],
+        ['PAYMENT_CAPTURED', 2, false],
+        ['PAYMENT_CAPTURED', 3, true],
       ]);
       expect(new Set(attempts.map((a) => a.deliveryId)).size).toBe(1);
       expect(attempts.every((a) => a.statusAtAttempt === 'captured')).toBe(true);
@@ -599,14 +754,24 @@ describe('payment workflow', () => {
 
       const challenged = await handle.query(stateQuery);
       expect(challenged).toEqual({
-        status: 'pending', message: '3DSecure authentication required', waitingFor: '3ds', maskedPan: MASKED_PAN,
-        amount: 1999, currency: 'EUR', webhooksPending: 0,
+        status: 'pending',
+        message: '3DSecure authentication required',
+        waitingFor: '3ds',
+        maskedPan: MASKED_PAN,
+        amount: 1999,
+        currency: 'EUR',
+        webhooksPending: 0,
       });
 
       await handle.executeUpdate(challengeResultUpdate, { args: ['approved'] });
       await refundWindowOpen(handle);
       const captured = await handle.query(stateQuery);
-      expect(captured).toMatchObject({ status: 'captured', message: 'Payment was successful', waitingFor: 'refund-window', maskedPan: MASKED_PAN });
+      expect(captured).toMatchObject({
+        status: 'captured',
+        message: 'Payment was successful',
+        waitingFor: 'refund-window',
+        maskedPan: MASKED_PAN,
+      });
 
       await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_state' }] });
       await handle.result();

@@ -30,7 +30,12 @@ function accountRules(principal: Principal) {
 }
 
 /** The input of the payment's workflow: everything it needs, and no card data. */
-function workflowInput(deps: PaymentDeps, principal: Principal, request: PaymentRequest, reference: string): Omit<PaymentInput, 'vaultToken'> {
+function workflowInput(
+  deps: PaymentDeps,
+  principal: Principal,
+  request: PaymentRequest,
+  reference: string,
+): Omit<PaymentInput, 'vaultToken'> {
   const { merchant, mode } = principal;
   const { webhook } = deps.config;
   return {
@@ -69,7 +74,8 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
     recordExists: async (key) => (await findPayment(deps.db, key)) !== null,
     vaultCard: (key, card, ttlMs) => vaultCard(deps.db, deps.config.vaultKeys, key, card, ttlMs),
     deleteCard: (token) => deleteCard(deps.db, token),
-    startWorkflow: (input) => startPaymentWorkflow(deps.client, deps.config.temporal.taskQueue, input, deps.config.apiWaitBudgetMs),
+    startWorkflow: (input) =>
+      startPaymentWorkflow(deps.client, deps.config.temporal.taskQueue, input, deps.config.apiWaitBudgetMs),
     workflowExists: (workflowId) => workflowExists(deps.client, workflowId),
   };
   return async (ctx) => {
@@ -80,13 +86,19 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
     const workflowId = paymentWorkflowId(principal.mode, principal.merchant._id, request.tid);
     const started = await startPayment(ports, { input, workflowId, card: request.card });
     const decision: Decision =
-      started.kind === 'decided' ? started.decision : { status: 'pending', message: PENDING_MESSAGE, date: new Date().toISOString() };
+      started.kind === 'decided'
+        ? started.decision
+        : { status: 'pending', message: PENDING_MESSAGE, date: new Date().toISOString() };
 
     ctx.body = success(
-      paymentResult(input, { status: decision.status, message: decision.message, date: new Date(decision.date) }, {
-        used: decision.threeDSUrl !== undefined || request.threeDS,
-        url: decision.threeDSUrl,
-      }),
+      paymentResult(
+        input,
+        { status: decision.status, message: decision.message, date: new Date(decision.date) },
+        {
+          used: decision.threeDSUrl !== undefined || request.threeDS,
+          url: decision.threeDSUrl,
+        },
+      ),
     );
   };
 }

@@ -83,5 +83,11 @@ export function messagePage(heading: string, message: string): string {
 /** While the challenge is being prepared (the payment is not waiting for it yet): the page reloads by itself. */
 export function preparingPage(): string {
   const heading = 'Preparing authentication';
-  return page(heading, `<h1>${heading}</h1><p>One moment, this page reloads by itself.</p>`, undefined, undefined, '<meta http-equiv="refresh" content="2">');
+  return page(
+    heading,
+    `<h1>${heading}</h1><p>One moment, this page reloads by itself.</p>`,
+    undefined,
+    undefined,
+    '<meta http-equiv="refresh" content="2">',
+  );
 }

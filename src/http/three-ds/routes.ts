@@ -54,7 +54,10 @@ async function findByReference(db: Db, reference: string): Promise<PaymentDoc | 
 function render(ctx: Context, status: number, html: string, returnUrl?: string, nonce?: string): void {
   // The page may post only to us and to the merchant's ReturnUrl; no frames (clickjacking), no caching.
   const formTargets = ["'self'", returnUrl ? new URL(returnUrl).origin : ''].filter(Boolean).join(' ');
-  ctx.set('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'; ${nonce ? `script-src 'nonce-${nonce}'; ` : ''}form-action ${formTargets}; frame-ancestors 'none'; base-uri 'none'`);
+  ctx.set(
+    'Content-Security-Policy',
+    `default-src 'none'; style-src 'unsafe-inline'; ${nonce ? `script-src 'nonce-${nonce}'; ` : ''}form-action ${formTargets}; frame-ancestors 'none'; base-uri 'none'`,
+  );
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('Referrer-Policy', 'no-referrer');
   ctx.set('Cache-Control', 'no-store');
@@ -63,10 +66,20 @@ function render(ctx: Context, status: number, html: string, returnUrl?: string, 
   ctx.body = html;
 }
 
-function showOutcome(ctx: Context, payment: PaymentDoc, state: Pick<Decision, 'status' | 'message'> & { date: Date }): void {
+function showOutcome(
+  ctx: Context,
+  payment: PaymentDoc,
+  state: Pick<Decision, 'status' | 'message'> & { date: Date },
+): void {
   const nonce = randomBytes(16).toString('base64');
   const result = paymentResult(payment, state);
-  render(ctx, 200, returnPage(HEADINGS[state.status] ?? 'Payment', result, payment.returnUrl, nonce), payment.returnUrl, nonce);
+  render(
+    ctx,
+    200,
+    returnPage(HEADINGS[state.status] ?? 'Payment', result, payment.returnUrl, nonce),
+    payment.returnUrl,
+    nonce,
+  );
 }
 
 const CHALLENGE_RETRIES = 10;
@@ -80,13 +93,17 @@ function isEarly(answer: ChallengeAnswer | { closed: true }): boolean {
 export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
   async function showChallenge(ctx: Context, payment: PaymentDoc): Promise<void> {
     const merchant = await findMerchant(deps.db, payment.merchantId);
-    render(ctx, 200, challengePage({
-      reference: payment.reference,
-      merchantName: merchant?.name ?? 'Merchant',
-      amount: `${formatMajorUnits(payment.amount, payment.currency)} ${payment.currency}`,
-      maskedPan: payment.maskedPan,
-      token: challengeToken(deps.config, payment.reference),
-    }));
+    render(
+      ctx,
+      200,
+      challengePage({
+        reference: payment.reference,
+        merchantName: merchant?.name ?? 'Merchant',
+        amount: `${formatMajorUnits(payment.amount, payment.currency)} ${payment.currency}`,
+        maskedPan: payment.maskedPan,
+        token: challengeToken(deps.config, payment.reference),
+      }),
+    );
   }
 
   const router = new Router<RequestState>();
@@ -104,7 +121,8 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
     const payment = await findByReference(deps.db, ctx.params.reference!);
     if (!payment) return render(ctx, 404, messagePage('Unknown payment', 'This authentication link is not valid.'));
     // 3DS was asked for, but the challenge is not ready yet (the workflow has not reached it): not an outcome.
-    if (payment.status === 'pending' && !payment.threeDSUrl && payment.threeDS) return render(ctx, 200, preparingPage());
+    if (payment.status === 'pending' && !payment.threeDSUrl && payment.threeDS)
+      return render(ctx, 200, preparingPage());
     if (payment.status !== 'pending' || !payment.threeDSUrl) {
       return showOutcome(ctx, payment, { status: payment.status, message: payment.message, date: payment.updatedAt });
     }
@@ -138,7 +156,11 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
     }
     if ('accepted' in answer && answer.accepted) {
       const { decision } = answer;
-      return showOutcome(ctx, payment, { status: decision.status, message: decision.message, date: new Date(decision.date) });
+      return showOutcome(ctx, payment, {
+        status: decision.status,
+        message: decision.message,
+        date: new Date(decision.date),
+      });
     }
     // A second submission, or one after the timeout: no state change, just the payment as it stands.
     const current = (await findPayment(deps.db, payment._id)) ?? payment;
