@@ -39,6 +39,16 @@ export default tseslint.config(
     },
   },
   {
+    // The shared vocabulary is imported by every layer, workflow code included: it imports nothing itself.
+    files: ['workflows/vocabulary.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['*'], message: 'The vocabulary imports nothing (docs/architecture.md).' }] },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // Assertions on parsed JSON bodies are the point of these tests.

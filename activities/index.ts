@@ -1,9 +1,9 @@
 import type { Db } from 'mongodb';
 import type { Config } from '../src/config';
-import { createPaymentActivities } from './payment';
+import { createPaymentActivities } from './payment-activities';
 import type { PspAdapter } from './psp';
-import { createSelfCheckActivities } from './self-check';
-import { createWebhookActivities } from './webhook';
+import { createSelfCheckActivities } from './self-check-activities';
+import { createWebhookActivities } from './webhook-activities';
 
 /** Dependencies of every activity: passed in, so tests can hand plain objects instead of real services. */
 export interface ActivityDeps {

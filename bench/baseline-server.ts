@@ -6,7 +6,7 @@ import Koa from 'koa';
 import { MongoClient } from 'mongodb';
 import type { Principal } from '../src/auth/verifier';
 import { loadConfig } from '../src/config';
-import { eproBoundary, type EproState, parseBody } from '../src/http/epro';
+import { eproBoundary, type EproState, parseBody } from '../src/http/epro-middleware';
 import { requestContext } from '../src/http/request-id';
 import { statusHandler } from '../src/http/routes/status';
 import { createLogger } from '../src/logger';

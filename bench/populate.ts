@@ -1,13 +1,13 @@
 import type { Db } from 'mongodb';
 import { randomBase62 } from '../src/crypto';
 import type { MerchantDoc } from '../src/store/merchants';
-import { type PaymentDoc, paymentKey, payments } from '../src/store/payments';
+import { type PaymentDoc, payments } from '../src/store/payment-records';
 import { type ReferenceDoc, references } from '../src/store/references';
-import { paymentWorkflowId } from '../src/temporal/payments';
+import { paymentKey, paymentWorkflowId } from '../workflows/vocabulary';
 
 /**
  * Fills the store for the status scenario: captured payments of the bench merchant, shaped exactly like the
- * projection the API and the workflow write (src/store/payments.ts), each with its Reference document. Status reads
+ * projection the API and the workflow write (src/store/payment-records.ts), each with its Reference document. Status reads
  * only these two `_id`-keyed documents, so they are a fair store for it without running 100k workflows.
  */
 export interface StoredPayment {

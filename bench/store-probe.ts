@@ -3,11 +3,12 @@ import path from 'node:path';
 import { type Db, MongoClient } from 'mongodb';
 import { projectRoot } from '../src/paths';
 import type { MerchantDoc } from '../src/store/merchants';
-import { paymentKey, payments } from '../src/store/payments';
+import { payments } from '../src/store/payment-records';
 import { ensureBinary, ferretdbSpec } from '../tools/binaries';
 import { readyOrStopped, startProcess, waitUntilReady } from '../tools/process';
 import { populateTo, type StoredPayment } from './populate';
 import { freePort } from '../tools/ports';
+import { paymentKey } from '../workflows/vocabulary';
 
 /**
  * Times the store operations the payment and status paths are made of, directly against MongoDB/FerretDB, at

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import ms from 'ms';
-import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
+import { DEFAULT_TASK_QUEUE } from '../workflows/vocabulary';
 import { KeyRing } from './keyring';
 import { projectRoot } from './paths';
 

@@ -6,15 +6,16 @@ import { ConfigError, loadConfig } from './config';
 import { createLogger, temporalLogger } from './logger';
 import { connectMongo } from './store/mongo';
 import { type OrphanCardPorts, releaseOrphanCards } from './commands/release-orphan-cards';
-import { dropLegacyStartFields, findPayment } from './store/payments';
+import { dropLegacyStartFields, findPayment } from './store/payment-records';
 import { cardsCreatedBefore, deleteCard, sweepExpiredCards } from './store/vault';
-import { workflowExists, workflowIdOfKey } from './temporal/payments';
+import { workflowExists } from './temporal/payment-workflows';
 import { workerOptions } from './temporal/worker-options';
 import { workflowBundle } from './temporal/workflow-bundle';
+import { workflowIdOfKey } from '../workflows/vocabulary';
 
 /**
  * A payment request is over, answered or not, within the API's wait budget plus the start's confirmation and
- * existence checks (src/temporal/payments.ts): past this margin on top of the budget, a card copy it left is
+ * existence checks (src/temporal/payment-workflows.ts): past this margin on top of the budget, a card copy it left is
  * judged by the orphan sweep.
  */
 const REQUEST_OVER_MARGIN_MS = 30_000;

@@ -1,4 +1,10 @@
-import type { CustomerDetails } from '../../workflows/messages';
+import type {
+  AuthorizeOutcome,
+  CaptureOutcome,
+  RefundOutcome,
+  VoidOutcome,
+  CustomerDetails,
+} from '../../workflows/vocabulary';
 
 /**
  * One interface for every card processor. Each connector maps its own statuses into these normalized
@@ -12,16 +18,6 @@ export interface CardData {
   /** Absent once authorization has been attempted (PCI-DSS: CVV is not kept). */
   cvv?: string;
 }
-
-export type AuthorizeOutcome =
-  | { kind: 'approved'; pspReference: string }
-  | { kind: 'declined'; message: string }
-  /** The issuer demands 3-D Secure before it will decide. */
-  | { kind: 'challenge_required' };
-
-export type CaptureOutcome = { kind: 'captured' } | { kind: 'failed'; message: string };
-export type RefundOutcome = { kind: 'refunded'; pspReference: string } | { kind: 'failed'; message: string };
-export type VoidOutcome = { kind: 'voided' } | { kind: 'failed'; message: string };
 
 export interface AuthorizeRequest {
   idempotencyKey: string;

@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { isDuplicateKeyError } from '../../src/store/payments';
+import { isDuplicateKeyError } from '../../src/store/payment-records';
+import { type AuthorizeRequest, type MovementRequest, type PspAdapter, PspUnavailableError } from './adapter';
 import {
   type AuthorizeOutcome,
-  type AuthorizeRequest,
   type CaptureOutcome,
-  type MovementRequest,
-  type PspAdapter,
-  PspUnavailableError,
   type RefundOutcome,
   type VoidOutcome,
-} from './adapter';
+} from '../../workflows/vocabulary';
 
 /**
  * The sandbox card simulator: a processor with the behaviours of the test cards (docs/sandbox.md) and a ledger

@@ -5,7 +5,8 @@ import { randomBase62 } from '../crypto';
 import { type KeyRing, sealedKeyId } from '../keyring';
 import { apiKeys } from '../store/api-keys';
 import { type MerchantDoc, merchants, type WebhookSecretEntry } from '../store/merchants';
-import { generateApiKey, generateWebhookSecret, type Mode } from './key-format';
+import { generateApiKey, generateWebhookSecret } from './key-format';
+import type { Mode } from '../../workflows/vocabulary';
 
 /**
  * Account administration: the admin command and the demo seeding of `npm start` both go through here, so there

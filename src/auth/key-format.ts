@@ -1,7 +1,5 @@
-import type { Mode } from '../../workflows/messages';
+import type { Mode } from '../../workflows/vocabulary';
 import { randomBase62 } from '../crypto';
-
-export type { Mode };
 
 /**
  * API keys look like `sk_test_<keyId>_<secret>`: the mode, a non-secret key id that finds the stored hash by

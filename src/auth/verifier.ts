@@ -5,7 +5,8 @@ import type { Config } from '../config';
 import { hmacSha256Hex } from '../crypto';
 import { apiKeys } from '../store/api-keys';
 import { findMerchant, type MerchantDoc } from '../store/merchants';
-import { type Mode, parseApiKey } from './key-format';
+import { parseApiKey } from './key-format';
+import type { Mode } from '../../workflows/vocabulary';
 import { KeyCheckThrottle } from './key-check-throttle';
 import { VerificationSlots } from './verification-slots';
 

@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { KNOWN_CONNECTORS } from '../../activities/psp';
 import { createMerchant, revokeApiKey, rotateApiKey, rotateWebhookSecret, setMerchantStatus } from '../auth/accounts';
-import type { Mode } from '../auth/key-format';
+import type { Mode } from '../../workflows/vocabulary';
 import { setMerchantRateLimit } from '../store/merchants';
 import { duration, field, modeOption, positiveInteger, print, withMongo } from './shared';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { ensureNamespace, ensureSearchAttributes } from '../temporal/setup';
-import type { selfCheckWorkflow } from '../../workflows/self-check';
+import type { selfCheckWorkflow } from '../../workflows/self-check-workflow';
 import { print, withTemporal } from './shared';
 
 /** `setup` and `doctor`: preparing a Temporal cluster and proving the chain works. */

@@ -1,8 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Db } from 'mongodb';
-import { deliverEvent } from '../../activities/webhook';
-import type { Mode } from '../auth/key-format';
-import { findPayment, type PaymentDoc, paymentKey } from '../store/payments';
+import { deliverEvent } from '../../activities/webhook-activities';
+import { type Mode, paymentKey } from '../../workflows/vocabulary';
+import { findPayment, type PaymentDoc } from '../store/payment-records';
 import { references } from '../store/references';
 import { deliveryIdsOf, deliveryLog, webhookEvents } from '../store/webhook-attempts';
 import { print, withMongo } from './shared';

@@ -1,7 +1,7 @@
 import { errors } from '../epro/errors';
-import type { Decision, PaymentInput } from '../../workflows/messages';
+import { type Decision, type PaymentInput } from '../../workflows/vocabulary';
 import type { VaultedCard } from '../store/vault';
-import type { StartResult } from '../temporal/payments';
+import type { StartResult } from '../temporal/payment-workflows';
 
 /**
  * Starting a payment: the one place that decides what a payment request leaves behind (docs/architecture.md).

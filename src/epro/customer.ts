@@ -1,4 +1,4 @@
-import type { CustomerDetails } from '../../workflows/messages';
+import type { CustomerDetails } from '../../workflows/vocabulary';
 import type { PaymentRequest } from './payment-request';
 
 /**

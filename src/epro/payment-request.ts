@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import * as yup from 'yup';
-import type { Mode } from '../auth/key-format';
+import type { Mode } from '../../workflows/vocabulary';
 import { cardBrand, type CardBrand, digitsOnly, luhnValid } from './card';
 import { containsCardNumber } from './card-like';
 import { ISO_ALPHA3 } from './countries';

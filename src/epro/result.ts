@@ -1,4 +1,4 @@
-import type { PaymentStatus, RefundStatus } from '../../workflows/messages';
+import type { PaymentFacts, PaymentStatus, RefundStatus } from '../../workflows/vocabulary';
 import { eproDate } from './envelope';
 import { toMajorUnits } from './money';
 
@@ -15,14 +15,6 @@ export interface EproResult {
   Date: string;
   '3DSecure'?: 'yes' | 'no';
   '3DSecureUrl'?: string;
-}
-
-export interface PaymentFacts {
-  tid: string;
-  reference: string;
-  uid: string;
-  amount: number;
-  currency: string;
 }
 
 export function paymentResult(

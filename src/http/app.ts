@@ -9,7 +9,7 @@ import type { Logger } from '../logger';
 import { projectRoot } from '../paths';
 import { pingMongo } from '../store/mongo';
 import { type Temporal, temporalReachable } from '../temporal/client';
-import { authenticate, eproBoundary, type EproState, parseBody } from './epro';
+import { authenticate, eproBoundary, type EproState, parseBody } from './epro-middleware';
 import { healthRoutes } from './health';
 import { type RequestState, requestContext } from './request-id';
 import { RequestRateLimiter, requestRateLimit } from './request-rate-limit';

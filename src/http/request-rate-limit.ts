@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { RateLimiterMongoById } from '../auth/rate-limit-store';
 import { errors } from '../epro/errors';
-import type { EproState } from './epro';
+import type { EproState } from './epro-middleware';
 
 // Accounts share a handful of distinct limits; the bound only guards against a pathological configuration.
 const MAX_DISTINCT_LIMITS = 1000;

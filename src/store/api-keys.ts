@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { Mode } from '../auth/key-format';
+import type { Mode } from '../../workflows/vocabulary';
 
 export interface ApiKeyDoc {
   /** The key id embedded in the key itself. */

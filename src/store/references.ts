@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
-import type { Mode } from '../auth/key-format';
-import { isDuplicateKeyError } from './payments';
+import type { Mode } from '../../workflows/vocabulary';
+import { isDuplicateKeyError } from './payment-records';
 
 /**
  * Reference → payment lookups, one `_id`-keyed document per payment Reference (`pr_…`) and refund Reference

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { SelfCheckResult } from '../../workflows/messages';
+import type { SelfCheckResult } from '../../workflows/vocabulary';
 
 export interface SelfCheckDoc extends SelfCheckResult {
   _id: string;

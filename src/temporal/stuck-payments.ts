@@ -1,6 +1,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
-import { type PaymentState, type PaymentStatus, stateQuery } from '../../workflows/messages';
+import { stateQuery } from '../../workflows/messages';
+import { type PaymentState, type PaymentStatus } from '../../workflows/vocabulary';
 import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../../workflows/search-attributes';
 
 /**

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CreatedMerchant } from '../../src/auth/accounts';
-import { paymentWorkflowId } from '../../src/temporal/payments';
 import { findCardData, scanForCardData } from '../support/card-scan';
 import { type Encoding, eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { type PrivateStack, startPrivateStack } from '../support/private-stack';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
+import { paymentWorkflowId } from '../../workflows/vocabulary';
 
 /**
  * PCI-DSS: no PAN and no CVV anywhere the system writes. The test runs a stack of its own whose worker and API log

@@ -2,11 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { CreatedMerchant } from '../../src/auth/accounts';
-import { type PaymentDoc, paymentKey, payments } from '../../src/store/payments';
+import { type PaymentDoc, payments } from '../../src/store/payment-records';
 import { recordReference } from '../../src/store/references';
-import { paymentWorkflowId, workflowExists } from '../../src/temporal/payments';
+import { workflowExists } from '../../src/temporal/payment-workflows';
 import { type Encoding, eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
+import { paymentKey, paymentWorkflowId } from '../../workflows/vocabulary';
 
 /**
  * Card numbers where identifiers and free text belong (docs/fields.md): refused with the field's code through the

@@ -1,5 +1,4 @@
-import type { CreatedMerchant } from '../../src/auth/accounts';
-import { setMerchantStatus } from '../../src/auth/accounts';
+import { type CreatedMerchant, setMerchantStatus } from '../../src/auth/accounts';
 import { type Encoding, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
 

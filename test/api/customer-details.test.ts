@@ -1,11 +1,10 @@
 import { defaultPayloadConverter } from '@temporalio/common';
-import { createPaymentActivities } from '../../activities/payment';
+import { createPaymentActivities } from '../../activities/payment-activities';
 import type { AuthorizeRequest, PspAdapter } from '../../activities/psp/adapter';
 import type { CreatedMerchant } from '../../src/auth/accounts';
-import { findPayment, paymentKey } from '../../src/store/payments';
+import { findPayment } from '../../src/store/payment-records';
 import { deleteCard, vaultCard } from '../../src/store/vault';
-import { paymentWorkflowId } from '../../src/temporal/payments';
-import type { CustomerDetails } from '../../workflows/messages';
+import { type CustomerDetails, paymentKey, paymentWorkflowId } from '../../workflows/vocabulary';
 import { newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
 

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { paymentKey } from '../../src/store/payments';
 import { eventually, paymentBody, post } from '../support/factories';
 import { signatureMatches } from '../support/signature';
 import { connectToStack, type StackClients } from '../support/stack-client';
+import { paymentKey } from '../../workflows/vocabulary';
 
 /**
  * The key lifecycle as an operator runs it, through the real `settleflow` command against the same database as

@@ -1,4 +1,4 @@
-import { dropLegacyStartFields, findPayment, payments } from '../../src/store/payments';
+import { dropLegacyStartFields, findPayment, payments } from '../../src/store/payment-records';
 import { newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
 

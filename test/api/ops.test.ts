@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { CreatedMerchant } from '../../src/auth/accounts';
-import { paymentWorkflowId } from '../../src/temporal/payments';
 import type { StuckPayment } from '../../src/temporal/stuck-payments';
 import { cardDataIn, decodedHistory } from '../support/card-scan';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
+import { paymentWorkflowId } from '../../workflows/vocabulary';
 
 /**
  * The incident-review loop as an operator runs it, through the built `settleflow` command against the test stack:

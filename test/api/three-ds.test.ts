@@ -1,5 +1,5 @@
 import type { CreatedMerchant } from '../../src/auth/accounts';
-import { insertPayment, payments } from '../../src/store/payments';
+import { insertPayment, payments } from '../../src/store/payment-records';
 import { recordReference } from '../../src/store/references';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { amountsMoved, moneyMoved } from '../support/money';

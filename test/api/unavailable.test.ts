@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { configToEnv, loadConfig } from '../../src/config';
-import { findPayment, insertPayment, payments } from '../../src/store/payments';
+import { findPayment, insertPayment, payments } from '../../src/store/payment-records';
 import { type ManagedProcess, startProcess, waitUntilReady } from '../../tools/process';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { freePort } from '../../tools/ports';
@@ -120,12 +120,12 @@ it('a Tid whose record exists is used for good, even when Temporal no longer has
 });
 
 async function workflowExistsFor(workflowId: string): Promise<boolean> {
-  const { workflowExists } = await import('../../src/temporal/payments');
+  const { workflowExists } = await import('../../src/temporal/payment-workflows');
   return workflowExists(stack.temporal, workflowId);
 }
 
 it('a namespace Temporal cannot find is not proof that a workflow does not exist (a Tid is never freed on it)', async () => {
-  const { workflowExists } = await import('../../src/temporal/payments');
+  const { workflowExists } = await import('../../src/temporal/payment-workflows');
   const { Client } = await import('@temporalio/client');
   // The SDK reports the namespace's NOT_FOUND as WorkflowNotFoundError; a server still loading answers the same way.
   const lost = new Client({ connection: stack.temporal.connection, namespace: 'no-such-namespace' });

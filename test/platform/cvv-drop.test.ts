@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createPaymentActivities } from '../../activities/payment';
-import { type AuthorizeOutcome, createConnectors, PspUnavailableError } from '../../activities/psp';
+import { createPaymentActivities } from '../../activities/payment-activities';
+import { createConnectors, PspUnavailableError } from '../../activities/psp';
+import { type AuthorizeOutcome } from '../../workflows/vocabulary';
 import { openCard, type VaultDoc, vaultCard } from '../../src/store/vault';
 import { connectToStack, type StackClients } from '../support/stack-client';
 
@@ -11,7 +12,7 @@ import { connectToStack, type StackClients } from '../support/stack-client';
  * retried, the CVV stays, because the next authorization needs it. What the activity returns goes into Temporal
  * history: it must be the processor's outcome and nothing else.
  *
- * How it was shown to fail (each break made in activities/payment.ts, the file run, reverted): with the dropCvv
+ * How it was shown to fail (each break made in activities/payment-activities.ts, the file run, reverted): with the dropCvv
  * call removed, all four tests fail (the sealed CVV is still there); with it made unconditional, the 3-D Secure
  * test fails (the CVV is gone before the authenticated authorization); with the activity returning
  * `{ ...outcome, securityCode: card.cvv }`, all four fail on the exact outcome.

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { createPaymentActivities, type ProjectionInput } from '../../activities/payment';
+import { createPaymentActivities } from '../../activities/payment-activities';
+import { type ProjectionInput, paymentKey } from '../../workflows/vocabulary';
 import { createConnectors } from '../../activities/psp';
-import { applyProjection, findPayment, insertPayment, type PaymentDoc, paymentKey } from '../../src/store/payments';
+import { applyProjection, findPayment, insertPayment, type PaymentDoc } from '../../src/store/payment-records';
 import { connectToStack, type StackClients } from '../support/stack-client';
 
 /**
- * The projection's sequence guard (src/store/payments.ts applyProjection), through the worker's own projectPayment
+ * The projection's sequence guard (src/store/payment-records.ts applyProjection), through the worker's own projectPayment
  * activity, against the test stack's FerretDB: the workflow numbers its projection writes, and a retried write or
  * one overtaken by a newer one must change nothing. (The workflow suite's fakes re-implement the guard; this is the
  * real one.)
  *
- * How it was shown to fail (each break made in src/store/payments.ts, the file run, reverted): with the filter
+ * How it was shown to fail (each break made in src/store/payment-records.ts, the file run, reverted): with the filter
  * reduced to `{ _id: key }`, the repeated/older test fails (a late seq 1 turned `captured` seq 3 into `authorized`
  * seq 1) and so does the in-any-order test; with `$lte` for `$lt`, a repeated seq 3 turned `captured` into `failed`.
  * The race test fails on the real guard itself (see its comment).

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { selfChecks } from '../../src/store/self-checks';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { DEFAULT_TASK_QUEUE } from '../../workflows/messages';
-import type { selfCheckWorkflow } from '../../workflows/self-check';
+import { DEFAULT_TASK_QUEUE } from '../../workflows/vocabulary';
+import type { selfCheckWorkflow } from '../../workflows/self-check-workflow';
 import { connectToStack, type StackClients } from '../support/stack-client';
 
 let stack: StackClients;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { replayHistories, type ReplayVerdict } from '../../src/temporal/histories';
 import { cardDataIn, decodedHistory } from '../support/card-scan';
-import type { PaymentOutcome } from '../../workflows/messages';
+import type { PaymentOutcome } from '../../workflows/vocabulary';
 import { type CommittedHistory, committedHistories, eventsOf, payloadValue } from './committed-histories';
 
 /**

@@ -1,4 +1,5 @@
 import { type OrphanCardPorts, releaseOrphanCards } from '../../src/commands/release-orphan-cards';
+import { workflowIdOfKey } from '../../workflows/vocabulary';
 
 /** Which card copies the sweep deletes, with plain objects for the vault, the records and Temporal. */
 function world(records: Record<string, string | undefined>, workflows: Record<string, boolean | Error>) {
@@ -34,8 +35,7 @@ it('deletes copies no payment uses, keeps the card of a payment and of a workflo
   expect([...w.vault.keys()].sort()).toEqual(['vt_legacy', 'vt_not_yet_recorded', 'vt_unknown', 'vt_used']);
 });
 
-it('finds the workflow of a payment key, colons in the Tid included', async () => {
-  const { workflowIdOfKey } = await import('../../src/temporal/payments');
+it('finds the workflow of a payment key, colons in the Tid included', () => {
   expect(workflowIdOfKey('test:mer_abc:order-1')).toBe('payment-test-mer_abc-order-1');
   expect(workflowIdOfKey('live:mer_abc:2026:11:30')).toBe('payment-live-mer_abc-2026:11:30');
 });

@@ -1,7 +1,7 @@
 import { type PaymentToStart, startPayment, type StartPaymentPorts } from '../../src/commands/start-payment';
 import { EproError } from '../../src/epro/errors';
-import type { StartResult } from '../../src/temporal/payments';
-import type { Decision, PaymentInput } from '../../workflows/messages';
+import type { StartResult } from '../../src/temporal/payment-workflows';
+import { type Decision, type PaymentInput } from '../../workflows/vocabulary';
 
 /**
  * Every path of the payment start, with plain objects for the store, the vault and Temporal: what the merchant

@@ -1,16 +1,22 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Activities } from '../../activities';
-import type { AuthorizeInput, MovementInput, ProjectionInput, RefundReferenceInput } from '../../activities/payment';
-import type {
-  AuthorizeOutcome,
-  CaptureOutcome,
-  CardData,
-  RefundOutcome,
-  VoidOutcome,
-} from '../../activities/psp/adapter';
-import type { DeliverWebhookInput } from '../../activities/webhook';
-import { paymentWorkflowId } from '../../src/temporal/payments';
-import type { PaymentInput, PaymentStatus, RefundStatus } from '../../workflows/messages';
+import {
+  type AuthorizeInput,
+  type MovementInput,
+  type ProjectionInput,
+  type RefundReferenceInput,
+  type AuthorizeOutcome,
+  type CaptureOutcome,
+  type RefundOutcome,
+  type VoidOutcome,
+  type DeliverWebhookInput,
+  type PaymentInput,
+  type PaymentStatus,
+  type RefundStatus,
+  FAILURE_CARD_UNAVAILABLE,
+  paymentWorkflowId,
+} from '../../workflows/vocabulary';
+import type { CardData } from '../../activities/psp/adapter';
 
 /**
  * In-memory stand-ins for every activity of `createActivities`, shared by the whole workflow suite (the worker
@@ -195,7 +201,7 @@ export class FakeWorld {
         const call = record(this.ledger.authorize, input.idempotencyKey, input);
         // As the real activity: no card in the vault is a named failure that no retry can fix.
         if (!this.vault.has(input.vaultToken)) {
-          throw ApplicationFailure.nonRetryable('card data is no longer in the vault', 'CardDataUnavailable');
+          throw ApplicationFailure.nonRetryable('card data is no longer in the vault', FAILURE_CARD_UNAVAILABLE);
         }
         const answer = scriptFor(input.idempotencyKey).authorize;
         return answer ? await answer(input, call) : { kind: 'approved', pspReference: `psp_${input.idempotencyKey}` };

@@ -2,17 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { type WorkflowHandle, WorkflowUpdateStage } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { paymentStartOptions, requestRefund, startPayment } from '../../src/temporal/payments';
+import { paymentStartOptions, requestRefund, startPayment } from '../../src/temporal/payment-workflows';
 import { ensureBinary, temporalSpec } from '../../tools/binaries';
-import {
-  challengeResultUpdate,
-  type Decision,
-  type PaymentOutcome,
-  refundUpdate,
-  type RefundAnswer,
-  stateQuery,
-} from '../../workflows/messages';
-import type { paymentWorkflow } from '../../workflows/payment';
+import { challengeResultUpdate, refundUpdate, stateQuery } from '../../workflows/messages';
+import { type Decision, type PaymentOutcome, type RefundAnswer } from '../../workflows/vocabulary';
+import type { paymentWorkflow } from '../../workflows/payment-workflow';
 import {
   SA_AMOUNT,
   SA_MERCHANT_ID,
@@ -573,7 +567,7 @@ describe('payment workflow', () => {
       expect(Date.now() - decidedAt).toBeGreaterThanOrEqual(payment.input.refundWindowMs - 500);
 
       await expect(handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_too_late' }] })).rejects.toThrow();
-      // What the API makes of it (src/temporal/payments.ts).
+      // What the API makes of it (src/temporal/payment-workflows.ts).
       expect(await requestRefund(env.client, payment.workflowId, 'ref_too_late_api', 5_000)).toEqual<RefundAnswer>({
         ok: false,
         reason: 'refund_window_closed',

@@ -4,8 +4,9 @@ import { containsCardNumber } from '../../epro/card-like';
 import { errors } from '../../epro/errors';
 import { LOOKUP_FIELDS } from '../../epro/fields';
 import { INVALID, normalizeFields } from '../../epro/normalize';
-import { findPayment, type PaymentDoc, paymentKey } from '../../store/payments';
+import { findPayment, type PaymentDoc } from '../../store/payment-records';
 import { findReference } from '../../store/references';
+import { paymentKey } from '../../../workflows/vocabulary';
 
 /**
  * Finds the transaction a refund or status request names, for this merchant and mode only: by Reference when

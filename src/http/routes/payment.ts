@@ -10,11 +10,11 @@ import { customerDetails } from '../../epro/customer';
 import { success } from '../../epro/envelope';
 import { type PaymentRequest, validatePaymentRequest } from '../../epro/payment-request';
 import { paymentResult } from '../../epro/result';
-import { findPayment, paymentKey } from '../../store/payments';
+import { findPayment } from '../../store/payment-records';
 import { deleteCard, vaultCard } from '../../store/vault';
-import { paymentWorkflowId, startPayment as startPaymentWorkflow, workflowExists } from '../../temporal/payments';
-import type { Decision, PaymentInput } from '../../../workflows/messages';
-import type { EproState } from '../epro';
+import { startPayment as startPaymentWorkflow, workflowExists } from '../../temporal/payment-workflows';
+import { type Decision, type PaymentInput, paymentKey, paymentWorkflowId } from '../../../workflows/vocabulary';
+import type { EproState } from '../epro-middleware';
 
 export interface PaymentDeps {
   db: Db;

@@ -6,8 +6,8 @@ import { success } from '../../epro/envelope';
 import { errors } from '../../epro/errors';
 import { checkRefundAmount } from '../../epro/refund-request';
 import { refundResult } from '../../epro/result';
-import { requestRefund } from '../../temporal/payments';
-import type { EproState } from '../epro';
+import { requestRefund } from '../../temporal/payment-workflows';
+import type { EproState } from '../epro-middleware';
 import { findTransaction } from './lookup';
 
 const REFUSALS = {

@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import type { Db } from 'mongodb';
 import { success } from '../../epro/envelope';
 import { paymentResult, refundResult } from '../../epro/result';
-import type { EproState } from '../epro';
+import type { EproState } from '../epro-middleware';
 import { findTransaction } from './lookup';
 
 /**

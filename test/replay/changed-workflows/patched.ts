@@ -1,6 +1,6 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
-import type { PaymentInput, PaymentOutcome } from '../../../workflows/messages';
-import { paymentWorkflow as currentPaymentWorkflow } from '../../../workflows/payment';
+import { type PaymentInput, type PaymentOutcome, paymentKey } from '../../../workflows/vocabulary';
+import { paymentWorkflow as currentPaymentWorkflow } from '../../../workflows/payment-workflow';
 
 /**
  * Test-only: the same new fraud screening step as ./unversioned.ts, guarded by `patched()` as

@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { PaymentInput, PaymentOutcome } from '../../../workflows/messages';
-import { paymentWorkflow as currentPaymentWorkflow } from '../../../workflows/payment';
+import { type PaymentInput, type PaymentOutcome, paymentKey } from '../../../workflows/vocabulary';
+import { paymentWorkflow as currentPaymentWorkflow } from '../../../workflows/payment-workflow';
 
 /**
  * Test-only: today's payment workflow plus a new first step — a fraud screening activity before anything else —

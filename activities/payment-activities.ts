@@ -1,65 +1,25 @@
+import {
+  type AuthorizeInput,
+  type AuthorizeOutcome,
+  type MovementInput,
+  type ProjectionInput,
+  type RecordPaymentInput,
+  type RefundReferenceInput,
+  FAILURE_CARD_UNAVAILABLE,
+  FAILURE_UNKNOWN_CONNECTOR,
+} from '../workflows/vocabulary';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { KeyRing } from '../src/keyring';
-import { type ProjectionPatch, applyProjection, insertPayment } from '../src/store/payments';
+import { type ProjectionPatch, applyProjection, insertPayment } from '../src/store/payment-records';
 import { recordReference } from '../src/store/references';
 import { deleteCard, dropCvv, openCard } from '../src/store/vault';
-import type { CustomerDetails, Mode, PaymentInput, PaymentStatus, RefundStatus } from '../workflows/messages';
-import type { AuthorizeOutcome, PspAdapter } from './psp';
+import type { PspAdapter } from './psp';
 
 export interface PaymentActivityDeps {
   db: Db;
   vaultKeys: KeyRing;
   connectors: Record<string, PspAdapter>;
-}
-
-/** Named, non-retryable failure types the workflow tells apart; anything else is retried by Temporal. */
-export const FAILURE_CARD_UNAVAILABLE = 'CardDataUnavailable';
-export const FAILURE_UNKNOWN_CONNECTOR = 'UnknownConnector';
-
-export interface AuthorizeInput {
-  idempotencyKey: string;
-  vaultToken: string;
-  connector: string;
-  amount: number;
-  currency: string;
-  authenticated: boolean;
-  customer?: CustomerDetails;
-}
-
-export interface MovementInput {
-  idempotencyKey: string;
-  connector: string;
-  pspReference: string;
-  amount: number;
-  currency: string;
-}
-
-/** A projection write: dates travel as ISO strings through Temporal's JSON payloads. */
-export interface ProjectionInput {
-  paymentKey: string;
-  seq: number;
-  status?: PaymentStatus;
-  message?: string;
-  threeDSUrl?: string;
-  date: string;
-  refund?: { reference: string; status: RefundStatus; message: string };
-}
-
-/** The payment's record as the workflow first writes it: its input (no card data) and the time it started. */
-export interface RecordPaymentInput {
-  payment: PaymentInput;
-  workflowId: string;
-  message: string;
-  /** ISO 8601: the workflow's start. */
-  date: string;
-}
-
-export interface RefundReferenceInput {
-  reference: string;
-  paymentKey: string;
-  merchantId: string;
-  mode: Mode;
 }
 
 export function createPaymentActivities(deps: PaymentActivityDeps) {

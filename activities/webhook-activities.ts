@@ -1,12 +1,12 @@
+import { type DeliverWebhookInput, type DeliveryOutcome, type Mode } from '../workflows/vocabulary';
 import type { Db } from 'mongodb';
 import { fetch } from 'undici';
 import { activeWebhookSecrets } from '../src/auth/accounts';
 import type { Config } from '../src/config';
-import { type PaymentFacts, paymentResult, refundResult } from '../src/epro/result';
+import { paymentResult, refundResult } from '../src/epro/result';
 import { findMerchant } from '../src/store/merchants';
 import { fileDelivery, type WebhookEventDoc, webhookAttempts, webhookEvents } from '../src/store/webhook-attempts';
 import { signatureHeader } from '../src/webhooks/sign';
-import type { Mode, PaymentStatus, RefundStatus, WebhookEvent } from '../workflows/messages';
 import {
   RefusedTarget,
   type Resolver,
@@ -22,32 +22,6 @@ export interface WebhookDeps {
   db: Db;
   config: Pick<Config, 'vaultKeys' | 'webhook'>;
   resolve?: Resolver;
-}
-
-export interface DeliverWebhookInput {
-  deliveryId: string;
-  paymentKey: string;
-  merchantId: string;
-  mode: Mode;
-  url: string;
-  event: WebhookEvent;
-  payment: PaymentFacts;
-  /** The state the event reports; dates as ISO strings (Temporal payloads are JSON). */
-  payload:
-    | { operation: 'payment'; status: PaymentStatus; message: string; date: string }
-    | { operation: 'refund'; status: RefundStatus; message: string; date: string; reference: string };
-  /** 1 for the first try; the workflow counts, so the number survives worker restarts. */
-  attempt: number;
-  /** When the workflow will try again if this attempt fails (null: this is the last one), for the log. */
-  nextRetryInMs: number | null;
-}
-
-export interface DeliveryOutcome {
-  delivered: boolean;
-  httpStatus?: number;
-  error?: string;
-  /** No retry can help (the target is refused, the merchant is gone): the workflow stops trying. */
-  permanent: boolean;
 }
 
 const RESPONSE_PREFIX_BYTES = 256;

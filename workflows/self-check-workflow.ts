@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { SelfCheckActivities } from '../activities/self-check';
-import type { SelfCheckInput, SelfCheckResult } from './messages';
+import type { SelfCheckActivities } from '../activities/self-check-activities';
+import type { SelfCheckInput, SelfCheckResult } from './vocabulary';
 
 const { recordSelfCheck } = proxyActivities<SelfCheckActivities>({
   startToCloseTimeout: '10 seconds',

@@ -14,37 +14,35 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { PaymentActivities } from '../activities/payment';
-import type { DeliverWebhookInput, DeliveryOutcome, WebhookActivities } from '../activities/webhook';
-import type { AuthorizeOutcome } from '../activities/psp/adapter';
+import type { PaymentActivities } from '../activities/payment-activities';
+import type { WebhookActivities } from '../activities/webhook-activities';
 import {
-  challengeResultUpdate,
+  type DeliverWebhookInput,
+  type DeliveryOutcome,
+  type AuthorizeOutcome,
   type ChallengeResult,
   type Decision,
-  decisionUpdate,
   type PaymentInput,
   type PaymentOutcome,
   type PaymentState,
   type PaymentStatus,
-  refundUpdate,
   type RefundAnswer,
   type RefundStatus,
-  stateQuery,
   type WebhookEvent,
-} from './messages';
+  FAILURE_CARD_UNAVAILABLE,
+  NON_RETRYABLE_FAILURES,
+} from './vocabulary';
+import { challengeResultUpdate, decisionUpdate, refundUpdate, stateQuery } from './messages';
 import { SA_STATUS } from './search-attributes';
-
-// Activity failure types that no retry can fix (see activities/payment.ts).
-const NON_RETRYABLE = ['CardDataUnavailable', 'UnknownConnector'];
 
 const PROCESSOR_RETRY = {
   initialInterval: '500 milliseconds',
   backoffCoefficient: 2,
   maximumInterval: '30 seconds',
-  nonRetryableErrorTypes: NON_RETRYABLE,
+  nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
 } as const;
 
-const payments = proxyActivities<PaymentActivities>({
+const paymentActivities = proxyActivities<PaymentActivities>({
   // A processor call that takes longer is treated as lost and retried (with the same idempotency key), which
   // also bounds how long a payment waits after its worker died mid-call.
   startToCloseTimeout: '15 seconds',
@@ -86,7 +84,7 @@ const recordStore = proxyLocalActivities<Pick<PaymentActivities, 'recordPayment'
  * Payments recorded before the change wrote through regular activities, and replay that way; every run past that
  * point writes locally (docs/changing-the-workflow.md).
  */
-const store = () => (patched('store-writes-as-local-activities') ? localStore : payments);
+const store = () => (patched('store-writes-as-local-activities') ? localStore : paymentActivities);
 
 const MAX_WEBHOOK_BACKOFF_MS = 60 * 60_000;
 
@@ -173,13 +171,13 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     if (refundInFlight || refund?.status === 'captured') return { ok: false, reason: 'already_refunded' };
     refundInFlight = true;
     try {
-      await payments.recordRefundReference({
+      await paymentActivities.recordRefundReference({
         reference,
         paymentKey: input.paymentKey,
         merchantId: input.merchantId,
         mode: input.mode,
       });
-      const result = await payments.refundPayment({
+      const result = await paymentActivities.refundPayment({
         idempotencyKey: `${workflowId}:refund:${reference}`,
         connector: input.connector,
         pspReference,
@@ -301,7 +299,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
 
   async function authorize(authenticated: boolean): Promise<AuthorizeOutcome | { kind: 'error'; message: string }> {
     try {
-      return await payments.authorizePayment({
+      return await paymentActivities.authorizePayment({
         idempotencyKey: workflowId,
         vaultToken: input.vaultToken,
         connector: input.connector,
@@ -315,7 +313,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
         err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
       return {
         kind: 'error',
-        message: type === 'CardDataUnavailable' ? MESSAGES.cardUnavailable : MESSAGES.notCompleted,
+        message: type === FAILURE_CARD_UNAVAILABLE ? MESSAGES.cardUnavailable : MESSAGES.notCompleted,
       };
     }
   }
@@ -382,7 +380,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     }
     let voidFailure: string;
     try {
-      const voided = await payments.voidAuthorization({ idempotencyKey: `${workflowId}:void`, ...movement });
+      const voided = await paymentActivities.voidAuthorization({ idempotencyKey: `${workflowId}:void`, ...movement });
       if (voided.kind === 'voided') return { status: 'failed', message: captureFailedMessage(reason) };
       voidFailure = voided.message;
     } catch {
@@ -425,7 +423,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
       } else {
         // Recorded before failed captures were voided: the capture retried without bound, a refusal ended the
         // payment with the processor's message (docs/changing-the-workflow.md).
-        const capture = await payments.capturePayment({
+        const capture = await paymentActivities.capturePayment({
           idempotencyKey: workflowId,
           connector: input.connector,
           pspReference: outcome.pspReference,

@@ -1,6 +1,5 @@
 import type { Db } from 'mongodb';
-import type { Mode } from '../auth/key-format';
-import type { CustomerDetails, PaymentStatus, RefundStatus } from '../../workflows/messages';
+import type { Mode, CustomerDetails, PaymentStatus, RefundStatus } from '../../workflows/vocabulary';
 
 /**
  * One document per payment, keyed by `{mode}:{merchantId}:{Tid}`: the projection that answers status queries,
@@ -45,10 +44,6 @@ export interface PaymentDoc {
 }
 
 export const payments = (db: Db) => db.collection<PaymentDoc>('payments');
-
-export function paymentKey(mode: Mode, merchantId: string, tid: string): string {
-  return `${mode}:${merchantId}:${tid}`;
-}
 
 export const DUPLICATE_KEY = 11000;
 

@@ -6,29 +6,17 @@ import {
   WorkflowUpdateStage,
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import type { paymentWorkflow } from '../../workflows/payment';
+import type { paymentWorkflow } from '../../workflows/payment-workflow';
+import { challengeResultUpdate, decisionUpdate, refundUpdate } from '../../workflows/messages';
 import {
   type ChallengeAnswer,
   type ChallengeResult,
-  challengeResultUpdate,
-  decisionUpdate,
   type Decision,
-  type Mode,
   type PaymentInput,
-  refundUpdate,
   type RefundAnswer,
-} from '../../workflows/messages';
+  paymentWorkflowId,
+} from '../../workflows/vocabulary';
 import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../../workflows/search-attributes';
-
-export function paymentWorkflowId(mode: Mode, merchantId: string, tid: string): string {
-  return `payment-${mode}-${merchantId}-${tid}`;
-}
-
-/** The workflow id of a payment key (`{mode}:{merchantId}:{Tid}`; a Tid may itself contain colons). */
-export function workflowIdOfKey(paymentKey: string): string {
-  const [mode, merchantId] = paymentKey.split(':', 2) as [Mode, string];
-  return paymentWorkflowId(mode, merchantId, paymentKey.slice(mode.length + merchantId.length + 2));
-}
 
 /** Past the wait budget, how long to wait for Temporal to confirm the start itself before giving up. */
 const START_CONFIRMATION_MS = 5_000;

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { Db } from 'mongodb';
-import type { SelfCheckInput, SelfCheckResult } from '../workflows/messages';
+import type { SelfCheckInput, SelfCheckResult } from '../workflows/vocabulary';
 import { selfChecks } from '../src/store/self-checks';
 
 export function createSelfCheckActivities(deps: { db: Db }) {
