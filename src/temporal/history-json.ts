@@ -1,7 +1,5 @@
 import { createRequire } from 'node:module';
-import type { History } from '@temporalio/common/lib/proto-utils';
-import * as proto from '@temporalio/proto';
-import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
+import { temporal } from '@temporalio/proto';
 
 /**
  * Workflow histories to and from proto-JSON: the format of the Temporal Web UI's "Download", of
@@ -19,16 +17,14 @@ interface ProtoJson {
 }
 
 const protojson = createRequire(require.resolve('@temporalio/proto'))('protobufjs/ext/protojson') as ProtoJson;
-const historyType = (patchProtobufRoot(proto) as unknown as { lookupType(name: string): unknown }).lookupType(
-  'temporal.api.history.v1.History',
-);
+/** @temporalio/proto is built from reflection: this class is at run time the protobufjs `Type` protojson expects. */
+const historyType = temporal.api.history.v1.History;
+
+/** What the SDK's clients return and its replay takes (the Worker's `History`). */
+type History = temporal.api.history.v1.IHistory;
 
 export function historyToJson(history: History): string {
-  return JSON.stringify(
-    protojson.toJson(historyType, proto.temporal.api.history.v1.History.fromObject(history)),
-    null,
-    2,
-  );
+  return JSON.stringify(protojson.toJson(historyType, historyType.fromObject(history)), null, 2);
 }
 
 /** Older exports (tctl, early UI versions) name enum values in PascalCase without their prefix. */

@@ -1,8 +1,17 @@
-import { status as grpcStatus } from '@grpc/grpc-js';
-import type { Connection } from '@temporalio/client';
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
-import { msToTs } from '@temporalio/common/lib/time';
+import { type Connection, isGrpcServiceError } from '@temporalio/client';
+import { google, temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+
+/**
+ * The gRPC status codes the raw service calls below answer with. Their numbers are fixed by the gRPC protocol; the
+ * SDK's public API has no enum for them, and its transport (@grpc/grpc-js) is not a dependency of ours.
+ */
+const GRPC_NOT_FOUND = 5;
+const GRPC_ALREADY_EXISTS = 6;
+
+function grpcCodeOf(err: unknown): number | undefined {
+  return isGrpcServiceError(err) ? err.code : undefined;
+}
 
 /**
  * Makes a Temporal server ready for SettleFlow: the namespace exists and the custom search attributes are
@@ -14,15 +23,15 @@ export async function ensureNamespace(connection: Connection, namespace: string,
     await connection.workflowService.describeNamespace({ namespace });
     return;
   } catch (err) {
-    if ((err as { code?: number }).code !== grpcStatus.NOT_FOUND) throw err;
+    if (grpcCodeOf(err) !== GRPC_NOT_FOUND) throw err;
   }
   try {
     await connection.workflowService.registerNamespace({
       namespace,
-      workflowExecutionRetentionPeriod: msToTs(`${retentionDays} days`),
+      workflowExecutionRetentionPeriod: google.protobuf.Duration.fromObject({ seconds: retentionDays * 24 * 60 * 60 }),
     });
   } catch (err) {
-    if ((err as { code?: number }).code !== grpcStatus.ALREADY_EXISTS) throw err;
+    if (grpcCodeOf(err) !== GRPC_ALREADY_EXISTS) throw err;
   }
 }
 
@@ -33,7 +42,8 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
   const missing = SEARCH_ATTRIBUTES.filter((key) => !known.has(key.name));
   if (missing.length === 0) return [];
   const searchAttributes = Object.fromEntries(
-    missing.map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!]),
+    // The SDK's names (KEYWORD, INT, …) are the service enum's without its prefix.
+    missing.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType[`INDEXED_VALUE_TYPE_${key.type}`]]),
   );
   await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
   return missing.map((key) => key.name);

@@ -1,7 +1,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { optionalTsToDate } from '@temporalio/common/lib/time';
+import type { google } from '@temporalio/proto';
 import { stateQuery } from '../../workflows/messages';
-import { type PaymentState, type PaymentStatus } from '../../workflows/vocabulary';
+import type { PaymentState, PaymentStatus } from '../../workflows/vocabulary';
 import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../../workflows/search-attributes';
 
 /**
@@ -103,6 +103,12 @@ async function waitingForOf(
   }
 }
 
+/** A protobuf Timestamp as an ISO 8601 string; its 64-bit seconds arrive as a Long. */
+function isoOf(ts: google.protobuf.ITimestamp | null | undefined): string | undefined {
+  if (!ts?.seconds) return undefined;
+  return new Date(ts.seconds.toNumber() * 1000 + Math.floor((ts.nanos ?? 0) / 1_000_000)).toISOString();
+}
+
 /** Pending activities and workflow task from `describe`, which the server answers without a worker. */
 async function retriesOf(
   client: Client,
@@ -116,7 +122,7 @@ async function retriesOf(
         type: activity.activityType?.name ?? '?',
         attempt: activity.attempt ?? 1,
         lastFailure: activity.lastFailure?.message ?? undefined,
-        nextAttemptAt: optionalTsToDate(activity.nextAttemptScheduleTime)?.toISOString(),
+        nextAttemptAt: isoOf(activity.nextAttemptScheduleTime),
       })),
       workflowTaskAttempt: raw.pendingWorkflowTask?.attempt ?? 0,
     };
