@@ -12,6 +12,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
+    // The payment's request id on its workflow's log lines and activity headers (workflows/log-context.ts).
+    workflowInterceptorModules: [require.resolve('../workflows/log-context')],
     // webpack's progress lines are noise in a build log; problems still fail the build.
     logger: {
       trace() {},

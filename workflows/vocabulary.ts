@@ -72,6 +72,20 @@ export interface PaymentInput {
   };
 }
 
+/**
+ * Beside the input, on the payment's workflow (Temporal UI → Memo): the id of the API request that started it,
+ * as the merchant saw it in `X-Request-Id` and the API logged it (docs/runbook.md, "Following one payment").
+ */
+export interface PaymentMemo {
+  requestId: string;
+}
+
+/**
+ * The header on every activity the payment's workflow schedules that carries that request id, so each activity
+ * log line of the payment names it too.
+ */
+export const REQUEST_ID_HEADER = 'settleflow-request-id';
+
 /** What the workflow returns when it ends. */
 export interface PaymentOutcome {
   status: PaymentStatus;

@@ -1,5 +1,5 @@
 import { errors } from '../epro/errors';
-import { type Decision, type PaymentInput } from '../../workflows/vocabulary';
+import type { Decision, PaymentInput, PaymentMemo } from '../../workflows/vocabulary';
 import type { VaultedCard } from '../store/vault';
 import type { StartResult } from '../temporal/payment-workflows';
 
@@ -31,7 +31,7 @@ export interface StartPaymentPorts {
   vaultCard(paymentKey: string, card: Required<VaultedCard>, ttlMs: number): Promise<string>;
   deleteCard(vaultToken: string): Promise<void>;
   /** Update-with-start, waiting at most the wait budget. Throws when the start failed or may not have happened. */
-  startWorkflow(input: PaymentInput): Promise<StartResult>;
+  startWorkflow(input: PaymentInput, memo: PaymentMemo): Promise<StartResult>;
   /** Whether Temporal has the workflow; throws when that cannot be known (Temporal unreachable). */
   workflowExists(workflowId: string): Promise<boolean>;
 }
@@ -41,6 +41,8 @@ export interface PaymentToStart {
   input: Omit<PaymentInput, 'vaultToken'>;
   workflowId: string;
   card: Required<VaultedCard>;
+  /** The API request's id, kept on the workflow (its memo) and on every activity log line of the payment. */
+  requestId: string;
 }
 
 // Card data waits in the vault at most through a 3-D Secure challenge; the sweep removes it after this margin.
@@ -55,7 +57,7 @@ export async function startPayment(ports: StartPaymentPorts, payment: PaymentToS
   const vaultToken = await ports.vaultCard(key, payment.card, payment.input.threeDSTimeoutMs + VAULT_MARGIN_MS);
   let started: StartResult;
   try {
-    started = await ports.startWorkflow({ ...payment.input, vaultToken });
+    started = await ports.startWorkflow({ ...payment.input, vaultToken }, { requestId: payment.requestId });
   } catch (err) {
     const exists = await ports.workflowExists(payment.workflowId).catch(() => undefined);
     // The start landed and only its answer was lost: the payment goes on (it may be reading this card), and a

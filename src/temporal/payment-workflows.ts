@@ -13,6 +13,7 @@ import {
   type ChallengeResult,
   type Decision,
   type PaymentInput,
+  type PaymentMemo,
   type RefundAnswer,
   paymentWorkflowId,
 } from '../../workflows/vocabulary';
@@ -28,11 +29,12 @@ export type StartResult =
   | { kind: 'already_started' };
 
 /** How every payment workflow is started: its id policy, search attributes and summary. */
-export function paymentStartOptions(workflowId: string, taskQueue: string, input: PaymentInput) {
+export function paymentStartOptions(workflowId: string, taskQueue: string, input: PaymentInput, memo?: PaymentMemo) {
   return {
     workflowId,
     taskQueue,
     args: [input] as [PaymentInput],
+    ...(memo ? { memo: { ...memo } } : {}),
     // A workflow id is a Tid: never started twice, even after the first run closed.
     workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
     typedSearchAttributes: new TypedSearchAttributes([
@@ -56,10 +58,11 @@ export async function startPayment(
   taskQueue: string,
   input: PaymentInput,
   budgetMs: number,
+  memo: PaymentMemo,
 ): Promise<StartResult> {
   const workflowId = paymentWorkflowId(input.mode, input.merchantId, input.tid);
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
-    ...paymentStartOptions(workflowId, taskQueue, input),
+    ...paymentStartOptions(workflowId, taskQueue, input, memo),
     workflowIdConflictPolicy: 'FAIL',
   });
   let timer: NodeJS.Timeout | undefined;

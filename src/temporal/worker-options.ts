@@ -1,5 +1,6 @@
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../config';
+import { activityLogContext } from './activity-log-context';
 
 /**
  * The worker settings every SettleFlow worker runs with, in one place, so a benchmark's baseline worker is tuned
@@ -8,10 +9,11 @@ import type { Config } from '../config';
 export function workerOptions(
   config: Config,
   connection: NativeConnection,
-): Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue'> {
+): Pick<WorkerOptions, 'connection' | 'namespace' | 'taskQueue' | 'interceptors'> {
   return {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    interceptors: { activity: [activityLogContext] },
   };
 }

@@ -1,7 +1,7 @@
 import { type PaymentToStart, startPayment, type StartPaymentPorts } from '../../src/commands/start-payment';
 import { EproError } from '../../src/epro/errors';
 import type { StartResult } from '../../src/temporal/payment-workflows';
-import { type Decision, type PaymentInput } from '../../workflows/vocabulary';
+import type { Decision, PaymentInput, PaymentMemo } from '../../workflows/vocabulary';
 
 /**
  * Every path of the payment start, with plain objects for the store, the vault and Temporal: what the merchant
@@ -12,6 +12,7 @@ const DECISION: Decision = { status: 'captured', message: 'Payment was successfu
 function payment(): PaymentToStart {
   return {
     workflowId: 'payment-test-mer_1-order-1',
+    requestId: 'req-order-1',
     card: { number: '4111111111111111', month: 12, year: 2040, cvv: '123' },
     input: {
       paymentKey: 'test:mer_1:order-1',
@@ -43,6 +44,7 @@ function world(script: {
 }) {
   const vault = new Set<string>();
   const started: PaymentInput[] = [];
+  const memos: PaymentMemo[] = [];
   let next = 0;
   const ports: StartPaymentPorts = {
     recordExists: () =>
@@ -61,14 +63,15 @@ function world(script: {
       vault.delete(token);
       return Promise.resolve();
     },
-    startWorkflow: (input) => {
+    startWorkflow: (input, memo) => {
       started.push(input);
+      memos.push(memo);
       return script.start ? script.start() : Promise.resolve({ kind: 'decided', decision: DECISION });
     },
     workflowExists: () =>
       script.exists instanceof Error ? Promise.reject(script.exists) : Promise.resolve(script.exists ?? false),
   };
-  return { ports, vault, started };
+  return { ports, vault, started, memos };
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<number | string> {
@@ -86,6 +89,8 @@ it('accepted: the card is vaulted, the workflow gets its token, the decision is 
   expect(w.started).toHaveLength(1);
   expect(w.vault.has(w.started[0]!.vaultToken)).toBe(true);
   expect(JSON.stringify(w.started[0])).not.toContain('4111111111111111');
+  // The request id goes on the workflow's memo, for ops and for every activity log line of the payment.
+  expect(w.memos).toEqual([{ requestId: 'req-order-1' }]);
 });
 
 it('accepted, no decision within the budget: pending, and the card stays for the workflow', async () => {

@@ -80,7 +80,9 @@ function handleOf(payment: TestPayment): PaymentHandle {
 
 /** Starts the payment as the API does (update-with-start, typed search attributes) and returns its first answer. */
 async function decide(payment: TestPayment): Promise<{ decision: Decision; handle: PaymentHandle; decidedAt: number }> {
-  const started = await startPayment(env.client, taskQueue, payment.input, 20_000);
+  const started = await startPayment(env.client, taskQueue, payment.input, 20_000, {
+    requestId: `req-${payment.input.tid}`,
+  });
   if (started.kind !== 'decided') throw new Error(`no decision: ${started.kind}`);
   return { decision: started.decision, handle: handleOf(payment), decidedAt: Date.now() };
 }

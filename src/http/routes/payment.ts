@@ -74,8 +74,8 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
     recordExists: async (key) => (await findPayment(deps.db, key)) !== null,
     vaultCard: (key, card, ttlMs) => vaultCard(deps.db, deps.config.vaultKeys, key, card, ttlMs),
     deleteCard: (token) => deleteCard(deps.db, token),
-    startWorkflow: (input) =>
-      startPaymentWorkflow(deps.client, deps.config.temporal.taskQueue, input, deps.config.apiWaitBudgetMs),
+    startWorkflow: (input, memo) =>
+      startPaymentWorkflow(deps.client, deps.config.temporal.taskQueue, input, deps.config.apiWaitBudgetMs, memo),
     workflowExists: (workflowId) => workflowExists(deps.client, workflowId),
   };
   return async (ctx) => {
@@ -84,7 +84,12 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
     const reference = `pr_${randomBase62(24)}`;
     const input = workflowInput(deps, principal, request, reference);
     const workflowId = paymentWorkflowId(principal.mode, principal.merchant._id, request.tid);
-    const started = await startPayment(ports, { input, workflowId, card: request.card });
+    const started = await startPayment(ports, {
+      input,
+      workflowId,
+      card: request.card,
+      requestId: ctx.state.requestId,
+    });
     const decision: Decision =
       started.kind === 'decided'
         ? started.decision

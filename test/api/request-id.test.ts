@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { CreatedMerchant } from '../../src/auth/accounts';
+import { eventually, newMerchant, paymentBody, post } from '../support/factories';
+import { connectToStack, type StackClients } from '../support/stack-client';
+import { paymentWorkflowId } from '../../workflows/vocabulary';
+
+/**
+ * One request id from the merchant's X-Request-Id to the workflow's memo and the worker's log lines of that
+ * payment's activities (docs/runbook.md, "Following one payment"). The sandbox card that fails transiently twice
+ * makes the worker log two "Activity failed" lines for authorizePayment: they must name the request.
+ */
+jest.setTimeout(60_000);
+
+let stack: StackClients;
+let merchant: CreatedMerchant;
+
+beforeAll(async () => {
+  stack = await connectToStack();
+  merchant = await newMerchant(stack);
+});
+
+afterAll(() => stack.close());
+
+interface LogLine {
+  msg?: string;
+  requestId?: string;
+  activityType?: string;
+  workflowId?: string;
+}
+
+function workerLogLines(): LogLine[] {
+  const text = readFileSync(path.join(stack.config.dataDir, 'logs', 'worker.log'), 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
+}
+
+it('the request id of a payment is on its workflow memo and on its activities log lines', async () => {
+  const requestId = `trace-${randomUUID()}`;
+  const body = paymentBody({ CardNumber: '4000000000000119' });
+  const answer = await post(stack.apiUrl, 'payment', merchant.testKey, body, 'json', { 'X-Request-Id': requestId });
+  expect(answer.requestId).toBe(requestId);
+  expect(answer.body.Result).toMatchObject({ Status: 'captured' });
+
+  const workflowId = paymentWorkflowId('test', merchant.merchantId, body.Tid!);
+  const described = await stack.temporal.workflow.getHandle(workflowId).describe();
+  expect(await described.memo).toEqual({ requestId });
+
+  const failedAttempts = await eventually('the retried authorization logged', () => {
+    const lines = workerLogLines().filter((line) => line.workflowId === workflowId && line.msg === 'Activity failed');
+    return Promise.resolve(lines.length >= 2 ? lines : undefined);
+  });
+  for (const line of failedAttempts) expect(line).toMatchObject({ activityType: 'authorizePayment', requestId });
+  // No line of this payment names another request.
+  const others = workerLogLines().filter((line) => line.workflowId === workflowId && line.requestId !== requestId);
+  expect(others).toEqual([]);
+});
