@@ -15,13 +15,16 @@ import {
 import path from 'node:path';
 
 /**
- * The two real servers of the local stack are Go programs built from the Go module proxy and cached in a
- * git-ignored folder. Each binary has a stamp file naming what it was built from; it is rebuilt only when that
- * changes (a new pinned version, a new Go, an edited launcher or FerretDB patch).
+ * The two real servers of the local stack, and stripe-mock (Stripe's API simulator, for the tests of the Stripe
+ * connector), are Go programs built from the Go module proxy and cached in a git-ignored folder. Each binary has a
+ * stamp file naming what it was built from; it is rebuilt only when that changes (a new pinned version, a new Go,
+ * an edited launcher or FerretDB patch).
  */
 export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 // Later tags carry a `replace` directive in their go.mod and cannot be `go install`ed.
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+export const STRIPE_MOCK_MODULE = 'github.com/stripe/stripe-mock';
+export const STRIPE_MOCK_VERSION = 'v0.203.0';
 
 import { projectRoot } from '../src/paths';
 
@@ -37,7 +40,8 @@ export function toolsBinDir(): string {
 export class MissingGoError extends Error {
   constructor() {
     super(
-      'Go (1.24 or newer) is needed to build the local Temporal and FerretDB servers, and none was found on PATH ' +
+      'Go (1.24 or newer) is needed to build the local Temporal and FerretDB servers (and stripe-mock for the ' +
+        'tests), and none was found on PATH ' +
         'or at /usr/local/go/bin/go. Install Go from your OS packages or the official tarball, or point SettleFlow ' +
         'at existing servers with TEMPORAL_ADDRESS and MONGODB_URL.',
     );
@@ -102,26 +106,43 @@ function capture(command: string, args: string[], cwd: string, env: NodeJS.Proce
   return result.stdout;
 }
 
-export const temporalSpec: BinarySpec = {
-  name: 'temporal',
-  stamp: (go) => `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION} ${goVersion(go)}`,
-  build: async (go, output, log) => {
-    const gobin = path.join(path.dirname(output), `.gobin-${process.pid}`);
-    mkdirSync(gobin, { recursive: true });
-    try {
-      await runGo(
-        go,
-        ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`],
-        projectRoot,
-        { ...goEnv(), GOBIN: gobin },
-        log,
-      );
-      renameSync(path.join(gobin, 'temporal'), output);
-    } finally {
-      rmSync(gobin, { recursive: true, force: true });
-    }
-  },
-};
+/**
+ * A program `go install`ed at a pinned version, into a folder of its own (one per build process, so concurrent
+ * builds do not collide) from which the executable is moved to `output`.
+ */
+function goInstalledSpec(name: string, module: string, version: string, buildFlags: string[] = []): BinarySpec {
+  const executable = path.basename(module);
+  return {
+    name,
+    stamp: (go) => [`${module}@${version}`, ...buildFlags, goVersion(go)].join(' '),
+    build: async (go, output, log) => {
+      const gobin = path.join(path.dirname(output), `.gobin-${process.pid}`);
+      mkdirSync(gobin, { recursive: true });
+      try {
+        await runGo(
+          go,
+          ['install', ...buildFlags, `${module}@${version}`],
+          projectRoot,
+          { ...goEnv(), GOBIN: gobin },
+          log,
+        );
+        renameSync(path.join(gobin, executable), output);
+      } finally {
+        rmSync(gobin, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export const temporalSpec: BinarySpec = goInstalledSpec('temporal', TEMPORAL_CLI_MODULE, TEMPORAL_CLI_VERSION);
+
+/**
+ * stripe-mock learns its version from the linker (its releases are built that way; a `go install` says "master"):
+ * set here, its log and its Stripe-Mock-Version response header name the version we pinned.
+ */
+export const stripeMockSpec: BinarySpec = goInstalledSpec('stripe-mock', STRIPE_MOCK_MODULE, STRIPE_MOCK_VERSION, [
+  `-ldflags=-X=main.version=${STRIPE_MOCK_VERSION}`,
+]);
 
 /** The FerretDB version the launcher's go.mod pins (the patches are written against it). */
 export function ferretdbVersion(): string {
@@ -284,9 +305,16 @@ export async function ensureBinary(
   return output;
 }
 
-export async function ensureAllBinaries(log?: (line: string) => void): Promise<{ temporal: string; ferretdb: string }> {
+export interface Binaries {
+  temporal: string;
+  ferretdb: string;
+  stripeMock: string;
+}
+
+export async function ensureAllBinaries(log?: (line: string) => void): Promise<Binaries> {
   // Sequential on purpose: two concurrent Go builds on a 2-core machine are slower than one after the other.
   const temporal = await ensureBinary(temporalSpec, log);
   const ferretdb = await ensureBinary(ferretdbSpec, log);
-  return { temporal, ferretdb };
+  const stripeMock = await ensureBinary(stripeMockSpec, log);
+  return { temporal, ferretdb, stripeMock };
 }

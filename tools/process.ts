@@ -17,7 +17,13 @@ export function startProcess(
   name: string,
   command: string,
   args: string[],
-  options: { logDir: string; env?: NodeJS.ProcessEnv; cwd?: string },
+  options: {
+    logDir: string;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    /** Only stderr goes to the log, for a program that writes what must not be kept (card data) to stdout. */
+    discardStdout?: boolean;
+  },
 ): ManagedProcess {
   mkdirSync(options.logDir, { recursive: true });
   const logFile = path.join(options.logDir, `${name}.log`);
@@ -25,7 +31,7 @@ export function startProcess(
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.discardStdout ? 'ignore' : 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });

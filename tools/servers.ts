@@ -3,6 +3,8 @@ import { MongoClient } from 'mongodb';
 import { Connection } from '@temporalio/client';
 import type { Config } from '../src/config';
 import { ensureNamespace, ensureSearchAttributes } from '../src/temporal/setup';
+import { ensureBinary, stripeMockSpec } from './binaries';
+import { freePort } from './ports';
 import {
   type ManagedProcess,
   portIsOpen,
@@ -124,4 +126,58 @@ export async function startFerretdb(config: Config, binary: string): Promise<Man
     }),
   );
   return proc;
+}
+
+/** A running stripe-mock, Stripe's API simulator: where it answers (plain HTTP) and how to stop it. */
+export interface StripeMock {
+  /** `http://host:port`, the base of its `/v1/…` API. */
+  url: string;
+  host: string;
+  port: number;
+  server: ManagedProcess;
+  /** Stops the process (by its pid: SIGTERM, then SIGKILL) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+export interface StripeMockOptions {
+  /** A data dir: the log goes to `logs/stripe-mock.log` under it, beside the stack's. */
+  dir: string;
+  /** Default: the cached build of tools/binaries.ts, built first if needed (with progress on `log`). */
+  binary?: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default: a free one. */
+  port?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Starts stripe-mock on loopback and resolves once it answers. It keeps nothing between requests (each answer is
+ * built from the request and its bundled fixtures), so one instance can serve any number of tests at once.
+ */
+export async function startStripeMock(options: StripeMockOptions): Promise<StripeMock> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? (await freePort());
+  const binary = options.binary ?? (await ensureBinary(stripeMockSpec, options.log));
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${hostInUrl}:${port}`;
+  const server = startProcess(
+    'stripe-mock',
+    binary,
+    [
+      '-http-addr',
+      `${hostInUrl}:${port}`,
+      // With -http-addr alone it also opens its HTTPS listener, on every interface at 12112 (or at $PORT, which
+      // the tests set to the API's port). Port 0 on loopback keeps that listener, which nothing uses, out of the way.
+      '-https-addr',
+      `${hostInUrl}:0`,
+    ],
+    // stripe-mock prints every request's parameters, card number and CVC included, on stdout; its errors go to stderr.
+    { logDir: path.join(options.dir, 'logs'), discardStdout: true },
+  );
+  // Any answer (401 without a key) will do, as long as it is stripe-mock's: it names itself in a header.
+  await readyOrStopped(server, () =>
+    waitUntilReady(server, 'stripe-mock', async () => (await fetch(url)).headers.has('stripe-mock-version')),
+  );
+  return { url, host, port, server, stop: () => server.stop() };
 }

@@ -1,26 +1,41 @@
 import { loadConfig } from '../../src/config';
+import { type StripeMock, startStripeMock } from '../../tools/servers';
 import { type Stack, startStack } from '../../tools/stack';
 import { testEnv } from './test-env';
 
 declare global {
   // Shared with global-teardown, which runs in this same process.
   var settleflowTestStack: Stack | undefined;
+  var settleflowTestStripeMock: StripeMock | undefined;
 }
 
 export default async function globalSetup(): Promise<void> {
   const runEnv = await testEnv();
   const config = loadConfig({ ...process.env, ...runEnv });
+  const log = (line: string) => process.stderr.write(`${line}\n`);
   const started = Date.now();
-  const stack = await startStack(config, { log: (line) => process.stderr.write(`${line}\n`) });
+  // Stripe's API simulator, for the Stripe connector's tests: up in about a second and stateless, so one serves
+  // every file (test/support/stripe-mock.ts). Started first, so that its first build never runs beside the stack's.
+  const stripeMock = await startStripeMock({ dir: config.dataDir, log });
+  let stack: Stack;
+  try {
+    stack = await startStack(config, { log });
+  } catch (err) {
+    // The teardown does not run after a failed setup.
+    await stripeMock.stop();
+    throw err;
+  }
   process.stderr.write(
-    `[test] stack up in ${((Date.now() - started) / 1000).toFixed(1)}s, data and logs in ${config.dataDir}\n`,
+    `[test] stack and stripe-mock up in ${((Date.now() - started) / 1000).toFixed(1)}s, data and logs in ${config.dataDir}\n`,
   );
   globalThis.settleflowTestStack = stack;
+  globalThis.settleflowTestStripeMock = stripeMock;
   // Test files run in worker processes forked after this point: they read the stack's coordinates from env.
   Object.assign(process.env, runEnv, {
     TEMPORAL_ADDRESS: config.temporal.address,
     MONGODB_URL: config.mongo.url,
     ...config.vaultKeys.toEnv(),
     SETTLEFLOW_TEST_API_URL: stack.apiUrl,
+    SETTLEFLOW_TEST_STRIPE_MOCK_URL: stripeMock.url,
   });
 }

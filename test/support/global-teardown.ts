@@ -1,3 +1,3 @@
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.settleflowTestStack?.stop();
+  await Promise.all([globalThis.settleflowTestStack?.stop(), globalThis.settleflowTestStripeMock?.stop()]);
 }
