@@ -47,7 +47,7 @@ it('the request id of a payment is on its workflow memo and on its activities lo
 
   const workflowId = paymentWorkflowId('test', merchant.merchantId, body.Tid!);
   const described = await stack.temporal.workflow.getHandle(workflowId).describe();
-  expect(await described.memo).toEqual({ requestId });
+  expect(described.memo).toEqual({ requestId });
 
   const failedAttempts = await eventually('the retried authorization logged', () => {
     const lines = workerLogLines().filter((line) => line.workflowId === workflowId && line.msg === 'Activity failed');
