@@ -82,20 +82,17 @@ const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 /** Ratios far below 1 keep two significant digits, so 0.004 does not read as 0. */
 const fmtRatio = (n: number) => (n === 0 || n >= 0.1 ? n.toFixed(2) : n.toPrecision(2));
 
-/** "api 45/80 · worker 120/150 …": average/peak CPU % of the processes that did anything. */
+/**
+ * "api 45/80 · worker 120/150 …": average/peak CPU % of the processes that did anything. The load tool only when it
+ * averages 10% or more of a core, where it could be what limits a step.
+ */
 function cpuCell(usage: Record<string, ProcessUsage>): string {
-  return PROCESSES.filter(([key]) => active(usage[key]))
+  return PROCESSES.filter(([key]) => active(usage[key]) && (key !== 'load' || usage[key]!.avgCpu >= 10))
     .map(([key, label]) => `${label} ${usage[key]!.avgCpu}/${usage[key]!.peakCpu}`)
     .join(' · ');
 }
 
 const active = (u: ProcessUsage | undefined) => u !== undefined && (u.avgCpu >= 2 || u.peakCpu >= 10);
-
-function rssCell(usage: Record<string, ProcessUsage>): string {
-  return PROCESSES.filter(([key]) => active(usage[key]) && key !== 'load')
-    .map(([key, label]) => `${label} ${usage[key]!.peakRssMb}`)
-    .join(' · ');
-}
 
 function errorCell(m: LoadResult): string {
   if (m.errors === 0) return '0';
@@ -105,10 +102,13 @@ function errorCell(m: LoadResult): string {
   return `${m.errors} (${kinds})`;
 }
 
-/** Peak RSS of the four processes of the stack over a whole scenario. */
-function peakRss(rows: Measured[]): string {
+/**
+ * Peak RSS per process over a whole scenario: one line instead of a column per step (the per-step figures are in
+ * the JSON), which keeps BENCHMARKS.md readable.
+ */
+function peakRss(rows: Measured[], keys = ['api', 'api-status', 'worker', 'temporal', 'ferretdb']): string {
   const peak = (key: string) => Math.max(0, ...rows.map((m) => m.usage[key]?.peakRssMb ?? 0));
-  return `Peak RSS over the scenario: ${['api', 'api-status', 'worker', 'temporal', 'ferretdb']
+  return `Peak RSS over the scenario: ${keys
     .filter((key) => rows.some((m) => active(m.usage[key])))
     .map((key) => `${PROCESSES.find(([k]) => k === key)![1]} ${peak(key)} MB`)
     .join(' · ')}.`;
@@ -116,13 +116,13 @@ function peakRss(rows: Measured[]): string {
 
 function openTable(rows: Measured[], verdicts: (string | undefined)[]): string[] {
   const lines = [
-    '| run | target /s | achieved /s | done /s | p50 ms | p95 ms | p99 ms | max ms | errors | verdict | CPU % avg/peak | peak RSS MB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|',
+    '| run | target /s | achieved /s | done /s | p50 ms | p95 ms | p99 ms | max ms | errors | verdict | CPU % avg/peak |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
   ];
   rows.forEach((m, i) => {
     lines.push(
       `| ${m.label} | ${m.targetRate ?? '—'} | ${fmt(m.achievedRate)} | ${fmt(m.throughput)} | ${fmt(m.latencyMs.p50)} | ${fmt(m.latencyMs.p95)} | ` +
-        `${fmt(m.latencyMs.p99)} | ${fmt(m.latencyMs.max)} | ${errorCell(m)} | ${verdicts[i] ?? ''} | ${cpuCell(m.usage)} | ${rssCell(m.usage)} |`,
+        `${fmt(m.latencyMs.p99)} | ${fmt(m.latencyMs.max)} | ${errorCell(m)} | ${verdicts[i] ?? ''} | ${cpuCell(m.usage)} |`,
     );
   });
   return lines;
@@ -130,19 +130,36 @@ function openTable(rows: Measured[], verdicts: (string | undefined)[]): string[]
 
 function closedTable(rows: Measured[]): string[] {
   const lines = [
-    '| run | connections | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | CPU % avg/peak | peak RSS MB |',
-    '|---|---:|---:|---:|---:|---:|---:|---|---|---|',
+    '| run | connections | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | CPU % avg/peak |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const m of rows) {
     lines.push(
       `| ${m.label} | ${m.connections} | ${fmt(m.throughput)} | ${fmt(m.latencyMs.p50)} | ${fmt(m.latencyMs.p95)} | ${fmt(m.latencyMs.p99)} | ` +
-        `${fmt(m.latencyMs.max)} | ${errorCell(m)} | ${cpuCell(m.usage)} | ${rssCell(m.usage)} |`,
+        `${fmt(m.latencyMs.max)} | ${errorCell(m)} | ${cpuCell(m.usage)} |`,
     );
   }
   return lines;
 }
 
-function stepped(title: string, s: SteppedScenario, seconds: string): string[] {
+/** The store probes; a query plan that is the same at every size is printed once, under the table. */
+function probeTable(probes: StoreProbe[]): string[] {
+  const plans = new Set(probes.map((p) => p.idReadPlan));
+  const samePlan = plans.size === 1;
+  const lines = [
+    `| stored | find by \`_id\` | update by \`_id\` | guarded update |${samePlan ? '' : ' plan of `find({_id})` |'}`,
+    `|---:|---:|---:|---:|${samePlan ? '' : '---|'}`,
+    ...probes.map(
+      (p) =>
+        `| ${p.stored.toLocaleString('en')} | ${fmt(p.findByIdMs)} | ${fmt(p.updateByIdMs)} | ${p.guardedUpdateMs === null ? 'not timed' : fmt(p.guardedUpdateMs)} |` +
+        (samePlan ? '' : ` \`${p.idReadPlan}\` |`),
+    ),
+  ];
+  if (samePlan) lines.push('', `Plan of \`find({_id})\` at every size: \`${[...plans][0]}\`.`);
+  return lines;
+}
+
+function stepped(title: string, s: SteppedScenario, seconds: string, rssOf?: string[]): string[] {
   const rows: Measured[] = [...s.steps, ...(s.half ? [s.half] : [])];
   const verdicts = [...s.steps.map((step) => step.verdict), ...(s.half ? [`latency run, ${s.half.durationS} s`] : [])];
   return [
@@ -155,13 +172,19 @@ function stepped(title: string, s: SteppedScenario, seconds: string): string[] {
     '',
     ...openTable(rows, verdicts),
     '',
-    peakRss(rows),
+    peakRss(rows, rssOf),
     '',
   ];
 }
 
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
+  const baselineRows = [
+    r.baselines.http,
+    r.baselines.statusNoAuth,
+    r.baselines.statusCached,
+    r.baselines.statusUncached,
+  ];
   const stepSeconds = `${r.settings.stepSeconds} s`;
   const lines: string[] = [
     `### Run ${r.startedAt}`,
@@ -172,7 +195,7 @@ export function renderMarkdown(r: BenchResults): string {
     `- Settings: ${Object.entries(r.settings)
       .map(([k, v]) => `${k}=${String(v)}`)
       .join(', ')}`,
-    '- CPU columns: average/peak % of one core per process over the step (200% = both cores); the load tool is this process (autocannon and the log pipes of the children).',
+    '- CPU columns: average/peak % of one core per process over the step (200% = both cores); the load tool (this process: autocannon and the log pipes of the children) is shown when it averages 10% or more.',
     '',
     '#### Ratios',
     '',
@@ -200,12 +223,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     'Store operations timed directly against the database at each size (median ms; the guarded update is the projection write, `{_id, seq: {$lt}}`):',
     '',
-    '| stored | find by `_id` | update by `_id` | guarded update | plan of `find({_id})` |',
-    '|---:|---:|---:|---:|---|',
-    ...r.status.probes.map(
-      (p) =>
-        `| ${p.stored.toLocaleString('en')} | ${fmt(p.findByIdMs)} | ${fmt(p.updateByIdMs)} | ${p.guardedUpdateMs === null ? 'not timed' : fmt(p.guardedUpdateMs)} | \`${p.idReadPlan}\` |`,
-    ),
+    ...probeTable(r.status.probes),
     '',
     ...stepped(
       `3. Refunds of captured payments (\`POST /v1/refund/direct\`, one per Tid; ${r.refunds.precreated} payments made for it beforehand)`,
@@ -214,12 +232,15 @@ export function renderMarkdown(r: BenchResults): string {
     ),
     '#### 4. Baselines',
     '',
-    ...closedTable([r.baselines.http, r.baselines.statusNoAuth, r.baselines.statusCached, r.baselines.statusUncached]),
+    ...closedTable(baselineRows),
+    '',
+    peakRss(baselineRows, ['api-status', 'ferretdb', 'baseline', 'api-uncached']),
     '',
     ...stepped(
       "Engine ceiling: no-op workflow, the payment's five no-op activities (three local), update-with-start (`POST /engine` of bench/baseline-server.ts)",
       r.baselines.engine,
       stepSeconds,
+      ['temporal', 'engine-worker', 'baseline'],
     ),
   ];
   if (r.notes.length > 0) lines.push('#### Notes', '', ...r.notes.map((n) => `- ${n}`), '');
@@ -228,32 +249,32 @@ export function renderMarkdown(r: BenchResults): string {
 
 export const BENCHMARKS_INTRO = `# Benchmarks
 
-\`npm run bench\` measures the engine and, in the same run, on the same machine, with the same load tool
-(autocannon), the limits it is judged against. It builds, starts the embedded stack (Temporal dev server,
-FerretDB, worker, API) on free ports with a fresh data dir under \`.data/bench/\` — or uses the servers named
-by \`TEMPORAL_ADDRESS\` / \`MONGODB_URL\` — then runs every scenario against the real API, writes all numbers to
-\`bench/results/<date>.json\` and appends a section like the ones below to this file.
+\`\`\`sh
+npm run bench   # builds first; about 11 minutes on 2 cores
+\`\`\`
+
+It starts the embedded stack (Temporal dev server, FerretDB, worker, API) on free ports with a fresh data dir
+under \`.data/bench/\` (or uses the servers named by \`TEMPORAL_ADDRESS\` / \`MONGODB_URL\`), runs every scenario
+through the real API next to the limits it is judged against, measured in the same run with the same load tool
+(autocannon), writes every number to \`bench/results/<date>.json\` and appends the run's section at the end of this
+file. Knobs: \`BENCH_STEP_SECONDS\` (10), \`BENCH_HALF_SECONDS\` (30), \`BENCH_CLOSED_SECONDS\` (10),
+\`BENCH_STORE_SIZES\` (1000,10000,100000), \`BENCH_CONNECTIONS\` (16), \`BENCH_SKIP_REPORT=1\` (JSON only).
 
 Method:
 
-- **Open model** for payments, refunds and the engine ceiling: a fixed arrival rate whatever the server does,
-  stepped up (5, 10, 20, 30, 40, 60, …/s) until a step breaks: p99 > 1 s, any error, or fewer than 95% of the
-  target requests sent within the step. The sustainable rate is the last good step; the latency figures come from
-  a longer run at half of it. Every connection sends one request per second and the rate is spread over ten
-  staggered autocannon instances, so a slow answer can only delay a send in a step that is rejected anyway (no
-  coordinated omission in accepted steps).
+- **Open model** (payments, refunds, engine ceiling): a fixed arrival rate, stepped up (1, 2, 3, 4, 6, 8, 10, 15,
+  20, 30, …/s) until a step breaks: p99 > 1 s, any error, or under 95% of the target sent within the step. The
+  sustainable rate is the last good step; latency figures come from a longer run at half of it. Each connection
+  sends one request per second, spread over up to ten staggered autocannon instances: in an accepted step no send
+  waited for a slow answer (no coordinated omission).
 - **Closed model** (fixed connections, back to back) for status reads and the HTTP ceiling: their capacity.
-- An error is anything but the expected answer: a socket error or timeout, a non-2xx status, or an E-PRO
-  answer other than Code 0 with the expected Status.
-- Resources: every 500 ms, pidusage samples the API, worker, Temporal and FerretDB processes, the baselines and
-  the load tool itself; tables show average/peak CPU (% of one core) and peak RSS per step.
-- Baselines: **HTTP ceiling** — bare Koa \`POST /noop\`; **no-auth status** — the real status chain with the
-  merchant fixed instead of authenticated; **uncached auth** — a second API process with \`KEY_CACHE_TTL=1\`
-  (an Argon2id verify per request); **engine ceiling** — a no-op workflow with the payment's five activities
-  (two processor calls; the store writes and the card release local, as in the payment), started the same way
-  (update-with-start, the payment's start options) by a worker with the same settings
-  (\`src/temporal/worker-options.ts\`) on the same Temporal server.
-- The status store is filled with synthetic captured payments (projection and Reference documents shaped as
-  the API writes them) in batches of 1000: status reads only those two \`_id\`-keyed documents.
+- An error is anything but the expected answer (socket error, timeout, non-2xx, or not Code 0 with the expected
+  Status). pidusage samples every process every 500 ms: average/peak CPU per step (% of one core), peak RSS.
+- Baselines: **HTTP ceiling**, bare Koa \`POST /noop\`; **no-auth status**, the status chain with the merchant fixed;
+  **uncached auth**, an API with \`KEY_CACHE_TTL=1\` (Argon2id per request); **engine ceiling**, a no-op workflow
+  with the payment's five activities (store writes and card release local), started the same way by a worker with
+  the same settings (\`src/temporal/worker-options.ts\`) on the same server.
+- The status store holds synthetic captured payments (record and Reference documents shaped as the workflow writes
+  them): status reads only those two \`_id\`-keyed documents.
 
 `;
