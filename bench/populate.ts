@@ -7,7 +7,7 @@ import { paymentKey, paymentWorkflowId } from '../workflows/vocabulary';
 
 /**
  * Fills the store for the status scenario: captured payments of the bench merchant, shaped exactly like the
- * projection the API and the workflow write (src/store/payment-records.ts), each with its Reference document. Status reads
+ * record the payment workflow writes (src/store/payment-records.ts), each with its Reference document. Status reads
  * only these two `_id`-keyed documents, so they are a fair store for it without running 100k workflows.
  */
 export interface StoredPayment {
