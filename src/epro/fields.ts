@@ -51,7 +51,6 @@ export type PaymentFieldName = (typeof PAYMENT_FIELDS)[number]['name'];
 
 /** Refund and status take one identifier each; Reference wins when both are sent. */
 export const LOOKUP_FIELDS = ['Reference', 'Tid'] as const;
-export type LookupFieldName = (typeof LOOKUP_FIELDS)[number];
 
 /** Fields a merchant's account may demand on every payment (`settleflow merchant create --require`). */
 export const REQUIRABLE_FIELDS: readonly PaymentFieldName[] = [

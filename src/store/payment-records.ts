@@ -80,26 +80,6 @@ export async function applyProjection(db: Db, key: string, seq: number, patch: P
   return result.modifiedCount === 1;
 }
 
-/** A reservation this old is an orphan: its request is long over and the sweep did not settle it. */
-const ORPHAN_RESERVATION_MS = 24 * 3600_000;
-
-/**
- * Removes the request digest from payments known to have started, and from reservations so old that no retry
- * resumes them any more (the reservation sweep settles the others within minutes, which drops theirs). Older
- * versions kept the digest for good, computed over the whole request, card number and CVV included. Run once by
- * each worker's sweep: a scan, FerretDB cannot index it.
- */
-export async function dropStaleDigests(db: Db, now = Date.now()): Promise<number> {
-  const result = await payments(db).updateMany(
-    {
-      requestDigest: { $exists: true },
-      $or: [{ lifecycle: 'started' }, { createdAt: { $lt: new Date(now - ORPHAN_RESERVATION_MS) } }],
-    },
-    { $unset: { requestDigest: '' } },
-  );
-  return result.modifiedCount;
-}
-
 /**
  * Removes what the start protocol of earlier versions left on payment records: above all the request digest, a
  * keyed digest of the whole request, card number and CVV included, which those versions kept for good (and the
