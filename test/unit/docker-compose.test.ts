@@ -14,6 +14,7 @@ const root = path.resolve(__dirname, '..', '..');
 interface ComposeService {
   image?: string;
   build?: { context?: string; dockerfile?: string };
+  pull_policy?: string;
   command?: string[];
   environment?: Record<string, string>;
   ports?: string[];
@@ -87,15 +88,22 @@ describe('docker-compose.yml', () => {
   });
 
   const pulledImages = Object.entries(compose.services)
-    .filter(([, svc]) => svc.build === undefined)
+    .filter(([, svc]) => svc.build === undefined && svc.pull_policy !== 'never')
     .map(([name, svc]) => [name, svc.image]);
   it.each(pulledImages)('pins the %s image to a tag other than latest (%s)', (_name, image) => {
     expect(image).toMatch(/^[^:]+:(?!latest$)[\w.-]+$/);
   });
 
+  it('builds the image of this repository once, with its Dockerfile, in the setup service', () => {
+    const builders = Object.entries(compose.services).filter(([, svc]) => svc.build !== undefined);
+    expect(builders.map(([name]) => name)).toEqual(['setup']);
+    expect(service('setup').build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+  });
+
   describe.each(APP_SERVICES)('the %s service', (name) => {
-    it('builds this repository with its Dockerfile', () => {
-      expect(service(name).build).toEqual({ context: '.', dockerfile: 'Dockerfile' });
+    it('runs the image the setup service builds, never pulled', () => {
+      expect(service(name).image).toBe(service('setup').image);
+      if (name !== 'setup') expect(service(name).pull_policy).toBe('never');
     });
 
     it('sets only variables that src/config.ts reads', () => {
