@@ -1,4 +1,5 @@
 import {
+  type AuthorizationCheckInput,
   type AuthorizeInput,
   type AuthorizeOutcome,
   type MovementInput,
@@ -47,9 +48,22 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         card,
         authenticated: input.authenticated,
         customer: input.customer,
+        account: input.account,
+        labels: input.labels,
+        returnUrl: input.returnUrl,
       });
-      if (outcome.kind !== 'challenge_required') await dropCvv(deps.db, input.vaultToken);
+      // Only SettleFlow's own challenge page authorizes again afterwards: a processor that hosts the challenge
+      // already holds the card, as it does once it has answered.
+      const authorizesAgain = outcome.kind === 'challenge_required' && outcome.redirectUrl === undefined;
+      if (!authorizesAgain) await dropCvv(deps.db, input.vaultToken);
       return outcome;
+    },
+
+    async checkAuthorization(input: AuthorizationCheckInput): Promise<AuthorizeOutcome> {
+      return connector(input.connector).checkAuthorization({
+        account: input.account,
+        pspReference: input.pspReference,
+      });
     },
 
     async capturePayment(input: MovementInput) {

@@ -183,9 +183,31 @@ export interface SelfCheckResult {
 
 export type AuthorizeOutcome =
   | { kind: 'approved'; pspReference: string }
-  | { kind: 'declined'; message: string }
-  /** The issuer demands 3-D Secure before it will decide. */
-  | { kind: 'challenge_required' };
+  | { kind: 'declined'; message: string; pspReference?: string }
+  /**
+   * The issuer demands 3-D Secure before it will decide. With a `redirectUrl` the processor hosts the challenge:
+   * the cardholder goes there and comes back to SettleFlow's return endpoint, and `pspReference` names the
+   * authorization to check then. Without one, SettleFlow's own page challenges (the sandbox simulator).
+   */
+  | { kind: 'challenge_required'; pspReference?: string; redirectUrl?: string }
+  /** The processor took the authorization and decides later: its event, or a later check, tells the outcome. */
+  | { kind: 'processing'; pspReference: string };
+
+/**
+ * The processor account a call goes to: the merchant's own, in the payment's mode (docs/connectors.md). Absent
+ * from calls scheduled by payments started before connectors had accounts, all of them on the simulator.
+ */
+export interface ProcessorAccount {
+  merchantId: string;
+  mode: Mode;
+}
+
+/** What the processor keeps with a payment, so that its events find their way back to the payment's workflow. */
+export interface PaymentLabels {
+  workflowId: string;
+  reference: string;
+  tid: string;
+}
 
 export type CaptureOutcome = { kind: 'captured' } | { kind: 'failed'; message: string };
 
@@ -201,6 +223,17 @@ export interface AuthorizeInput {
   currency: string;
   authenticated: boolean;
   customer?: CustomerDetails;
+  account?: ProcessorAccount;
+  labels?: PaymentLabels;
+  /** Where a processor that hosts the 3-D Secure challenge sends the cardholder back. */
+  returnUrl?: string;
+}
+
+/** Asks the processor where an authorization stands (after its challenge, while it is processing, at a timeout). */
+export interface AuthorizationCheckInput {
+  connector: string;
+  account?: ProcessorAccount;
+  pspReference: string;
 }
 
 export interface MovementInput {
@@ -209,6 +242,7 @@ export interface MovementInput {
   pspReference: string;
   amount: number;
   currency: string;
+  account?: ProcessorAccount;
 }
 
 /** A projection write: dates travel as ISO strings through Temporal's JSON payloads. */

@@ -4,6 +4,8 @@ import type {
   RefundOutcome,
   VoidOutcome,
   CustomerDetails,
+  PaymentLabels,
+  ProcessorAccount,
 } from '../../workflows/vocabulary';
 
 /**
@@ -28,6 +30,16 @@ export interface AuthorizeRequest {
   authenticated: boolean;
   /** The customer and order details the merchant sent, for the processor's risk checks; absent on old payments. */
   customer?: CustomerDetails;
+  /** Whose processor account; absent only on calls scheduled by payments that predate accounts (simulator). */
+  account?: ProcessorAccount;
+  labels?: PaymentLabels;
+  /** Where a processor that hosts the 3-D Secure challenge sends the cardholder back. */
+  returnUrl?: string;
+}
+
+export interface AuthorizationCheck {
+  account?: ProcessorAccount;
+  pspReference: string;
 }
 
 export interface MovementRequest {
@@ -35,11 +47,17 @@ export interface MovementRequest {
   pspReference: string;
   amount: number;
   currency: string;
+  account?: ProcessorAccount;
 }
 
 export interface PspAdapter {
   readonly name: string;
   authorize(request: AuthorizeRequest): Promise<AuthorizeOutcome>;
+  /**
+   * Where an authorization stands now, as `authorize` would have answered it: after a challenge the processor
+   * hosted, while it is `processing`, and before a 3-D Secure timeout gives up on it.
+   */
+  checkAuthorization(request: AuthorizationCheck): Promise<AuthorizeOutcome>;
   capture(request: MovementRequest): Promise<CaptureOutcome>;
   refund(request: MovementRequest): Promise<RefundOutcome>;
   void(request: MovementRequest): Promise<VoidOutcome>;

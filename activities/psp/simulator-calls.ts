@@ -66,6 +66,8 @@ export function withCallLog(simulator: PspAdapter, db: Db): PspAdapter {
   return {
     name: simulator.name,
     authorize: (request) => logged('authorize', request, () => simulator.authorize(request)),
+    // A check moves no money and changes nothing: the attempts log is about calls that could.
+    checkAuthorization: (request) => simulator.checkAuthorization(request),
     capture: (request) => logged('capture', request, () => simulator.capture(request)),
     refund: (request) => logged('refund', request, () => simulator.refund(request)),
     void: (request) => logged('void', request, () => simulator.void(request)),

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { isDuplicateKeyError } from '../../src/store/payment-records';
-import { type AuthorizeRequest, type MovementRequest, type PspAdapter, PspUnavailableError } from './adapter';
+import {
+  type AuthorizationCheck,
+  type AuthorizeRequest,
+  type MovementRequest,
+  type PspAdapter,
+  PspUnavailableError,
+} from './adapter';
 import {
   type AuthorizeOutcome,
   type CaptureOutcome,
@@ -98,6 +104,16 @@ export class SandboxSimulator implements PspAdapter {
       request.currency,
       outcome,
     )) as AuthorizeOutcome;
+  }
+
+  /** The simulator decides at once, so an authorization stands as its ledger recorded it. */
+  async checkAuthorization(request: AuthorizationCheck): Promise<AuthorizeOutcome> {
+    await this.latency();
+    const entry = await simulatorLedger(this.db).findOne({
+      operation: 'authorize',
+      pspReference: request.pspReference,
+    });
+    return entry ? (entry.outcome as AuthorizeOutcome) : { kind: 'declined', message: 'Authorization not found' };
   }
 
   /** A declined capture moves no money, so it leaves no ledger entry (and answers the same on every retry). */

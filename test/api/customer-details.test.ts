@@ -84,6 +84,7 @@ it('the authorize activity hands the customer details to the processor connector
       received.push(request);
       return Promise.resolve({ kind: 'approved', pspReference: 'psp_recorded' });
     },
+    checkAuthorization: () => Promise.resolve({ kind: 'approved', pspReference: 'psp_recorded' }),
     capture: () => Promise.resolve({ kind: 'captured' }),
     refund: () => Promise.resolve({ kind: 'refunded', pspReference: 'psp_refund' }),
     void: () => Promise.resolve({ kind: 'voided' }),

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Activities } from '../../activities';
 import {
+  type AuthorizationCheckInput,
   type AuthorizeInput,
   type MovementInput,
   type ProjectionInput,
@@ -56,6 +57,8 @@ export interface ProcessorScript {
   capture?: (input: MovementInput, call: number) => Answer<CaptureOutcome>;
   refund?: (input: MovementInput, call: number) => Answer<RefundOutcome>;
   void?: (input: MovementInput, call: number) => Answer<VoidOutcome>;
+  /** Where an authorization this payment's authorize answered stands when the workflow checks it. */
+  check?: (input: AuthorizationCheckInput, call: number) => Answer<AuthorizeOutcome>;
 }
 /** Throw to fail a delivery attempt; `attempt` is Temporal's attempt number. */
 export type WebhookScript = (input: DeliverWebhookInput, attempt: number) => Answer<void>;
@@ -96,7 +99,11 @@ export class FakeWorld {
     capture: new Map<string, MovementInput[]>(),
     refund: new Map<string, MovementInput[]>(),
     void: new Map<string, MovementInput[]>(),
+    /** Authorization checks, by the workflow id of the payment whose authorize handed out the reference. */
+    check: new Map<string, AuthorizationCheckInput[]>(),
   };
+  /** Which payment's authorize handed out a processor reference, so a check finds that payment's script. */
+  private readonly referenceOwners = new Map<string, string>();
   readonly projections = new Map<string, ProjectionDoc>();
   /** Every projection write, applied or refused by the seq guard, with the state after it. */
   readonly projectionWrites = new Map<
@@ -157,6 +164,10 @@ export class FakeWorld {
     return this.ledger.authorize.get(payment.workflowId) ?? [];
   }
 
+  checkCalls(payment: TestPayment): AuthorizationCheckInput[] {
+    return this.ledger.check.get(payment.workflowId) ?? [];
+  }
+
   captureCalls(payment: TestPayment): MovementInput[] {
     return this.ledger.capture.get(payment.workflowId) ?? [];
   }
@@ -204,7 +215,18 @@ export class FakeWorld {
           throw ApplicationFailure.nonRetryable('card data is no longer in the vault', FAILURE_CARD_UNAVAILABLE);
         }
         const answer = scriptFor(input.idempotencyKey).authorize;
-        return answer ? await answer(input, call) : { kind: 'approved', pspReference: `psp_${input.idempotencyKey}` };
+        const outcome: AuthorizeOutcome = answer
+          ? await answer(input, call)
+          : { kind: 'approved', pspReference: `psp_${input.idempotencyKey}` };
+        if ('pspReference' in outcome && outcome.pspReference)
+          this.referenceOwners.set(outcome.pspReference, input.idempotencyKey);
+        return outcome;
+      },
+      checkAuthorization: async (input) => {
+        const owner = this.referenceOwners.get(input.pspReference) ?? input.pspReference;
+        const call = record(this.ledger.check, owner, input);
+        const answer = this.processorScripts.get(owner)?.check;
+        return answer ? await answer(input, call) : { kind: 'approved', pspReference: input.pspReference };
       },
       capturePayment: async (input) => {
         const call = record(this.ledger.capture, input.idempotencyKey, input);
