@@ -51,6 +51,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         account: input.account,
         labels: input.labels,
         returnUrl: input.returnUrl,
+        threeDSRequested: input.threeDSRequested,
       });
       // Only SettleFlow's own challenge page authorizes again afterwards: a processor that hosts the challenge
       // already holds the card, as it does once it has answered.
@@ -121,6 +122,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       const patch: ProjectionPatch = { updatedAt: new Date(input.date) };
       if (input.status) patch.status = input.status;
       if (input.message) patch.message = input.message;
+      if (input.challengeRedirectUrl) patch.challengeRedirectUrl = input.challengeRedirectUrl;
       if (input.threeDSUrl) {
         patch.threeDS = true;
         patch.threeDSUrl = input.threeDSUrl;

@@ -1,9 +1,10 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   ChallengeAnswer,
   ChallengeResult,
   Decision,
   PaymentState,
+  ProcessorNudge,
   RefundAnswer,
   RefundRequest,
 } from './vocabulary';
@@ -14,5 +15,8 @@ import type {
  */
 export const decisionUpdate = defineUpdate<Decision>('decision');
 export const challengeResultUpdate = defineUpdate<ChallengeAnswer, [ChallengeResult]>('challengeResult');
+/** The cardholder is back from the processor's challenge page (the return endpoint); answers once it is decided. */
+export const challengeReturnedUpdate = defineUpdate<ChallengeAnswer>('challengeReturned');
+export const processorEventSignal = defineSignal<[ProcessorNudge]>('processorEvent');
 export const refundUpdate = defineUpdate<RefundAnswer, [RefundRequest]>('refund');
 export const stateQuery = defineQuery<PaymentState>('state');

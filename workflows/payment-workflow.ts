@@ -20,6 +20,7 @@ import {
   type DeliverWebhookInput,
   type DeliveryOutcome,
   type AuthorizeOutcome,
+  type ChallengeAnswer,
   type ChallengeResult,
   type Decision,
   type PaymentInput,
@@ -31,8 +32,16 @@ import {
   type WebhookEvent,
   FAILURE_CARD_UNAVAILABLE,
   NON_RETRYABLE_FAILURES,
+  PROCESSOR_HOSTED_CHALLENGES,
 } from './vocabulary';
-import { challengeResultUpdate, decisionUpdate, refundUpdate, stateQuery } from './messages';
+import {
+  challengeResultUpdate,
+  challengeReturnedUpdate,
+  decisionUpdate,
+  processorEventSignal,
+  refundUpdate,
+  stateQuery,
+} from './messages';
 import { SA_STATUS } from './search-attributes';
 
 const PROCESSOR_RETRY = {
@@ -88,6 +97,14 @@ const store = () => (patched('store-writes-as-local-activities') ? localStore : 
 
 const MAX_WEBHOOK_BACKOFF_MS = 60 * 60_000;
 
+/**
+ * While a processor is `processing` an authorization, the workflow asks it again at this interval when no event
+ * came (its webhooks may be lost or not configured), and gives up after the limit: it cancels the authorization
+ * and the payment ends `failed` (docs/connectors.md).
+ */
+const PROCESSING_CHECK_MS = 5 * 60_000;
+const PROCESSING_LIMIT_MS = 24 * 3600_000;
+
 const MESSAGES = {
   processing: 'Payment is being processed',
   challenge: '3DSecure authentication required',
@@ -100,6 +117,7 @@ const MESSAGES = {
   refunded: 'Payment refunded',
   refundFailed: 'Refund failed',
   captureUnanswered: 'the processor did not answer',
+  undecided: 'Payment could not be completed: the processor did not decide',
 } as const;
 
 /** A failed capture's final message: the merchant reads it in the answer, status and PAYMENT_FAILED webhook. */
@@ -140,6 +158,10 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   let decision: Decision | undefined;
   let challenge: ChallengeResult | undefined;
   let awaitingChallenge = false;
+  // A processor-hosted challenge or a `processing` authorization: the return endpoint and processor events nudge.
+  let awaitingProcessor = false;
+  let processorNudged = false;
+  let processorChecks = 0;
   let refund: { reference: string; status: RefundStatus } | undefined;
   let refundInFlight = false;
   let refundWindowClosed = false;
@@ -212,7 +234,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   async function transition(
     next: PaymentStatus,
     nextMessage: string,
-    extra: { threeDSUrl?: string } = {},
+    extra: { threeDSUrl?: string; challengeRedirectUrl?: string } = {},
     date = new Date().toISOString(),
   ): Promise<void> {
     await store().projectPayment({
@@ -307,6 +329,10 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
         currency: input.currency,
         authenticated,
         customer: input.customer,
+        account: { merchantId: input.merchantId, mode: input.mode },
+        labels: { workflowId, reference: input.reference, tid: input.tid },
+        returnUrl: `${input.threeDSUrl}/return`,
+        threeDSRequested: input.threeDSRequested,
       });
     } catch (err) {
       const type =
@@ -328,6 +354,21 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     }));
   });
 
+  setHandler(processorEventSignal, () => {
+    processorNudged = true;
+  });
+
+  // The cardholder is back from the processor's page: the workflow asks the processor, and the answer waits for
+  // that check, then for the final decision unless the challenge is still open (they may go back and finish it).
+  setHandler(challengeReturnedUpdate, async (): Promise<ChallengeAnswer> => {
+    if (!awaitingProcessor) return { accepted: false, reason: 'not_waiting', status };
+    const before = processorChecks;
+    processorNudged = true;
+    await condition(() => processorChecks > before);
+    await condition(() => awaitingProcessor || (decision !== undefined && decision.status !== 'pending'));
+    return { accepted: true, decision: decision! };
+  });
+
   /** Asks the cardholder to authenticate; resolves with their answer, or undefined when time ran out. */
   async function waitForChallenge(): Promise<ChallengeResult | undefined> {
     await transition('pending', MESSAGES.challenge, { threeDSUrl: input.threeDSUrl });
@@ -343,6 +384,116 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     awaitingChallenge = false;
     setWaitingFor('processor');
     return answered ? challenge : undefined;
+  }
+
+  async function checkAuthorization(
+    authorization: string,
+  ): Promise<AuthorizeOutcome | { kind: 'error'; message: string }> {
+    try {
+      return await paymentActivities.checkAuthorization({
+        connector: input.connector,
+        account: { merchantId: input.merchantId, mode: input.mode },
+        pspReference: authorization,
+      });
+    } catch {
+      return { kind: 'error', message: MESSAGES.notCompleted };
+    } finally {
+      processorChecks++;
+    }
+  }
+
+  /**
+   * Waits for the processor while something nudges (the return endpoint, a processor event) or `pollMs` passes,
+   * asking it where the authorization stands each time, until it is no longer `stillOpen` or `limitMs` is over.
+   */
+  async function watchAuthorization(
+    authorization: string,
+    stillOpen: (kind: string) => boolean,
+    pollMs: number,
+    limitMs: number,
+  ): Promise<{ outcome: AuthorizeOutcome | { kind: 'error'; message: string }; timedOut: boolean }> {
+    const deadline = Date.now() + limitMs;
+    awaitingProcessor = true;
+    try {
+      for (;;) {
+        const remaining = deadline - Date.now();
+        if (remaining > 0) await condition(() => processorNudged, Math.min(pollMs, remaining));
+        processorNudged = false;
+        const outcome = await checkAuthorization(authorization);
+        if (!stillOpen(outcome.kind)) return { outcome, timedOut: false };
+        if (Date.now() >= deadline) return { outcome, timedOut: true };
+      }
+    } finally {
+      awaitingProcessor = false;
+    }
+  }
+
+  /** Releases an authorization the payment will not use (best effort: ops are told when it cannot be done). */
+  async function cancelAuthorization(authorization: string): Promise<void> {
+    try {
+      const voided = await paymentActivities.voidAuthorization({
+        idempotencyKey: `${workflowId}:void`,
+        connector: input.connector,
+        account: { merchantId: input.merchantId, mode: input.mode },
+        pspReference: authorization,
+        amount: input.amount,
+        currency: input.currency,
+      });
+      if (voided.kind === 'voided') return;
+      log.error('the processor refused to cancel an unused authorization', { reason: voided.message });
+    } catch (err) {
+      log.error('an unused authorization could not be cancelled', { error: String(err) });
+    }
+  }
+
+  /**
+   * The processor hosts the challenge (docs/3d-secure.md): SettleFlow's 3-D Secure link sends the cardholder to
+   * the processor's page, and the processor sends them back to the return endpoint. At the timeout the processor
+   * is asked once more (the cardholder may have finished as time ran out) before the authorization is cancelled.
+   * Resolves with the authorization's outcome, or undefined when the payment ended `cancelled`.
+   */
+  async function processorChallenge(
+    authorization: string,
+    redirectUrl: string,
+  ): Promise<AuthorizeOutcome | { kind: 'error'; message: string } | undefined> {
+    await transition('pending', MESSAGES.challenge, {
+      threeDSUrl: input.threeDSUrl,
+      challengeRedirectUrl: redirectUrl,
+    });
+    decision = {
+      status: 'pending',
+      message: MESSAGES.challenge,
+      date: new Date().toISOString(),
+      threeDSUrl: input.threeDSUrl,
+    };
+    setWaitingFor('3ds');
+    const watched = await watchAuthorization(
+      authorization,
+      (kind) => kind === 'challenge_required',
+      input.threeDSTimeoutMs,
+      input.threeDSTimeoutMs,
+    );
+    setWaitingFor('processor');
+    if (!watched.timedOut) return watched.outcome;
+    await cancelAuthorization(authorization);
+    await settle('cancelled', MESSAGES.cancelled);
+    return undefined;
+  }
+
+  /** The processor is `processing`: wait for its decision (its events, or a check every few minutes). */
+  async function processorDecision(
+    authorization: string,
+  ): Promise<AuthorizeOutcome | { kind: 'error'; message: string }> {
+    setWaitingFor('processor');
+    const watched = await watchAuthorization(
+      authorization,
+      (kind) => kind === 'processing',
+      PROCESSING_CHECK_MS,
+      PROCESSING_LIMIT_MS,
+    );
+    if (!watched.timedOut) return watched.outcome;
+    await cancelAuthorization(authorization);
+    return { kind: 'error', message: MESSAGES.undecided };
   }
 
   async function settle(final: PaymentStatus, finalMessage: string): Promise<void> {
@@ -401,19 +552,24 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   }
 
   // ── Authentication and authorization ──────────────────────────────────────────────────────────────────
-  let outcome: AuthorizeOutcome | { kind: 'error'; message: string } = { kind: 'challenge_required' };
-  if (!input.threeDSRequested) outcome = await authorize(false);
-  if (outcome.kind === 'challenge_required') {
+  // A processor that hosts 3-D Secure is asked first, 3DS=yes included: it runs the challenge, never our page.
+  const processorHostsChallenge = PROCESSOR_HOSTED_CHALLENGES.includes(input.connector);
+  let outcome: AuthorizeOutcome | { kind: 'error'; message: string } | undefined = { kind: 'challenge_required' };
+  if (!input.threeDSRequested || processorHostsChallenge) outcome = await authorize(false);
+  if (outcome.kind === 'challenge_required' && outcome.redirectUrl !== undefined && outcome.pspReference) {
+    outcome = await processorChallenge(outcome.pspReference, outcome.redirectUrl);
+  } else if (outcome.kind === 'challenge_required') {
     const answer = await waitForChallenge();
     if (answer === undefined) await settle('cancelled', MESSAGES.cancelled);
     else if (answer === 'failed') await settle('rejected_pw', MESSAGES.rejected);
     else outcome = await authorize(true);
   }
+  if (outcome?.kind === 'processing') outcome = await processorDecision(outcome.pspReference);
 
   // ── Capture ───────────────────────────────────────────────────────────────────────────────────────────
   // Read through a function: TypeScript cannot see that handlers and helpers change `status` across awaits.
   const current = (): PaymentStatus => status;
-  if (current() === 'pending') {
+  if (current() === 'pending' && outcome !== undefined) {
     if (outcome.kind === 'approved') {
       await transition('authorized', MESSAGES.authorized);
       pspReference = outcome.pspReference;
@@ -433,6 +589,8 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
         if (capture.kind === 'captured') await settle('captured', MESSAGES.captured);
         else await settle('failed', capture.message);
       }
+    } else if (outcome.kind === 'declined' && outcome.authenticationFailed) {
+      await settle('rejected_pw', MESSAGES.rejected);
     } else if (outcome.kind === 'declined' || outcome.kind === 'error') {
       await settle('failed', outcome.message);
     } else {

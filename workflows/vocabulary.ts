@@ -183,7 +183,8 @@ export interface SelfCheckResult {
 
 export type AuthorizeOutcome =
   | { kind: 'approved'; pspReference: string }
-  | { kind: 'declined'; message: string; pspReference?: string }
+  /** `authenticationFailed`: the cardholder failed the processor's 3-D Secure challenge (`rejected_pw`). */
+  | { kind: 'declined'; message: string; pspReference?: string; authenticationFailed?: boolean }
   /**
    * The issuer demands 3-D Secure before it will decide. With a `redirectUrl` the processor hosts the challenge:
    * the cardholder goes there and comes back to SettleFlow's return endpoint, and `pspReference` names the
@@ -200,6 +201,22 @@ export type AuthorizeOutcome =
 export interface ProcessorAccount {
   merchantId: string;
   mode: Mode;
+}
+
+/**
+ * Connectors whose processor hosts the 3-D Secure challenge itself: the workflow authorizes with them first, even
+ * when the merchant sent 3DS=yes, and sends the cardholder to the processor's page (docs/3d-secure.md). Every
+ * other connector (the sandbox simulator) challenges on SettleFlow's own page.
+ */
+export const PROCESSOR_HOSTED_CHALLENGES: readonly string[] = ['stripe'];
+
+/**
+ * A processor told SettleFlow something about a payment (its webhook, verified): the workflow then asks the
+ * processor where the authorization stands. The event's content is not trusted beyond that nudge.
+ */
+export interface ProcessorNudge {
+  eventId: string;
+  type: string;
 }
 
 /** What the processor keeps with a payment, so that its events find their way back to the payment's workflow. */
@@ -227,6 +244,8 @@ export interface AuthorizeInput {
   labels?: PaymentLabels;
   /** Where a processor that hosts the 3-D Secure challenge sends the cardholder back. */
   returnUrl?: string;
+  /** The merchant sent 3DS=yes: a processor that hosts challenges is asked to challenge the cardholder. */
+  threeDSRequested?: boolean;
 }
 
 /** Asks the processor where an authorization stands (after its challenge, while it is processing, at a timeout). */
@@ -254,6 +273,8 @@ export interface ProjectionInput {
   threeDSUrl?: string;
   date: string;
   refund?: { reference: string; status: RefundStatus; message: string };
+  /** The processor's own challenge page, where SettleFlow's 3-D Secure link sends the cardholder. */
+  challengeRedirectUrl?: string;
 }
 
 /** The payment's record as the workflow first writes it: its input (no card data) and the time it started. */

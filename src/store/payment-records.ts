@@ -29,6 +29,8 @@ export interface PaymentDoc {
   message: string;
   threeDS: boolean;
   threeDSUrl?: string;
+  /** The processor's own challenge page, when the processor hosts the 3-D Secure challenge. */
+  challengeRedirectUrl?: string;
   /** Where the cardholder's browser goes back after a 3-D Secure challenge (merchant-supplied, never card data). */
   returnUrl?: string;
   /** Where this payment's webhooks go (merchant-supplied). */
@@ -68,7 +70,7 @@ export function findPayment(db: Db, key: string): Promise<PaymentDoc | null> {
 }
 
 export type ProjectionPatch = Partial<
-  Pick<PaymentDoc, 'status' | 'message' | 'threeDS' | 'threeDSUrl' | 'refund' | 'updatedAt'>
+  Pick<PaymentDoc, 'status' | 'message' | 'threeDS' | 'threeDSUrl' | 'challengeRedirectUrl' | 'refund' | 'updatedAt'>
 >;
 
 /**

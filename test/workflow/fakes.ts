@@ -68,6 +68,7 @@ export interface ProjectionDoc {
   status: PaymentStatus;
   message: string;
   threeDSUrl?: string;
+  challengeRedirectUrl?: string;
   refund?: { reference: string; status: RefundStatus; message: string };
 }
 
@@ -257,6 +258,7 @@ export class FakeWorld {
           if (input.status) doc.status = input.status;
           if (input.message) doc.message = input.message;
           if (input.threeDSUrl) doc.threeDSUrl = input.threeDSUrl;
+          if (input.challengeRedirectUrl) doc.challengeRedirectUrl = input.challengeRedirectUrl;
           if (input.refund) doc.refund = input.refund;
           doc.seq = input.seq;
         }

@@ -4,7 +4,13 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { paymentStartOptions, requestRefund, startPayment } from '../../src/temporal/payment-workflows';
 import { ensureBinary, temporalSpec } from '../../tools/binaries';
-import { challengeResultUpdate, refundUpdate, stateQuery } from '../../workflows/messages';
+import {
+  challengeResultUpdate,
+  challengeReturnedUpdate,
+  processorEventSignal,
+  refundUpdate,
+  stateQuery,
+} from '../../workflows/messages';
 import { type Decision, type PaymentOutcome, type RefundAnswer } from '../../workflows/vocabulary';
 import type { paymentWorkflow } from '../../workflows/payment-workflow';
 import {
@@ -705,6 +711,162 @@ describe('payment workflow', () => {
   });
 
   describe('webhooks', () => {
+    it('lets a processor that hosts 3-D Secure run the challenge, 3DS=yes included, and captures once it says so', async () => {
+      const payment = world.payment('psp-3ds', { connector: 'stripe', threeDSRequested: true });
+      world.script(payment, {
+        authorize: () => ({
+          kind: 'challenge_required',
+          pspReference: 'pi_3ds',
+          redirectUrl: 'https://psp.example/3ds/pi_3ds',
+        }),
+        check: () => ({ kind: 'approved', pspReference: 'pi_3ds' }),
+      });
+      const { decision, handle } = await decide(payment);
+
+      expect(decision).toMatchObject({ status: 'pending', threeDSUrl: payment.input.threeDSUrl });
+      expect(world.authorizeCalls(payment)).toEqual([
+        expect.objectContaining({
+          threeDSRequested: true,
+          returnUrl: `${payment.input.threeDSUrl}/return`,
+          account: { merchantId: payment.input.merchantId, mode: 'test' },
+          labels: { workflowId: payment.workflowId, reference: payment.input.reference, tid: payment.input.tid },
+        }),
+      ]);
+      expect(world.projections.get(payment.paymentKey)).toMatchObject({
+        status: 'pending',
+        threeDSUrl: payment.input.threeDSUrl,
+        challengeRedirectUrl: 'https://psp.example/3ds/pi_3ds',
+      });
+      // The sandbox page's answer is not how this challenge ends.
+      expect(await handle.executeUpdate(challengeResultUpdate, { args: ['approved'] })).toMatchObject({
+        accepted: false,
+        reason: 'not_waiting',
+      });
+
+      const answer = await handle.executeUpdate(challengeReturnedUpdate);
+      expect(answer).toMatchObject({ accepted: true, decision: { status: 'captured' } });
+      expect(world.checkCalls(payment)).toEqual([expect.objectContaining({ pspReference: 'pi_3ds' })]);
+      expect(world.authorizeCalls(payment)).toHaveLength(1);
+      expect(world.captureCalls(payment)).toEqual([expect.objectContaining({ pspReference: 'pi_3ds' })]);
+      expect(await handle.result()).toMatchObject({ status: 'captured' });
+      expect(events(payment)).toEqual(['PAYMENT_CAPTURED']);
+    });
+
+    it('keeps a processor challenge open when the cardholder comes back unfinished, until a processor event says it is done', async () => {
+      const payment = world.payment('psp-3ds-later', { connector: 'stripe', refundWindowMs: 60_000 });
+      world.script(payment, {
+        authorize: () => ({
+          kind: 'challenge_required',
+          pspReference: 'pi_later',
+          redirectUrl: 'https://psp.example/3ds/pi_later',
+        }),
+        check: (_input, call) =>
+          call === 1
+            ? { kind: 'challenge_required', pspReference: 'pi_later', redirectUrl: 'https://psp.example/3ds/pi_later' }
+            : { kind: 'approved', pspReference: 'pi_later' },
+      });
+      const { handle } = await decide(payment);
+
+      expect(await handle.executeUpdate(challengeReturnedUpdate)).toMatchObject({
+        accepted: true,
+        decision: { status: 'pending' },
+      });
+      await handle.signal(processorEventSignal, { eventId: 'evt_1', type: 'payment_intent.amount_capturable_updated' });
+      await waitFor('captured', async () => (await handle.query(stateQuery)).status === 'captured');
+      expect(world.checkCalls(payment)).toHaveLength(2);
+      expect(world.captureCalls(payment)).toHaveLength(1);
+      await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_psp_later' }] });
+      expect(await handle.result()).toMatchObject({ status: 'captured' });
+    });
+
+    it('rejects the payment when the cardholder fails the processor challenge', async () => {
+      const payment = world.payment('psp-3ds-failed', { connector: 'stripe', refundWindowMs: 60_000 });
+      world.script(payment, {
+        authorize: () => ({
+          kind: 'challenge_required',
+          pspReference: 'pi_fail',
+          redirectUrl: 'https://psp.example/3ds/pi_fail',
+        }),
+        check: () => ({
+          kind: 'declined',
+          message: 'Authentication failed',
+          pspReference: 'pi_fail',
+          authenticationFailed: true,
+        }),
+      });
+      const { handle } = await decide(payment);
+
+      expect(await handle.executeUpdate(challengeReturnedUpdate)).toMatchObject({
+        accepted: true,
+        decision: { status: 'rejected_pw', message: '3DSecure authentication failed' },
+      });
+      expect(await handle.result()).toMatchObject({ status: 'rejected_pw' });
+      expect(world.captureCalls(payment)).toHaveLength(0);
+      expect(events(payment)).toEqual(['PAYMENT_REJECTED']);
+    });
+
+    it('asks the processor once more at the 3DS timeout, then cancels the authorization and the payment', async () => {
+      const payment = world.payment('psp-3ds-timeout', { connector: 'stripe', refundWindowMs: 60_000 });
+      const open = {
+        kind: 'challenge_required',
+        pspReference: 'pi_to',
+        redirectUrl: 'https://psp.example/3ds/pi_to',
+      } as const;
+      world.script(payment, { authorize: () => open, check: () => open });
+      const { handle, decidedAt } = await decide(payment);
+
+      expect(await handle.result()).toMatchObject({ status: 'cancelled' });
+      expect(Date.now() - decidedAt).toBeGreaterThanOrEqual(payment.input.threeDSTimeoutMs - 500);
+      expect(world.checkCalls(payment)).toHaveLength(1);
+      expect(world.voidCalls(payment)).toEqual([expect.objectContaining({ pspReference: 'pi_to' })]);
+      expect(world.captureCalls(payment)).toHaveLength(0);
+      expect(events(payment)).toEqual(['PAYMENT_CANCELLED']);
+    });
+
+    it('captures when the processor says at the 3DS timeout that the cardholder finished after all', async () => {
+      const payment = world.payment('psp-3ds-late', { connector: 'stripe', refundWindowMs: 60_000 });
+      world.script(payment, {
+        authorize: () => ({
+          kind: 'challenge_required',
+          pspReference: 'pi_late',
+          redirectUrl: 'https://psp.example/3ds/pi_late',
+        }),
+        check: () => ({ kind: 'approved', pspReference: 'pi_late' }),
+      });
+      const { handle } = await decide(payment);
+
+      await waitFor('captured', async () => (await handle.query(stateQuery)).status === 'captured');
+      expect(world.voidCalls(payment)).toHaveLength(0);
+      expect(world.captureCalls(payment)).toHaveLength(1);
+      await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_psp_late' }] });
+      expect(await handle.result()).toMatchObject({ status: 'captured' });
+    });
+
+    it('waits for a processor that is processing, and captures when its event says it decided', async () => {
+      const payment = world.payment('psp-processing', { connector: 'stripe', refundWindowMs: 60_000 });
+      let decided = false;
+      world.script(payment, {
+        authorize: () => ({ kind: 'processing', pspReference: 'pi_proc' }),
+        check: () =>
+          decided ? { kind: 'approved', pspReference: 'pi_proc' } : { kind: 'processing', pspReference: 'pi_proc' },
+      });
+      const started = await startPayment(env.client, taskQueue, payment.input, 1_000, { requestId: 'req-processing' });
+      expect(started.kind).toBe('pending');
+      const handle = handleOf(payment);
+      await waitFor(
+        'waiting for the processor',
+        async () => (await handle.query(stateQuery)).waitingFor === 'processor',
+      );
+      expect(world.captureCalls(payment)).toHaveLength(0);
+
+      decided = true;
+      await handle.signal(processorEventSignal, { eventId: 'evt_2', type: 'payment_intent.amount_capturable_updated' });
+      await waitFor('captured', async () => (await handle.query(stateQuery)).status === 'captured');
+      expect(world.captureCalls(payment)).toEqual([expect.objectContaining({ pspReference: 'pi_proc' })]);
+      await handle.executeUpdate(refundUpdate, { args: [{ reference: 'ref_psp_processing' }] });
+      expect(await handle.result()).toMatchObject({ status: 'captured' });
+    });
+
     it('retries a failing webhook with the same delivery id, and decides the payment without waiting for it', async () => {
       const payment = world.payment('webhook-retry', { refundWindowMs: 500 });
       const merchantBack = gate();
