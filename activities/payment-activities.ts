@@ -8,11 +8,13 @@ import {
   type RefundReferenceInput,
   FAILURE_CARD_UNAVAILABLE,
   FAILURE_UNKNOWN_CONNECTOR,
+  paymentKey,
 } from '../workflows/vocabulary';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { KeyRing } from '../src/keyring';
 import { type ProjectionPatch, applyProjection, insertPayment } from '../src/store/payment-records';
+import { recordProcessorReference } from '../src/store/processor-references';
 import { recordReference } from '../src/store/references';
 import { deleteCard, dropCvv, openCard } from '../src/store/vault';
 import type { PspAdapter } from './psp';
@@ -57,6 +59,19 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       // already holds the card, as it does once it has answered.
       const authorizesAgain = outcome.kind === 'challenge_required' && outcome.redirectUrl === undefined;
       if (!authorizesAgain) await dropCvv(deps.db, input.vaultToken);
+      const reference = 'pspReference' in outcome ? outcome.pspReference : undefined;
+      if (adapter.sendsEvents && reference && input.account && input.labels) {
+        const { merchantId, mode } = input.account;
+        await recordProcessorReference(deps.db, {
+          connector: adapter.name,
+          pspReference: reference,
+          paymentKey: paymentKey(mode, merchantId, input.labels.tid),
+          workflowId: input.labels.workflowId,
+          merchantId,
+          mode,
+          createdAt: new Date(),
+        });
+      }
       return outcome;
     },
 

@@ -54,6 +54,11 @@ export interface MovementRequest {
 
 export interface PspAdapter {
   readonly name: string;
+  /**
+   * The processor sends events about its authorizations (webhooks): the authorize activity then files each
+   * authorization's reference so that those events find their payment (docs/connectors.md).
+   */
+  readonly sendsEvents?: boolean;
   authorize(request: AuthorizeRequest): Promise<AuthorizeOutcome>;
   /**
    * Where an authorization stands now, as `authorize` would have answered it: after a challenge the processor

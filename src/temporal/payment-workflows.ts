@@ -7,13 +7,20 @@ import {
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { paymentWorkflow } from '../../workflows/payment-workflow';
-import { challengeResultUpdate, decisionUpdate, refundUpdate } from '../../workflows/messages';
+import {
+  challengeResultUpdate,
+  challengeReturnedUpdate,
+  decisionUpdate,
+  processorEventSignal,
+  refundUpdate,
+} from '../../workflows/messages';
 import {
   type ChallengeAnswer,
   type ChallengeResult,
   type Decision,
   type PaymentInput,
   type PaymentMemo,
+  type ProcessorNudge,
   type RefundAnswer,
   paymentWorkflowId,
 } from '../../workflows/vocabulary';
@@ -170,6 +177,38 @@ export async function submitChallengeResult(
     );
   } catch (err) {
     if (await confirmedNotFound(client, err)) return { closed: true };
+    throw err;
+  }
+}
+
+/**
+ * The cardholder is back from the processor's challenge page: the workflow asks the processor and answers once
+ * the payment is decided (or the challenge is still open). Same shape of answer as the sandbox page's.
+ */
+export async function submitChallengeReturn(
+  client: Client,
+  workflowId: string,
+  budgetMs: number,
+): Promise<ChallengeAnswer | { closed: true }> {
+  try {
+    return await client.withDeadline(Date.now() + budgetMs, () =>
+      client.workflow.getHandle(workflowId).executeUpdate(challengeReturnedUpdate),
+    );
+  } catch (err) {
+    if (await confirmedNotFound(client, err)) return { closed: true };
+    throw err;
+  }
+}
+
+/** Tells a payment's workflow that its processor sent an event; false when the workflow has ended. */
+export async function nudgePayment(client: Client, workflowId: string, nudge: ProcessorNudge): Promise<boolean> {
+  try {
+    await client.withDeadline(Date.now() + 5_000, () =>
+      client.workflow.getHandle(workflowId).signal(processorEventSignal, nudge),
+    );
+    return true;
+  } catch (err) {
+    if (await confirmedNotFound(client, err)) return false;
     throw err;
   }
 }

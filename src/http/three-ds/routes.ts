@@ -10,7 +10,7 @@ import { paymentResult } from '../../epro/result';
 import { findMerchant } from '../../store/merchants';
 import { findPayment, type PaymentDoc } from '../../store/payment-records';
 import { references } from '../../store/references';
-import { submitChallengeResult } from '../../temporal/payment-workflows';
+import { submitChallengeResult, submitChallengeReturn } from '../../temporal/payment-workflows';
 import { type ChallengeAnswer, type Decision } from '../../../workflows/vocabulary';
 import { readEproBody } from '../body';
 import type { RequestState } from '../request-id';
@@ -82,6 +82,16 @@ function showOutcome(
   );
 }
 
+/**
+ * The hosted page that answers a challenge with two buttons is the sandbox's (docs/sandbox.md). A live payment,
+ * or one whose processor hosts the challenge, never shows it and never takes its answer.
+ */
+function sandboxPageServes(payment: PaymentDoc): boolean {
+  return payment.mode === 'test' && !payment.challengeRedirectUrl;
+}
+
+const NOT_SANDBOX = 'This payment is authenticated by its processor, not on this page.';
+
 const CHALLENGE_RETRIES = 10;
 const CHALLENGE_RETRY_MS = 300;
 
@@ -126,7 +136,34 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
     if (payment.status !== 'pending' || !payment.threeDSUrl) {
       return showOutcome(ctx, payment, { status: payment.status, message: payment.message, date: payment.updatedAt });
     }
+    // The processor hosts this challenge: the cardholder goes to its page, and comes back to /return below.
+    if (payment.challengeRedirectUrl) {
+      ctx.set('Cache-Control', 'no-store');
+      ctx.set('Referrer-Policy', 'no-referrer');
+      return ctx.redirect(payment.challengeRedirectUrl);
+    }
+    if (!sandboxPageServes(payment)) return render(ctx, 404, messagePage('Unknown payment', NOT_SANDBOX));
     await showChallenge(ctx, payment);
+  });
+
+  // Where the processor sends the cardholder back after its challenge (docs/3d-secure.md). Whatever the query
+  // says, the workflow asks the processor itself: a tampered return changes nothing.
+  router.get('/v1/3ds/:reference/return', async (ctx) => {
+    const payment = await findByReference(deps.db, ctx.params.reference!);
+    if (!payment) return render(ctx, 404, messagePage('Unknown payment', 'This authentication link is not valid.'));
+    if (payment.status === 'pending' && payment.challengeRedirectUrl) {
+      const answer = await submitChallengeReturn(deps.client, payment.workflowId, deps.config.apiWaitBudgetMs);
+      if ('accepted' in answer && answer.accepted) {
+        const { decision } = answer;
+        return showOutcome(ctx, payment, {
+          status: decision.status,
+          message: decision.message,
+          date: new Date(decision.date),
+        });
+      }
+    }
+    const current = (await findPayment(deps.db, payment._id)) ?? payment;
+    showOutcome(ctx, current, { status: current.status, message: current.message, date: current.updatedAt });
   });
 
   router.post('/v1/3ds/:reference', async (ctx) => {
@@ -139,6 +176,7 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
     } catch {
       return render(ctx, 400, messagePage('Invalid request', 'The form could not be read.'));
     }
+    if (!sandboxPageServes(payment)) return render(ctx, 404, messagePage('Unknown payment', NOT_SANDBOX));
     const result = form.result;
     const token = typeof form.token === 'string' ? form.token : '';
     if ((result !== 'approved' && result !== 'failed') || !challengeTokenValid(deps.config, reference, token)) {
