@@ -51,6 +51,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         account: input.account,
         labels: input.labels,
         returnUrl: input.returnUrl,
+        threeDSRequested: input.threeDSRequested,
       });
       // Only SettleFlow's own challenge page authorizes again afterwards: a processor that hosts the challenge
       // already holds the card, as it does once it has answered.

@@ -35,6 +35,8 @@ export interface AuthorizeRequest {
   labels?: PaymentLabels;
   /** Where a processor that hosts the 3-D Secure challenge sends the cardholder back. */
   returnUrl?: string;
+  /** The merchant sent 3DS=yes: a processor that hosts challenges is asked to challenge the cardholder. */
+  threeDSRequested?: boolean;
 }
 
 export interface AuthorizationCheck {
