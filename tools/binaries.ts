@@ -144,6 +144,26 @@ export const stripeMockSpec: BinarySpec = goInstalledSpec('stripe-mock', STRIPE_
   `-ldflags=-X=main.version=${STRIPE_MOCK_VERSION}`,
 ]);
 
+/**
+ * The fixtures stripe-mock answers from, as its pinned source bundles them (the file its binary embeds), read from
+ * the Go module cache that building it filled: `go mod download` only checks it there (against the checksum
+ * database) once the binary is built. Its top-level `resources` maps each API object (`payment_intent`, `refund`,
+ * …) to the one instance stripe-mock answers with, the request's own fields copied in.
+ */
+export function stripeMockBundledFixtures(): { resources: Record<string, Record<string, unknown>> } {
+  const go = findGo();
+  const info = JSON.parse(
+    capture(go, ['mod', 'download', '-json', `${STRIPE_MOCK_MODULE}@${STRIPE_MOCK_VERSION}`], projectRoot, goEnv()),
+  ) as { Dir?: string; Error?: string };
+  if (!info.Dir)
+    throw new Error(
+      `go mod download ${STRIPE_MOCK_MODULE}@${STRIPE_MOCK_VERSION} gave no source folder: ${info.Error ?? 'no error given'}`,
+    );
+  return JSON.parse(readFileSync(path.join(info.Dir, 'embedded', 'openapi', 'fixtures3.json'), 'utf8')) as {
+    resources: Record<string, Record<string, unknown>>;
+  };
+}
+
 /** The FerretDB version the launcher's go.mod pins (the patches are written against it). */
 export function ferretdbVersion(): string {
   const goMod = readFileSync(path.join(ferretLauncherDir, 'go.mod'), 'utf8');

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { Connection } from '@temporalio/client';
 import type { Config } from '../src/config';
 import { ensureNamespace, ensureSearchAttributes } from '../src/temporal/setup';
-import { ensureBinary, stripeMockSpec } from './binaries';
+import { ensureBinary, stripeMockBundledFixtures, stripeMockSpec } from './binaries';
 import { freePort } from './ports';
 import {
   type ManagedProcess,
@@ -149,6 +151,37 @@ export interface StripeMockOptions {
   /** Default: a free one. */
   port?: number;
   log?: (line: string) => void;
+  /**
+   * Fields to change in stripe-mock's own fixtures, per API object (`{ payment_intent: { status:
+   * 'requires_capture' } }`): every answer about that object then has them, unless the request sets the same field.
+   * This is how stripe-mock plays an approving processor (or one that challenges, or one still processing): its
+   * bundled PaymentIntent says `requires_payment_method` to every call. Default: its bundled fixtures as they are.
+   */
+  fixtures?: Record<string, Record<string, unknown>>;
+  /** Names its log file (`logs/{name}.log`), for a second instance beside the first; default `stripe-mock`. */
+  name?: string;
+}
+
+/**
+ * Writes stripe-mock's bundled fixtures with `changes` applied (a field of `null` sets it to null) beside its log,
+ * under a name that says what they hold, and returns the file's path.
+ */
+function derivedStripeMockFixtures(dir: string, changes: Record<string, Record<string, unknown>>): string {
+  const fixtures = stripeMockBundledFixtures();
+  for (const [resource, fields] of Object.entries(changes)) {
+    const bundled = fixtures.resources[resource];
+    if (!bundled) throw new Error(`stripe-mock has no fixture for ${resource}`);
+    fixtures.resources[resource] = { ...bundled, ...fields };
+  }
+  const text = JSON.stringify(fixtures);
+  const file = path.join(
+    dir,
+    'stripe-mock',
+    `fixtures-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.json`,
+  );
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  return file;
 }
 
 /**
@@ -161,8 +194,9 @@ export async function startStripeMock(options: StripeMockOptions): Promise<Strip
   const binary = options.binary ?? (await ensureBinary(stripeMockSpec, options.log));
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   const url = `http://${hostInUrl}:${port}`;
+  const fixtures = options.fixtures ? ['-fixtures', derivedStripeMockFixtures(options.dir, options.fixtures)] : [];
   const server = startProcess(
-    'stripe-mock',
+    options.name ?? 'stripe-mock',
     binary,
     [
       '-http-addr',
@@ -171,6 +205,7 @@ export async function startStripeMock(options: StripeMockOptions): Promise<Strip
       // the tests set to the API's port). Port 0 on loopback keeps that listener, which nothing uses, out of the way.
       '-https-addr',
       `${hostInUrl}:0`,
+      ...fixtures,
     ],
     // stripe-mock prints every request's parameters, card number and CVC included, on stdout; its errors go to stderr.
     { logDir: path.join(options.dir, 'logs'), discardStdout: true },

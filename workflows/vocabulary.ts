@@ -156,7 +156,25 @@ export function workflowIdOfKey(key: string): string {
  */
 export const FAILURE_CARD_UNAVAILABLE = 'CardDataUnavailable';
 export const FAILURE_UNKNOWN_CONNECTOR = 'UnknownConnector';
-export const NON_RETRYABLE_FAILURES = [FAILURE_CARD_UNAVAILABLE, FAILURE_UNKNOWN_CONNECTOR];
+/**
+ * The processor refused the request itself (invalid parameters, an unknown object, a reused idempotency key):
+ * retrying the same request cannot help, and it means a bug or a misconfiguration for ops to look at.
+ */
+export const FAILURE_PROCESSOR_REJECTED_REQUEST = 'ProcessorRejectedRequest';
+/** The processor refused the merchant's credentials (revoked or wrong key, missing permission, wrong mode). */
+export const FAILURE_PROCESSOR_CREDENTIALS = 'ProcessorCredentialsRejected';
+/**
+ * The processor answered something the connector does not know how to read (a status it never expects here, or
+ * an error it says retrying will not change): where the payment stands is for ops to check with the processor.
+ */
+export const FAILURE_PROCESSOR_UNEXPECTED_ANSWER = 'ProcessorUnexpectedAnswer';
+export const NON_RETRYABLE_FAILURES = [
+  FAILURE_CARD_UNAVAILABLE,
+  FAILURE_UNKNOWN_CONNECTOR,
+  FAILURE_PROCESSOR_REJECTED_REQUEST,
+  FAILURE_PROCESSOR_CREDENTIALS,
+  FAILURE_PROCESSOR_UNEXPECTED_ANSWER,
+];
 /** Webhook event names (docs/webhooks.md). */
 export type WebhookEvent =
   | 'PAYMENT_CAPTURED'
