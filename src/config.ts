@@ -64,6 +64,16 @@ export interface Config {
   throttle: ThrottleConfig;
   /** Added to every sandbox simulator call, to make processor latency visible in tests and benchmarks. */
   simulatorLatencyMs: number;
+  /** The Stripe connector (docs/connectors.md). */
+  stripe: {
+    /** Where Stripe's API answers (STRIPE_API_URL); absent: Stripe itself. Tests and demos point it at stripe-mock. */
+    apiUrl?: string;
+    /**
+     * Live accounts may hold `sk_test_` keys (STRIPE_ALLOW_TEST_KEYS_FOR_LIVE): for stripe-mock, which takes no
+     * other key. Refused in production.
+     */
+    allowTestKeysForLive: boolean;
+  };
 }
 
 export interface ThrottleConfig {
@@ -169,6 +179,10 @@ class Reader {
 
   flag(name: string, fallback: boolean): boolean {
     return this.boolean(name) ?? fallback;
+  }
+
+  optionalUrl(name: string): string | undefined {
+    return this.optional(name) === undefined ? undefined : this.url(name, '');
   }
 
   url(name: string, fallback: string): string {
@@ -294,6 +308,10 @@ export function loadConfig(env: Env = process.env): Config {
       trustProxy: read.flag('TRUST_PROXY', false),
     },
     simulatorLatencyMs: read.duration('SIMULATOR_LATENCY', '0', { allowZero: true, max: ms('20s') }),
+    stripe: {
+      apiUrl: read.optionalUrl('STRIPE_API_URL'),
+      allowTestKeysForLive: read.flag('STRIPE_ALLOW_TEST_KEYS_FOR_LIVE', false),
+    },
   };
 
   if (!/^[A-Z]{3}$/.test(config.accountDefaults.currency)) {
@@ -304,6 +322,9 @@ export function loadConfig(env: Env = process.env): Config {
     read.problems.push(
       'WEBHOOK_ALLOW_PRIVATE_TARGETS=true is refused in production: webhooks must go to public addresses only (docs/webhooks.md)',
     );
+  }
+  if (nodeEnv === 'production' && config.stripe.allowTestKeysForLive) {
+    read.problems.push('STRIPE_ALLOW_TEST_KEYS_FOR_LIVE=true is refused in production: live payments need live keys');
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
@@ -349,5 +370,7 @@ export function configToEnv(config: Config): Record<string, string> {
     RATE_LIMIT_PER_MINUTE: String(config.throttle.requestsPerMinute),
     TRUST_PROXY: String(config.throttle.trustProxy),
     SIMULATOR_LATENCY: String(config.simulatorLatencyMs),
+    ...(config.stripe.apiUrl ? { STRIPE_API_URL: config.stripe.apiUrl } : {}),
+    STRIPE_ALLOW_TEST_KEYS_FOR_LIVE: String(config.stripe.allowTestKeysForLive),
   };
 }

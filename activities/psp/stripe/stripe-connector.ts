@@ -63,6 +63,7 @@ const KEY_MODE = /^(?:sk|rk)_(test|live)_/;
  */
 export class StripeConnector implements PspAdapter {
   readonly name = 'stripe';
+  readonly sendsEvents = true;
   /** One client per secret key: a client holds its key, and its keep-alive connections are worth keeping. */
   private readonly clients = new Map<string, Stripe>();
 
