@@ -10,8 +10,8 @@ export function randomBase62(length: number): string {
 }
 
 /**
- * AES-256-GCM sealing for data at rest (vaulted card data, webhook secrets), used through the key ring
- * (src/keyring.ts), which picks the key. The output carries the id of the master key it is sealed under and its
+ * AES-256-GCM sealing for data at rest (vaulted card data, webhook secrets, processor credentials), used through
+ * the key ring (src/keyring.ts), which picks the key. The output carries the id of the master key it is sealed under and its
  * own random nonce and tag: `v2.<keyId>.<iv>.<tag>.<ciphertext>`, base64url. `context` is bound as associated
  * data, so a sealed value copied onto another record does not open there.
  */

@@ -8,7 +8,7 @@ import { constantTimeEqual, hmacSha256Hex, open, parseSealed, seal } from './cry
  * sealed and signed with the current master's keys; values of a retired master still open and verify, which is
  * what lets the master be rotated (docs/runbook.md, "Rotating the vault key").
  */
-export const SEALING_PURPOSES = ['card-vault', 'webhook-secrets'] as const;
+export const SEALING_PURPOSES = ['card-vault', 'webhook-secrets', 'processor-credentials'] as const;
 export const MAC_PURPOSES = ['3ds-token'] as const;
 export type SealingPurpose = (typeof SEALING_PURPOSES)[number];
 export type MacPurpose = (typeof MAC_PURPOSES)[number];

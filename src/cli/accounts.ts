@@ -3,6 +3,8 @@ import { KNOWN_CONNECTORS } from '../../activities/psp';
 import { createMerchant, revokeApiKey, rotateApiKey, rotateWebhookSecret, setMerchantStatus } from '../auth/accounts';
 import type { Mode } from '../../workflows/vocabulary';
 import { setMerchantRateLimit } from '../store/merchants';
+import { needsCredentials } from '../auth/processor-key-format';
+import { registerProcessorCommands } from './processors';
 import { duration, field, modeOption, positiveInteger, print, withMongo } from './shared';
 
 const requestsPerMinute = (value: string) => {
@@ -12,9 +14,26 @@ const requestsPerMinute = (value: string) => {
   return Number(value);
 };
 
+/**
+ * A connector that needs the account's processor credentials is refused here: a merchant created with it would
+ * send live payments to a processor with no key to call it. `merchant connect` stores the credentials and then
+ * routes live payments to it, in that order.
+ */
+const liveConnector = (value: string) => {
+  if (needsCredentials(value))
+    throw new InvalidArgumentError(
+      `${value} needs the account's ${value} credentials: create the merchant without --live-connector, then run settleflow merchant connect --merchant <id> --connector ${value} --mode live`,
+    );
+  if (!(KNOWN_CONNECTORS as readonly string[]).includes(value))
+    throw new InvalidArgumentError(
+      `expected one of: ${KNOWN_CONNECTORS.filter((c) => !needsCredentials(c)).join(', ')}`,
+    );
+  return value;
+};
+
 /** `merchant`, `key` and `webhook-secret`: accounts and their secrets. */
 export function registerAccountCommands(program: Command): void {
-  const merchant = program.command('merchant').description('merchant accounts');
+  const merchant = program.command('merchant').description('merchant accounts and their processor accounts');
   merchant
     .command('create')
     .description('create a merchant with a sandbox key (and a live key with --live) and a webhook secret')
@@ -25,7 +44,10 @@ export function registerAccountCommands(program: Command): void {
     .option('--require <field>', 'a field every payment must carry (repeatable; code 222 when absent)', field)
     .option('--live', 'issue a live key too')
     .addOption(
-      new Option('--live-connector <name>', 'processor connector for live payments').choices([...KNOWN_CONNECTORS]),
+      new Option(
+        '--live-connector <name>',
+        'processor connector for live payments that needs no credentials (simulator); for a processor account use merchant connect',
+      ).argParser(liveConnector),
     )
     .option('--3ds-timeout <duration>', 'how long a 3DS challenge may take', duration)
     .option('--refund-window <duration>', 'how long after capture a refund is allowed', duration)
@@ -110,6 +132,8 @@ export function registerAccountCommands(program: Command): void {
         `${merchantId}: ${limit === null ? 'the default request limit' : `${limit} requests per minute per key`}`,
       );
     });
+
+  registerProcessorCommands(merchant);
 
   const key = program.command('key').description('API keys');
   key

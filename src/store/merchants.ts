@@ -24,6 +24,11 @@ export interface MerchantDoc {
   refundWindowMs: number;
   /** Processor connector for live payments; null means live is not set up (code 7). */
   liveConnector: string | null;
+  /**
+   * Processor connector for sandbox payments; absent means the simulator. Set by `merchant connect --mode test`
+   * (a processor's own test mode, e.g. Stripe's), cleared by connecting the simulator again.
+   */
+  sandboxConnector?: string;
   /** Requests per minute per API key of this account; absent: RATE_LIMIT_PER_MINUTE (code 9 above it). */
   rateLimitPerMinute?: number;
   webhookSecrets: WebhookSecretEntry[];

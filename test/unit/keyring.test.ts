@@ -10,7 +10,7 @@ import { derivedKey, type KeyPurpose, KeyRing, keyIdOf, sealedKeyId } from '../.
  * with the raw master) still open; retired masters keep opening and verifying what they sealed and signed.
  */
 
-const PURPOSES: KeyPurpose[] = ['card-vault', 'webhook-secrets', '3ds-token'];
+const PURPOSES: KeyPurpose[] = ['card-vault', 'webhook-secrets', 'processor-credentials', '3ds-token'];
 const A = randomBytes(32);
 const B = randomBytes(32);
 const context = 'vault:vt_abc:pan';

@@ -49,7 +49,7 @@ function workflowInput(
     currency: merchant.currency,
     maskedPan: maskPan(request.card.number),
     brand: request.card.brand,
-    connector: mode === 'test' ? 'simulator' : merchant.liveConnector!,
+    connector: mode === 'test' ? (merchant.sandboxConnector ?? 'simulator') : merchant.liveConnector!,
     customer: customerDetails(request),
     callbackUrl: request.callbackUrl,
     returnUrl: request.returnUrl,
