@@ -1,8 +1,14 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { createConnectors } from '../activities/psp';
-import { ConfigError, loadConfig } from './config';
+import { createConnectors, type StripeConnectorOptions } from '../activities/psp';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  createProcessorCredentialCache,
+  MissingProcessorCredentialsError,
+  type ProcessorCredentialCache,
+} from './auth/processor-credentials';
+import { type Config, ConfigError, loadConfig } from './config';
 import { createLogger, temporalLogger } from './logger';
 import { connectMongo } from './store/mongo';
 import { type OrphanCardPorts, releaseOrphanCards } from './commands/release-orphan-cards';
@@ -11,7 +17,7 @@ import { cardsCreatedBefore, deleteCard, sweepExpiredCards } from './store/vault
 import { workflowExists } from './temporal/payment-workflows';
 import { workerOptions } from './temporal/worker-options';
 import { workflowBundle } from './temporal/workflow-bundle';
-import { workflowIdOfKey } from '../workflows/vocabulary';
+import { FAILURE_PROCESSOR_CREDENTIALS, workflowIdOfKey } from '../workflows/vocabulary';
 
 /**
  * A payment request is over, answered or not, within the API's wait budget plus the start's confirmation and
@@ -19,6 +25,29 @@ import { workflowIdOfKey } from '../workflows/vocabulary';
  * judged by the orphan sweep.
  */
 const REQUEST_OVER_MARGIN_MS = 30_000;
+
+/**
+ * The Stripe connector reads each merchant's key through the credentials cache (docs/connectors.md). A merchant
+ * with no key stored (disconnected) cannot be helped by a retry: that failure is final for the payment.
+ */
+function stripeOptions(config: Config, credentials: ProcessorCredentialCache): StripeConnectorOptions {
+  const secretKeys = credentials.secretKeys('stripe');
+  const api = config.stripe.apiUrl ? new URL(config.stripe.apiUrl) : undefined;
+  return {
+    credentials: (account) =>
+      secretKeys(account).catch((err: unknown) => {
+        if (err instanceof MissingProcessorCredentialsError)
+          throw ApplicationFailure.nonRetryable(err.message, FAILURE_PROCESSOR_CREDENTIALS);
+        throw err;
+      }),
+    api: api && {
+      host: api.hostname,
+      port: Number(api.port || (api.protocol === 'https:' ? 443 : 80)),
+      protocol: api.protocol === 'https:' ? 'https' : 'http',
+    },
+    allowTestKeysForLive: config.stripe.allowTestKeysForLive,
+  };
+}
 
 /** The worker process: runs the payment workflows and their activities for one task queue. */
 async function main(): Promise<void> {
@@ -35,7 +64,10 @@ async function main(): Promise<void> {
     activities: createActivities({
       db: mongo.db,
       config,
-      connectors: createConnectors(mongo.db, { simulatorLatencyMs: config.simulatorLatencyMs }),
+      connectors: createConnectors(mongo.db, {
+        simulatorLatencyMs: config.simulatorLatencyMs,
+        stripe: stripeOptions(config, createProcessorCredentialCache(mongo.db, config)),
+      }),
     }),
   });
 

@@ -142,6 +142,8 @@ const FINAL_EVENTS: Partial<Record<PaymentStatus, WebhookEvent>> = {
  */
 export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
   const { workflowId } = workflowInfo();
+  // Whose processor account every call goes to (the sandbox simulator ignores it).
+  const account = { merchantId: input.merchantId, mode: input.mode };
   const capturing = proxyActivities<Pick<PaymentActivities, 'capturePayment'>>({
     startToCloseTimeout: '15 seconds',
     retry: { ...PROCESSOR_RETRY, maximumAttempts: input.captureMaxAttempts ?? CAPTURE_MAX_ATTEMPTS },
@@ -202,6 +204,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
       const result = await paymentActivities.refundPayment({
         idempotencyKey: `${workflowId}:refund:${reference}`,
         connector: input.connector,
+        account,
         pspReference,
         amount: input.amount,
         currency: input.currency,
@@ -325,11 +328,11 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
         idempotencyKey: workflowId,
         vaultToken: input.vaultToken,
         connector: input.connector,
+        account,
         amount: input.amount,
         currency: input.currency,
         authenticated,
         customer: input.customer,
-        account: { merchantId: input.merchantId, mode: input.mode },
         labels: { workflowId, reference: input.reference, tid: input.tid },
         returnUrl: `${input.threeDSUrl}/return`,
         threeDSRequested: input.threeDSRequested,
@@ -392,7 +395,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     try {
       return await paymentActivities.checkAuthorization({
         connector: input.connector,
-        account: { merchantId: input.merchantId, mode: input.mode },
+        account,
         pspReference: authorization,
       });
     } catch {
@@ -434,7 +437,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
       const voided = await paymentActivities.voidAuthorization({
         idempotencyKey: `${workflowId}:void`,
         connector: input.connector,
-        account: { merchantId: input.merchantId, mode: input.mode },
+        account,
         pspReference: authorization,
         amount: input.amount,
         currency: input.currency,
@@ -517,6 +520,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   async function captureOrVoid(authorization: string): Promise<{ status: 'captured' | 'failed'; message: string }> {
     const movement = {
       connector: input.connector,
+      account,
       pspReference: authorization,
       amount: input.amount,
       currency: input.currency,
@@ -582,6 +586,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
         const capture = await paymentActivities.capturePayment({
           idempotencyKey: workflowId,
           connector: input.connector,
+          account,
           pspReference: outcome.pspReference,
           amount: input.amount,
           currency: input.currency,

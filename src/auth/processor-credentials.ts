@@ -45,6 +45,8 @@ export interface ConnectProcessorInput {
   webhookSecret?: string;
   /** How long the replaced webhook secret keeps verifying (0: at once, e.g. after a leak). */
   webhookSecretGraceMs: number;
+  /** A test key may connect live mode (STRIPE_ALLOW_TEST_KEYS_FOR_LIVE, refused in production): for stripe-mock. */
+  allowTestKeyForLive?: boolean;
   now?: Date;
 }
 
@@ -112,7 +114,10 @@ export async function connectProcessor(
   const { merchantId, mode, connector } = input;
   if (input.secretKey === undefined && input.webhookSecret === undefined)
     throw new CredentialFormatError('no credentials given: expected the secret key and the webhook signing secret');
-  const keyCheck = input.secretKey === undefined ? undefined : checkStripeSecretKey(input.secretKey, mode);
+  const keyCheck =
+    input.secretKey === undefined
+      ? undefined
+      : checkStripeSecretKey(input.secretKey, mode, { allowTestKeyForLive: input.allowTestKeyForLive });
   const secretCheck = input.webhookSecret === undefined ? undefined : checkStripeWebhookSecret(input.webhookSecret);
   if (!(await findMerchant(db, merchantId))) throw new Error(`no merchant ${merchantId}`);
 

@@ -47,7 +47,11 @@ export const stripeKeyHint = (mode: Mode, restricted: boolean, keyLast4: string)
 export const stripeWebhookSecretHint = (secretLast4: string) => `whsec_…${secretLast4}`;
 
 /** Checks a Stripe secret or restricted key for the mode it is to serve. */
-export function checkStripeSecretKey(key: string, mode: Mode): { last4: string; restricted: boolean } {
+export function checkStripeSecretKey(
+  key: string,
+  mode: Mode,
+  { allowTestKeyForLive = false }: { allowTestKeyForLive?: boolean } = {},
+): { last4: string; restricted: boolean } {
   const match = STRIPE_KEY.exec(key);
   if (!match) {
     if (/^pk_(test|live)_/.test(key))
@@ -59,7 +63,8 @@ export function checkStripeSecretKey(key: string, mode: Mode): { last4: string; 
     );
   }
   const keyMode = match[2] as Mode;
-  if (keyMode !== mode) {
+  // STRIPE_ALLOW_TEST_KEYS_FOR_LIVE (never in production): live accounts against stripe-mock, which takes test keys only.
+  if (keyMode !== mode && !(allowTestKeyForLive && keyMode === 'test')) {
     throw new CredentialFormatError(
       mode === 'live'
         ? `a test key (${match[1]}_test_…) cannot connect live mode: use the account's live key (sk_live_… or rk_live_…)`

@@ -116,6 +116,7 @@ export function registerProcessorCommands(merchant: Command): void {
             secretKey: given.secretKey,
             webhookSecret: given.webhookSecret,
             webhookSecretGraceMs: opts.webhookGrace ?? DEFAULT_PROCESSOR_WEBHOOK_GRACE_MS,
+            allowTestKeyForLive: config.stripe.allowTestKeysForLive,
           }),
           ttlMs: config.keyCacheTtlMs,
         }));

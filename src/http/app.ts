@@ -3,6 +3,7 @@ import path from 'node:path';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Db } from 'mongodb';
+import { createProcessorCredentialCache } from '../auth/processor-credentials';
 import type { ApiKeyVerifier } from '../auth/verifier';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
@@ -14,6 +15,7 @@ import { healthRoutes } from './health';
 import { type RequestState, requestContext } from './request-id';
 import { RequestRateLimiter, requestRateLimit } from './request-rate-limit';
 import { paymentHandler } from './routes/payment';
+import { processorEventRoutes } from './routes/processor-events';
 import { refundHandler } from './routes/refund';
 import { statusHandler } from './routes/status';
 import { securityHeaders } from './security-headers';
@@ -70,6 +72,14 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
 
   const threeDS = threeDSRoutes({ db: deps.db, client: deps.temporal.client, config: deps.config });
   app.use(threeDS.routes());
+
+  const processorCredentials = createProcessorCredentialCache(deps.db, deps.config);
+  const processorEvents = processorEventRoutes({
+    db: deps.db,
+    client: deps.temporal.client,
+    stripeWebhookSecrets: (account) => processorCredentials.webhookSecrets(account, 'stripe'),
+  });
+  app.use(processorEvents.routes());
 
   const epro = eproRoutes(deps);
   app.use(epro.routes() as unknown as Koa.Middleware<RequestState>);

@@ -31,7 +31,12 @@ export class RecordingProxy {
   private readonly faults: Fault[] = [];
   private server?: http.Server;
 
-  constructor(private readonly target: URL) {}
+  constructor(private target: URL) {}
+
+  /** Sends the next calls to another upstream: one stripe-mock playing another kind of processor. */
+  retarget(target: URL): void {
+    this.target = target;
+  }
 
   /** Applies `fault` to the next calls, one each, in order. */
   inject(...faults: Fault[]): void {
