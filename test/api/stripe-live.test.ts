@@ -1,3 +1,4 @@
+import path from 'node:path';
 import Stripe from 'stripe';
 import { connectProcessor } from '../../src/auth/processor-credentials';
 import type { CreatedMerchant } from '../../src/auth/accounts';
@@ -6,6 +7,7 @@ import { processorEvents } from '../../src/store/processor-events';
 import { processorReferences } from '../../src/store/processor-references';
 import { type StripeMock, startStripeMock } from '../../tools/servers';
 import { paymentKey } from '../../workflows/vocabulary';
+import { scanForCardData } from '../support/card-scan';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { type PrivateStack, startPrivateStack } from '../support/private-stack';
 import { RecordingProxy } from '../support/recording-proxy';
@@ -38,6 +40,8 @@ beforeAll(async () => {
   stack = await startPrivateStack({
     STRIPE_API_URL: `http://${api.host}:${api.port}`,
     STRIPE_ALLOW_TEST_KEYS_FOR_LIVE: 'true',
+    // The card scan at the end reads the logs at the level that would show the most.
+    LOG_LEVEL: 'debug',
   });
   merchant = await newMerchant(stack, { live: true, threeDSTimeoutMs: 4_000, refundWindowMs: 60_000 });
   // stripe-mock takes test keys only: the live account holds one (STRIPE_ALLOW_TEST_KEYS_FOR_LIVE).
@@ -213,4 +217,20 @@ it('takes a signed Stripe event for a payment in its challenge, once, and refuse
     }),
   });
   expect(await unknown.json()).toEqual({ received: false, reason: 'no such payment' });
+});
+
+it('leaves the card nowhere but in the PaymentMethod request to Stripe: histories, records, logs, other traffic', async () => {
+  const pmRequests = proxy.calls.filter((c) => c.method === 'POST' && c.path === '/v1/payment_methods');
+  expect(pmRequests.length).toBeGreaterThan(0);
+  // The one place the card must go: and the scan would see it there.
+  expect(pmRequests.every((c) => c.rawBody.includes('4242424242424242'))).toBe(true);
+  const traffic = proxy.calls.flatMap((call) => [
+    ...(pmRequests.includes(call) ? [] : [{ where: `the request ${call.method} ${call.path}`, text: call.rawBody }]),
+    { where: `the answer to ${call.method} ${call.path}`, text: call.answer ?? '' },
+  ]);
+  const report = await scanForCardData(stack.temporal, stack.db, path.join(stack.config.dataDir, 'logs'), traffic);
+  expect(report.findings).toEqual([]);
+  expect(report.histories).toBeGreaterThanOrEqual(4);
+  expect(report.collections.processor_references).toBeGreaterThanOrEqual(4);
+  expect(report.collections.processor_credentials).toBe(1);
 });
