@@ -49,14 +49,17 @@ export interface PaymentInput {
   maskedPan: string;
   brand: string;
   vaultToken: string;
-  /** Processor connector: `simulator` in sandbox, the account's connector in live. */
+  /** Processor connector: the account's for the mode (sandbox: `simulator` unless it connected Stripe's test mode). */
   connector: string;
   /** Absent from payments started before it was added; the workflow passes it to the processor as it is. */
   customer?: CustomerDetails;
   callbackUrl?: string;
   /** Where the cardholder's browser goes back after a 3-D Secure challenge (kept on the payment's record). */
   returnUrl?: string;
-  /** The merchant sent 3DS=yes: challenge the cardholder before authorizing, whatever the card. */
+  /**
+   * The merchant sent 3DS=yes: challenge the cardholder whatever the card (before authorizing on the sandbox page;
+   * a processor that hosts challenges is asked to challenge).
+   */
   threeDSRequested: boolean;
   /** Where the cardholder completes a challenge (`{PUBLIC_BASE_URL}/v1/3ds/{Reference}`). */
   threeDSUrl: string;
