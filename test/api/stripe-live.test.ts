@@ -219,6 +219,23 @@ it('takes a signed Stripe event for a payment in its challenge, once, and refuse
   expect(await unknown.json()).toEqual({ received: false, reason: 'no such payment' });
 });
 
+it('retries an authorization whose answer was lost with the same idempotency keys, and the payment ends once', async () => {
+  const body = liveBody();
+  // The PaymentMethod goes through; the PaymentIntent is created at Stripe but its answer never comes back.
+  proxy.inject({ kind: 'pass' }, { kind: 'drop' });
+  const paid = await post(stack.apiUrl, 'payment', merchant.liveKey!, body);
+  expect(paid.body).toMatchObject({ Code: 0, Result: { Status: 'captured' } });
+
+  const workflowId = `payment-live-${merchant.merchantId}-${body.Tid}`;
+  const creates = proxy.calls.filter(
+    (c) => c.path === '/v1/payment_intents' && c.idempotencyKey?.startsWith(workflowId),
+  );
+  expect(creates.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(creates.map((c) => c.idempotencyKey))).toEqual(new Set([`${workflowId}:payment_intent`]));
+  const captures = proxy.calls.filter((c) => c.path.endsWith('/capture') && c.idempotencyKey?.startsWith(workflowId));
+  expect(new Set(captures.map((c) => c.idempotencyKey)).size).toBe(1);
+});
+
 it('leaves the card nowhere but in the PaymentMethod request to Stripe: histories, records, logs, other traffic', async () => {
   const pmRequests = proxy.calls.filter((c) => c.method === 'POST' && c.path === '/v1/payment_methods');
   expect(pmRequests.length).toBeGreaterThan(0);

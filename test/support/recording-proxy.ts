@@ -19,7 +19,10 @@ export interface RecordedCall {
  * processor did it, the caller never hears).
  */
 export type Fault =
-  { kind: 'answer'; status: number; body: unknown; headers?: Record<string, string> } | { kind: 'drop' };
+  | { kind: 'answer'; status: number; body: unknown; headers?: Record<string, string> }
+  | { kind: 'drop' }
+  /** No fault for this call: it goes through as it is (to aim the next fault at a later call). */
+  | { kind: 'pass' };
 
 /**
  * A plain-HTTP proxy on loopback in front of stripe-mock: keeps every call the connector makes (method, path,
