@@ -372,9 +372,12 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     return { accepted: true, decision: decision! };
   });
 
-  /** Asks the cardholder to authenticate; resolves with their answer, or undefined when time ran out. */
-  async function waitForChallenge(): Promise<ChallengeResult | undefined> {
-    await transition('pending', MESSAGES.challenge, { threeDSUrl: input.threeDSUrl });
+  /** Offers the challenge: the record and the first answer carry the 3-D Secure link, the payment waits for 3DS. */
+  async function offerChallenge(challengeRedirectUrl?: string): Promise<void> {
+    await transition('pending', MESSAGES.challenge, {
+      threeDSUrl: input.threeDSUrl,
+      ...(challengeRedirectUrl === undefined ? {} : { challengeRedirectUrl }),
+    });
     decision = {
       status: 'pending',
       message: MESSAGES.challenge,
@@ -382,6 +385,11 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
       threeDSUrl: input.threeDSUrl,
     };
     setWaitingFor('3ds');
+  }
+
+  /** Asks the cardholder to authenticate; resolves with their answer, or undefined when time ran out. */
+  async function waitForChallenge(): Promise<ChallengeResult | undefined> {
+    await offerChallenge();
     awaitingChallenge = true;
     const answered = await condition(() => challenge !== undefined, input.threeDSTimeoutMs);
     awaitingChallenge = false;
@@ -459,17 +467,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     authorization: string,
     redirectUrl: string,
   ): Promise<AuthorizeOutcome | { kind: 'error'; message: string } | undefined> {
-    await transition('pending', MESSAGES.challenge, {
-      threeDSUrl: input.threeDSUrl,
-      challengeRedirectUrl: redirectUrl,
-    });
-    decision = {
-      status: 'pending',
-      message: MESSAGES.challenge,
-      date: new Date().toISOString(),
-      threeDSUrl: input.threeDSUrl,
-    };
-    setWaitingFor('3ds');
+    await offerChallenge(redirectUrl);
     const watched = await watchAuthorization(
       authorization,
       (kind) => kind === 'challenge_required',

@@ -259,8 +259,11 @@ export interface AuthorizeInput {
   connector: string;
   amount: number;
   currency: string;
+  /** True once the cardholder completed a challenge on SettleFlow's own (sandbox) page. */
   authenticated: boolean;
+  /** The customer and order details the merchant sent, for the processor's risk checks; absent on old payments. */
   customer?: CustomerDetails;
+  /** Whose processor account; absent only on calls scheduled by payments that predate accounts (simulator). */
   account?: ProcessorAccount;
   labels?: PaymentLabels;
   /** Where a processor that hosts the 3-D Secure challenge sends the cardholder back. */

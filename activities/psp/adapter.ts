@@ -1,10 +1,9 @@
 import type {
+  AuthorizeInput,
   AuthorizeOutcome,
   CaptureOutcome,
   RefundOutcome,
   VoidOutcome,
-  CustomerDetails,
-  PaymentLabels,
   ProcessorAccount,
 } from '../../workflows/vocabulary';
 
@@ -21,23 +20,11 @@ export interface CardData {
   cvv?: string;
 }
 
-export interface AuthorizeRequest {
-  idempotencyKey: string;
-  amount: number;
-  currency: string;
-  card: CardData;
-  /** True once the cardholder completed a 3-D Secure challenge. */
-  authenticated: boolean;
-  /** The customer and order details the merchant sent, for the processor's risk checks; absent on old payments. */
-  customer?: CustomerDetails;
-  /** Whose processor account; absent only on calls scheduled by payments that predate accounts (simulator). */
-  account?: ProcessorAccount;
-  labels?: PaymentLabels;
-  /** Where a processor that hosts the 3-D Secure challenge sends the cardholder back. */
-  returnUrl?: string;
-  /** The merchant sent 3DS=yes: a processor that hosts challenges is asked to challenge the cardholder. */
-  threeDSRequested?: boolean;
-}
+/**
+ * What a connector is asked to authorize: the activity's input (workflows/vocabulary.ts, AuthorizeInput, where each
+ * field is described) with the card, taken from the vault inside the activity, in place of the vault token.
+ */
+export type AuthorizeRequest = Omit<AuthorizeInput, 'vaultToken' | 'connector'> & { card: CardData };
 
 export interface AuthorizationCheck {
   account?: ProcessorAccount;

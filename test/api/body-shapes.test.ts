@@ -1,15 +1,7 @@
-import type { CreatedMerchant } from '../../src/auth/accounts';
-import { type Encoding, newMerchant, paymentBody, post } from '../support/factories';
-import { connectToStack, type StackClients } from '../support/stack-client';
+import { type Encoding, paymentBody, post, useStackWithMerchant } from '../support/factories';
 
 /** Existing E-PRO integrations must work unchanged: every body shape, canonical and variant field names. */
-let stack: StackClients;
-let merchant: CreatedMerchant;
-beforeAll(async () => {
-  stack = await connectToStack();
-  merchant = await newMerchant(stack);
-});
-afterAll(() => stack.close());
+const shop = useStackWithMerchant();
 
 function lowerCased(body: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(body).map(([k, v]) => [k.toLowerCase(), v]));
@@ -40,7 +32,9 @@ describe.each<Encoding>(['json', 'form', 'multipart'])('a payment sent as %s', (
     ['the documented variants', documentedVariants],
   ])('is accepted with %s', async (_name, shape) => {
     const body = shape(paymentBody());
-    const answer = await post(stack.apiUrl, 'payment', undefined, body, encoding, { 'EPRO-API-KEY': merchant.testKey });
+    const answer = await post(shop.stack.apiUrl, 'payment', undefined, body, encoding, {
+      'EPRO-API-KEY': shop.merchant.testKey,
+    });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({
       Code: 0,
@@ -51,9 +45,9 @@ describe.each<Encoding>(['json', 'form', 'multipart'])('a payment sent as %s', (
 
 it('trims values, takes numbers as JSON numbers, and ignores unknown fields', async () => {
   const body = { ...paymentBody(), Amount: 1234, CardMonth: 12, Uid: '  customer-42  ', Foo: 'bar', Nested: { a: 1 } };
-  const res = await fetch(`${stack.apiUrl}/v1/payment/direct`, {
+  const res = await fetch(`${shop.stack.apiUrl}/v1/payment/direct`, {
     method: 'POST',
-    headers: { 'epro-api-key': merchant.testKey, 'content-type': 'application/json' },
+    headers: { 'epro-api-key': shop.merchant.testKey, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
   const answer = (await res.json()) as { Code: number; Result: Record<string, unknown> };
@@ -63,13 +57,13 @@ it('trims values, takes numbers as JSON numbers, and ignores unknown fields', as
 
 it('prefers the exact canonical spelling when a variant also arrives', async () => {
   const body = { ...paymentBody(), amount: '999999999', Amount: '1234' };
-  const answer = await post(stack.apiUrl, 'payment', merchant.testKey, body);
+  const answer = await post(shop.stack.apiUrl, 'payment', shop.merchant.testKey, body);
   expect(answer.body.Result).toMatchObject({ Amount: 12.34 });
 });
 
 it('reads the key header case-insensitively and echoes X-Request-Id', async () => {
-  const answer = await post(stack.apiUrl, 'status', undefined, { Tid: 'nope' }, 'json', {
-    'EPRO-API-KEY': merchant.testKey,
+  const answer = await post(shop.stack.apiUrl, 'status', undefined, { Tid: 'nope' }, 'json', {
+    'EPRO-API-KEY': shop.merchant.testKey,
     'X-Request-Id': 'abc-123',
   });
   expect(answer.body.Code).toBe(102);

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { CreatedMerchant } from '../../src/auth/accounts';
-import { eventually, newMerchant, paymentBody, post } from '../support/factories';
-import { connectToStack, type StackClients } from '../support/stack-client';
+import { eventually, paymentBody, post, useStackWithMerchant } from '../support/factories';
 import { paymentWorkflowId } from '../../workflows/vocabulary';
 
 /**
@@ -13,15 +11,7 @@ import { paymentWorkflowId } from '../../workflows/vocabulary';
  */
 jest.setTimeout(60_000);
 
-let stack: StackClients;
-let merchant: CreatedMerchant;
-
-beforeAll(async () => {
-  stack = await connectToStack();
-  merchant = await newMerchant(stack);
-});
-
-afterAll(() => stack.close());
+const shop = useStackWithMerchant();
 
 interface LogLine {
   msg?: string;
@@ -31,7 +21,7 @@ interface LogLine {
 }
 
 function workerLogLines(): LogLine[] {
-  const text = readFileSync(path.join(stack.config.dataDir, 'logs', 'worker.log'), 'utf8');
+  const text = readFileSync(path.join(shop.stack.config.dataDir, 'logs', 'worker.log'), 'utf8');
   return text
     .split('\n')
     .filter((line) => line.startsWith('{'))
@@ -41,12 +31,14 @@ function workerLogLines(): LogLine[] {
 it('the request id of a payment is on its workflow memo and on its activities log lines', async () => {
   const requestId = `trace-${randomUUID()}`;
   const body = paymentBody({ CardNumber: '4000000000000119' });
-  const answer = await post(stack.apiUrl, 'payment', merchant.testKey, body, 'json', { 'X-Request-Id': requestId });
+  const answer = await post(shop.stack.apiUrl, 'payment', shop.merchant.testKey, body, 'json', {
+    'X-Request-Id': requestId,
+  });
   expect(answer.requestId).toBe(requestId);
   expect(answer.body.Result).toMatchObject({ Status: 'captured' });
 
-  const workflowId = paymentWorkflowId('test', merchant.merchantId, body.Tid!);
-  const described = await stack.temporal.workflow.getHandle(workflowId).describe();
+  const workflowId = paymentWorkflowId('test', shop.merchant.merchantId, body.Tid!);
+  const described = await shop.stack.temporal.workflow.getHandle(workflowId).describe();
   expect(described.memo).toEqual({ requestId });
 
   const failedAttempts = await eventually('the retried authorization logged', () => {

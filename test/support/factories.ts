@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type CreatedMerchant, type CreateMerchantInput, createMerchant } from '../../src/auth/accounts';
-import type { StackClients } from './stack-client';
+import { connectToStack, type StackClients } from './stack-client';
 
 export type Endpoint = 'payment' | 'refund' | 'status';
 export type Encoding = 'json' | 'form' | 'multipart';
@@ -27,6 +27,23 @@ export function paymentBody(overrides: Record<string, string | undefined> = {}):
 
 export function newMerchant(stack: StackClients, input: Partial<CreateMerchantInput> = {}): Promise<CreatedMerchant> {
   return createMerchant(stack.db, stack.config, { name: `Test shop ${randomUUID().slice(0, 8)}`, ...input });
+}
+
+/**
+ * The shared test stack and a merchant of the file's own, set up before the file's tests and closed after them:
+ * read `shop.stack` and `shop.merchant` inside the tests.
+ */
+export function useStackWithMerchant(input: Partial<CreateMerchantInput> = {}): {
+  stack: StackClients;
+  merchant: CreatedMerchant;
+} {
+  const shop = {} as { stack: StackClients; merchant: CreatedMerchant };
+  beforeAll(async () => {
+    shop.stack = await connectToStack();
+    shop.merchant = await newMerchant(shop.stack, input);
+  });
+  afterAll(() => shop.stack?.close());
+  return shop;
 }
 
 export interface Answer {

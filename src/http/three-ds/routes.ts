@@ -92,6 +92,11 @@ function sandboxPageServes(payment: PaymentDoc): boolean {
 
 const NOT_SANDBOX = 'This payment is authenticated by its processor, not on this page.';
 
+/** The outcome the workflow answered an accepted challenge with. */
+function showDecision(ctx: Context, payment: PaymentDoc, decision: Decision): void {
+  showOutcome(ctx, payment, { status: decision.status, message: decision.message, date: new Date(decision.date) });
+}
+
 const CHALLENGE_RETRIES = 10;
 const CHALLENGE_RETRY_MS = 300;
 
@@ -153,14 +158,7 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
     if (!payment) return render(ctx, 404, messagePage('Unknown payment', 'This authentication link is not valid.'));
     if (payment.status === 'pending' && payment.challengeRedirectUrl) {
       const answer = await submitChallengeReturn(deps.client, payment.workflowId, deps.config.apiWaitBudgetMs);
-      if ('accepted' in answer && answer.accepted) {
-        const { decision } = answer;
-        return showOutcome(ctx, payment, {
-          status: decision.status,
-          message: decision.message,
-          date: new Date(decision.date),
-        });
-      }
+      if ('accepted' in answer && answer.accepted) return showDecision(ctx, payment, answer.decision);
     }
     const current = (await findPayment(deps.db, payment._id)) ?? payment;
     showOutcome(ctx, current, { status: current.status, message: current.message, date: current.updatedAt });
@@ -192,14 +190,7 @@ export function threeDSRoutes(deps: ThreeDSDeps): Router<RequestState> {
       await sleep(CHALLENGE_RETRY_MS);
       answer = await submit();
     }
-    if ('accepted' in answer && answer.accepted) {
-      const { decision } = answer;
-      return showOutcome(ctx, payment, {
-        status: decision.status,
-        message: decision.message,
-        date: new Date(decision.date),
-      });
-    }
+    if ('accepted' in answer && answer.accepted) return showDecision(ctx, payment, answer.decision);
     // A second submission, or one after the timeout: no state change, just the payment as it stands.
     const current = (await findPayment(deps.db, payment._id)) ?? payment;
     if (isEarly(answer) && current.status === 'pending' && current.threeDSUrl) return showChallenge(ctx, current);
