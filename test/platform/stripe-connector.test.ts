@@ -8,10 +8,9 @@ import {
   FAILURE_PROCESSOR_REJECTED_REQUEST,
   type ProcessorAccount,
 } from '../../workflows/vocabulary';
-import { type StripeMock, startStripeMock } from '../../tools/servers';
+import type { StripeMock } from '../../tools/servers';
 import { cardDataIn } from '../support/card-scan';
-import { RecordingProxy } from '../support/recording-proxy';
-import { STRIPE_MOCK_PLAYS, stripeMockUrl } from '../support/stripe-mock';
+import { type StripeBehindProxy, startStripeMockPlays, stripeBehindProxy, stripeMockUrl } from '../support/stripe-mock';
 
 /**
  * The Stripe connector (activities/psp/stripe) against stripe-mock, Stripe's API simulator, through the official
@@ -68,23 +67,8 @@ const movement = (key: string, overrides: Partial<MovementRequest> = {}): Moveme
   ...overrides,
 });
 
-interface Processor {
-  proxy: RecordingProxy;
-  connector: StripeConnector;
+interface Processor extends StripeBehindProxy {
   mock?: StripeMock;
-}
-
-/** stripe-mock behind a recording proxy, and a connector to it whose credentials are stripe-mock's test key. */
-async function processor(target: URL, secretKey = 'sk_test_settleflow'): Promise<Processor> {
-  const proxy = new RecordingProxy(target);
-  const api = await proxy.start();
-  // stripe-mock takes only `sk_test_` keys, so the live account here has one (allowTestKeysForLive).
-  const connector = new StripeConnector({
-    credentials: () => Promise.resolve({ secretKey }),
-    api,
-    allowTestKeysForLive: true,
-  });
-  return { proxy, connector };
 }
 
 async function expectFailure(call: Promise<unknown>, type: string): Promise<ApplicationFailure> {
@@ -104,13 +88,10 @@ let approving: Processor;
 let challenging: Processor;
 
 beforeAll(async () => {
-  const [approvingMock, challengingMock] = await Promise.all([
-    startStripeMock({ dir: dataDir, fixtures: STRIPE_MOCK_PLAYS.approving, name: 'stripe-mock-approving' }),
-    startStripeMock({ dir: dataDir, fixtures: STRIPE_MOCK_PLAYS.challenging, name: 'stripe-mock-challenging' }),
-  ]);
-  bundled = await processor(stripeMockUrl());
-  approving = { ...(await processor(new URL(approvingMock.url))), mock: approvingMock };
-  challenging = { ...(await processor(new URL(challengingMock.url))), mock: challengingMock };
+  const mocks = await startStripeMockPlays(dataDir, ['approving', 'challenging']);
+  bundled = await stripeBehindProxy(stripeMockUrl());
+  approving = { ...(await stripeBehindProxy(new URL(mocks.approving.url))), mock: mocks.approving };
+  challenging = { ...(await stripeBehindProxy(new URL(mocks.challenging.url))), mock: mocks.challenging };
 });
 
 afterAll(async () => {
@@ -280,7 +261,7 @@ describe('the Stripe connector against stripe-mock', () => {
 
   it('a key Stripe refuses (401) is a non-retryable ProcessorCredentialsRejected', async () => {
     // stripe-mock answers 401 to a key with a third underscore.
-    const refused = await processor(stripeMockUrl(), 'sk_test_not_valid');
+    const refused = await stripeBehindProxy(stripeMockUrl(), 'sk_test_not_valid');
     try {
       await expectFailure(refused.connector.capture(movement(workflowId())), FAILURE_PROCESSOR_CREDENTIALS);
       expect(refused.proxy.calls).toMatchObject([{ status: 401 }]);
@@ -290,7 +271,7 @@ describe('the Stripe connector against stripe-mock', () => {
   });
 
   it('a key of the other mode, or no account, is refused before any call', async () => {
-    const live = await processor(stripeMockUrl(), 'sk_live_settleflow');
+    const live = await stripeBehindProxy(stripeMockUrl(), 'sk_live_settleflow');
     try {
       await expectFailure(
         live.connector.authorize(authorizeRequest(workflowId(), { account: testAccount })),

@@ -14,15 +14,14 @@ export interface RecordedCall {
 }
 
 /**
- * What to do with the next call: pass it on; answer it with an HTTP error without passing it on (as a failing
- * processor would, before doing anything); or pass it on and then cut the connection before the answer (the
- * processor did it, the caller never hears).
+ * What to do with the next call: pass it on (`pass`, to let one call through before a fault meant for the next);
+ * answer it with an HTTP error without passing it on (as a failing processor would, before doing anything); or
+ * pass it on and then cut the connection before the answer (the processor did it, the caller never hears).
  */
 export type Fault =
+  | { kind: 'pass' }
   | { kind: 'answer'; status: number; body: unknown; headers?: Record<string, string> }
-  | { kind: 'drop' }
-  /** No fault for this call: it goes through as it is (to aim the next fault at a later call). */
-  | { kind: 'pass' };
+  | { kind: 'drop' };
 
 /**
  * A plain-HTTP proxy on loopback in front of stripe-mock: keeps every call the connector makes (method, path,
@@ -44,6 +43,11 @@ export class RecordingProxy {
   /** Applies `fault` to the next calls, one each, in order. */
   inject(...faults: Fault[]): void {
     this.faults.push(...faults);
+  }
+
+  /** Forgets the faults not yet applied (a test that failed half way must not leave them to the next one). */
+  clearFaults(): void {
+    this.faults.length = 0;
   }
 
   async start(): Promise<{ host: string; port: number; protocol: 'http' }> {

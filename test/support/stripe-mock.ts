@@ -1,4 +1,7 @@
 import Stripe from 'stripe';
+import { StripeConnector } from '../../activities/psp/stripe/stripe-connector';
+import { type StripeMock, startStripeMock } from '../../tools/servers';
+import { RecordingProxy } from './recording-proxy';
 
 /**
  * The stripe-mock the global setup started (tools/servers.ts): Stripe's API simulator, which checks each request
@@ -56,4 +59,64 @@ export const STRIPE_MOCK_PLAYS = {
   processing: {
     payment_intent: { status: 'processing', capture_method: 'manual', last_payment_error: null, next_action: null },
   },
+  /**
+   * The cardholder failed the challenge on Stripe's page: that attempt failed, and the intent waits for another
+   * payment method, with the failure as its last error (the code Stripe documents for it).
+   */
+  failingAuthentication: {
+    payment_intent: {
+      status: 'requires_payment_method',
+      capture_method: 'manual',
+      next_action: null,
+      last_payment_error: {
+        type: 'invalid_request_error',
+        code: 'payment_intent_authentication_failure',
+        message: 'The provided PaymentMethod has failed authentication.',
+      },
+    },
+  },
+  /** Every refund failed: the card network could not return the money (the card was closed since). */
+  refusingRefunds: {
+    refund: { status: 'failed', failure_reason: 'expired_or_canceled_card' },
+  },
 } satisfies Record<string, Record<string, Record<string, unknown>>>;
+
+export type StripeMockPlay = keyof typeof STRIPE_MOCK_PLAYS;
+
+/** One stripe-mock per play, started together (about a second each); none is left running if one fails. */
+export async function startStripeMockPlays<P extends StripeMockPlay>(
+  dir: string,
+  plays: readonly P[],
+): Promise<Record<P, StripeMock>> {
+  const started = await Promise.allSettled(
+    plays.map((play) => startStripeMock({ dir, fixtures: STRIPE_MOCK_PLAYS[play], name: `stripe-mock-${play}` })),
+  );
+  const mocks = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await Promise.all(mocks.map((mock) => mock.stop()));
+    throw failed.reason;
+  }
+  return Object.fromEntries(plays.map((play, i) => [play, mocks[i]!])) as Record<P, StripeMock>;
+}
+
+/** A Stripe connector whose calls go through a recording proxy (test/support/recording-proxy.ts) to `target`. */
+export interface StripeBehindProxy {
+  proxy: RecordingProxy;
+  connector: StripeConnector;
+}
+
+/**
+ * The Stripe connector as the worker builds it, pointed at a recording proxy in front of a stripe-mock. stripe-mock
+ * takes only `sk_test_` keys, so a live account holds one here (`allowTestKeysForLive`).
+ */
+export async function stripeBehindProxy(target: URL, secretKey = 'sk_test_settleflow'): Promise<StripeBehindProxy> {
+  const proxy = new RecordingProxy(target);
+  const api = await proxy.start();
+  const connector = new StripeConnector({
+    credentials: () => Promise.resolve({ secretKey }),
+    api,
+    allowTestKeysForLive: true,
+  });
+  return { proxy, connector };
+}
