@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execSync } from 'node:child_process';
 import { type ChaosReport, runChaos } from './harness';
-import { type Fault, planRun, rerunCommand } from './plan';
+import { describeShares, type Fault, planRun, rerunCommand } from './plan';
 
 /**
  * `npm test` runs a reduced chaos round (every kind of fault once, tens of payments); `npm run chaos` runs the
@@ -20,6 +20,7 @@ const REDUCED: Fault[] = [
   'dual-start',
   'kill-api',
   'restart-temporal',
+  'lose-stripe-answer',
   'dual-stop',
   'restart-ferretdb',
   'kill-worker',
@@ -29,12 +30,14 @@ const FULL: Fault[] = [
   'kill-api',
   'restart-temporal',
   'kill-worker',
+  'lose-stripe-answer',
   'dual-start',
   'restart-ferretdb',
   'kill-worker',
   'kill-api',
   'dual-stop',
   'restart-temporal',
+  'lose-stripe-answer',
   'kill-worker',
   'restart-ferretdb',
   'kill-api',
@@ -58,7 +61,7 @@ function record(report: ChaosReport): void {
   appendFileSync(
     file,
     `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · commit ${commit} · seed ${report.seed}\n\n` +
-      `Command: \`${rerun}\` (CHAOS_SCALE=full, ${plan.scenarios.length} payments, concurrency ${concurrency}) · ` +
+      `Command: \`${rerun}\` (CHAOS_SCALE=full, ${plan.scenarios.length} payments (${describeShares(plan)}), concurrency ${concurrency}) · ` +
       `machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version} · ` +
       `duration ${Math.round(report.durationMs / 1000)} s\n\n| figure | value |\n|---|---|\n${rows}\n`,
   );
@@ -67,7 +70,7 @@ function record(report: ChaosReport): void {
 it(`keeps every invariant while processes die (${plan.scenarios.length} payments, seed ${seed})`, async () => {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   say(
-    `[chaos] seed ${seed}, plan ${plan.fingerprint} (${plan.scenarios.length} payments, faults ${plan.faults.map((f) => `${f.fault}@${f.at}`).join(', ')}); rerun: ${rerun}`,
+    `[chaos] seed ${seed}, plan ${plan.fingerprint} (${plan.scenarios.length} payments: ${describeShares(plan)}; faults ${plan.faults.map((f) => `${f.fault}@${f.at}`).join(', ')}); rerun: ${rerun}`,
   );
   let report: ChaosReport;
   try {

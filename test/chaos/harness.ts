@@ -5,17 +5,27 @@ import { MongoClient } from 'mongodb';
 import { simulatorLedger } from '../../activities/psp/simulator';
 import { simulatorCalls } from '../../activities/psp/simulator-calls';
 import { createMerchant } from '../../src/auth/accounts';
+import { connectProcessor } from '../../src/auth/processor-credentials';
 import { loadConfig } from '../../src/config';
 import type { PaymentDoc } from '../../src/store/payment-records';
 import { stateQuery } from '../../workflows/messages';
-import { FINAL_STATUSES, type PaymentStatus } from '../../workflows/vocabulary';
+import {
+  FINAL_STATUSES,
+  type Mode,
+  paymentKey,
+  type PaymentStatus,
+  paymentWorkflowId,
+} from '../../workflows/vocabulary';
 import type { ManagedProcess } from '../../tools/process';
+import { startStripeMock } from '../../tools/servers';
 import { type Stack, startApiProcess, startStack, startWorkerProcess } from '../../tools/stack';
 import { scanForCardData } from '../support/card-scan';
 import { paymentBody } from '../support/factories';
 import { type MoneyMoved, moneyByPayment, moneyDisagreements } from '../support/money';
 import { freePort } from '../../tools/ports';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
+import { RecordingProxy } from '../support/recording-proxy';
+import { STRIPE_MOCK_PLAYS } from '../support/stripe-mock';
 import {
   allowedMisses,
   type ChallengeMiss,
@@ -24,7 +34,10 @@ import {
   type FaultRecord,
   faultsOnIdle,
   inFlightTotal,
+  lostStripeAnswers,
+  processorTrafficToScan,
   type ReceivedEvent,
+  stripeLedger,
   wrongEvents,
 } from './checks';
 import {
@@ -32,9 +45,11 @@ import {
   type ChaosPlan,
   DECLINE_MESSAGES,
   type Fault,
+  describeShares,
   generator,
   type Kind,
   type PlannedScenario,
+  type Processor,
 } from './plan';
 
 /**
@@ -43,6 +58,11 @@ import {
  * timeouts and dropped connections with the same Tid, and on 104 after such a retry it asks the status endpoint.
  * What runs is decided by the plan (plan.ts, from the seed alone); what the checks look at is in checks.ts and
  * test/support/money.ts.
+ *
+ * A share of the load goes to a second merchant connected to Stripe, in live mode and in Stripe's test mode
+ * (plan.ts, STRIPE_KINDS): stripe-mock plays an approving Stripe, behind a recording proxy whose log of every call
+ * is that share's processor ledger (checks.ts, stripeLedger). Both run in this process, outside the stack, so the
+ * faults that kill the worker or the API mid-call leave them up, as Stripe would be.
  */
 export interface ChaosOptions {
   plan: ChaosPlan;
@@ -52,6 +72,7 @@ export interface ChaosOptions {
 
 interface Expectation {
   kind: Kind;
+  processor: Processor;
   tid: string;
   card: string;
   amount: number;
@@ -79,6 +100,32 @@ interface Envelope {
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const dataDir = path.resolve(__dirname, '..', '..', '.data', 'chaos', `run-${process.pid}`);
+  rmSync(dataDir, { recursive: true, force: true });
+  // ── Stripe: stripe-mock playing an approving processor, the recording proxy in front of it ──────────────────
+  // Its own log goes beside the stack's, not among them: stripe-mock is the processor, whose log may hold what the
+  // connector sent it (the card, in the PaymentMethod request), and the card-data scan reads the stack's logs.
+  const stripeMock = await startStripeMock({
+    dir: path.join(dataDir, 'processor'),
+    fixtures: STRIPE_MOCK_PLAYS.approving,
+    log: options.log,
+  });
+  const proxy = new RecordingProxy(new URL(stripeMock.url));
+  try {
+    const api = await proxy.start();
+    return await runOnStack(options, dataDir, proxy, `${api.protocol}://${api.host}:${api.port}`);
+  } finally {
+    await proxy.stop();
+    await stripeMock.stop();
+  }
+}
+
+async function runOnStack(
+  options: ChaosOptions,
+  dataDir: string,
+  proxy: RecordingProxy,
+  stripeApiUrl: string,
+): Promise<ChaosReport> {
   const started = Date.now();
   const { plan } = options;
   const sinceStart = () => Date.now() - started;
@@ -94,7 +141,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     TEMPORAL_PORT: String(await freePort()),
     TEMPORAL_UI_PORT: String(await freePort()),
     FERRETDB_PORT: String(await freePort()),
-    DATA_DIR: path.resolve(__dirname, '..', '..', '.data', 'chaos', `run-${process.pid}`),
+    DATA_DIR: dataDir,
     MONGODB_DB: 'settleflow_chaos',
     // Long enough that a customer answering during a restart still makes it; abandoned ones end after it.
     THREEDS_TIMEOUT: '30s',
@@ -103,8 +150,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     API_WAIT_BUDGET: '8s',
     SWEEP_INTERVAL: '10s',
     KEY_CACHE_TTL: '60s',
+    // Every worker and API process of the run, restarted ones and the second pair included, gets these through
+    // the config (configToEnv). stripe-mock takes test keys only, so the live account holds one.
+    STRIPE_API_URL: stripeApiUrl,
+    STRIPE_ALLOW_TEST_KEYS_FOR_LIVE: 'true',
   };
-  rmSync(env.DATA_DIR!, { recursive: true, force: true });
   const baseEnv = { ...process.env };
   delete baseEnv.TEMPORAL_ADDRESS;
   delete baseEnv.MONGODB_URL;
@@ -116,6 +166,32 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const mongo = new MongoClient(config.mongo.url, { retryWrites: false, serverSelectionTimeoutMS: 60_000 });
   const db = mongo.db(config.mongo.dbName);
   const merchant = await createMerchant(db, config, { name: 'Chaos shop' });
+  // The Stripe-connected merchant: its live and its test payments both go to Stripe (stripe-mock via the proxy).
+  const stripeMerchant = await createMerchant(db, config, { name: 'Chaos shop on Stripe', live: true });
+  for (const mode of ['live', 'test'] as const)
+    await connectProcessor(db, config.vaultKeys, {
+      merchantId: stripeMerchant.merchantId,
+      mode,
+      connector: 'stripe',
+      secretKey: 'sk_test_settleflowstripemock',
+      webhookSecret: 'whsec_settleflowchaosstripe',
+      webhookSecretGraceMs: 0,
+      allowTestKeyForLive: mode === 'live',
+    });
+  /** Who pays for a scenario: its merchant, the API key and mode, and whether its webhooks can reach the receiver. */
+  const shops: Record<Processor, { merchantId: string; key: string; mode: Mode; webhooks: boolean }> = {
+    simulator: { merchantId: merchant.merchantId, key: merchant.testKey, mode: 'test', webhooks: true },
+    'stripe-test': { merchantId: stripeMerchant.merchantId, key: stripeMerchant.testKey, mode: 'test', webhooks: true },
+    // Live webhooks go to https on a public address only (docs/webhooks.md): none to the loopback receiver.
+    'stripe-live': {
+      merchantId: stripeMerchant.merchantId,
+      key: stripeMerchant.liveKey!,
+      mode: 'live',
+      webhooks: false,
+    },
+  };
+  const tidProcessor = new Map(plan.scenarios.map((s) => [s.tid, s.processor]));
+  const shopOf = (tid: string) => shops[tidProcessor.get(tid) ?? 'simulator'];
   const webhooks = new WebhookReceiver();
   // A merchant endpoint that is flaky on its own: one answer in six is a 500.
   webhooks.respond = () => (timing() < 1 / 6 ? 500 : 200);
@@ -152,10 +228,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       const sentAt = Date.now();
       requests++;
       try {
-        const { status, text } = await tracked(endpoint, async () => {
+        // A Stripe scenario's requests are counted apart: the log then shows when a fault hit the Stripe share.
+        const what = shopOf(body.Tid!) === shops.simulator ? endpoint : `${endpoint} (Stripe)`;
+        const { status, text } = await tracked(what, async () => {
           const res = await fetch(`${base}/v1/${endpoint}/direct`, {
             method: 'POST',
-            headers: { 'epro-api-key': merchant.testKey, 'content-type': 'application/json' },
+            headers: { 'epro-api-key': shopOf(body.Tid!).key, 'content-type': 'application/json' },
             body: JSON.stringify(body),
             signal: AbortSignal.timeout(30_000),
           });
@@ -313,15 +391,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (a.Code !== 0 && a.Code !== 103) violations.push(`refund of ${tid} answered ${a.Code} ${a.Error}`);
   }
 
-  async function scenario({ kind, tid, card, amount }: PlannedScenario): Promise<Expectation> {
+  async function scenario({ kind, processor, tid, card, amount }: PlannedScenario): Promise<Expectation> {
     const common = {
       Tid: tid,
       Amount: String(amount),
-      CallbackUrl: callbackUrl,
-      ReturnUrl: 'https://shop.example/return',
+      // A live payment takes no loopback CallbackUrl, and its scenarios never send the customer anywhere.
+      ...(shops[processor].webhooks ? { CallbackUrl: callbackUrl, ReturnUrl: 'https://shop.example/return' } : {}),
     };
     const body = paymentBody({ ...common, CardNumber: card, ...(kind === 'maestro' ? { '3DS': 'yes' } : {}) });
-    const expect: Expectation = { kind, tid, card, amount, status: 'captured', refunded: false };
+    const expect: Expectation = { kind, processor, tid, card, amount, status: 'captured', refunded: false };
 
     if (kind === 'duplicate') {
       await Promise.all([pay(body), pay(body), pay(body)]);
@@ -369,6 +447,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const faultRecords: FaultRecord[] = [];
   const faultBegun = plan.faults.map(() => false);
   let faultChain: Promise<void> = Promise.resolve();
+  /** How many calls the proxy had seen when each cut was injected (checks.ts, lostStripeAnswers). */
+  const answersCutAt: number[] = [];
+  const cutting: Promise<void>[] = [];
 
   /**
    * Fires one planned fault. It waits (briefly) for requests to be in flight, so that it hits load rather than a
@@ -394,13 +475,32 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       hitAt: sinceStart(),
       endedAt: 0,
       inFlight: Object.fromEntries(Object.entries(inFlight).filter(([, n]) => n > 0)),
+      stripeCallsInFlight: proxy.calls.filter((c) => c.status === undefined).length,
     };
     log(
-      `[chaos] ${fault} (planned at scenario ${at}) hits at ${startedScenarios}/${plan.scenarios.length} started, ${inFlightTotal(record)} request(s) in flight ${JSON.stringify(record.inFlight)}`,
+      `[chaos] ${fault} (planned at scenario ${at}) hits at ${startedScenarios}/${plan.scenarios.length} started, ${inFlightTotal(record)} request(s) in flight ${JSON.stringify(record.inFlight)}, ${record.stripeCallsInFlight} call(s) to Stripe`,
     );
     await hit(fault, downMs);
     record.endedAt = sinceStart();
     faultRecords.push(record);
+  }
+
+  /**
+   * Cuts Stripe's answers to the next call and to the one after: the Stripe library sends a request whose
+   * connection closed once more by itself, under the same key, even with its retries off, so one cut alone never
+   * reaches the connector. With both cut, the activity fails and Temporal's retry sends the call again, under the
+   * key derived from the workflow (checks.ts, lostStripeAnswers). Aimed, when it can be, at a capture: it waits
+   * (up to 20 s, or the end of the load) until the last call was an answered PaymentIntent creation, whose capture
+   * usually comes next; the figures say which calls it really cut.
+   */
+  async function loseStripeAnswers(from: number): Promise<void> {
+    const authorized = () => {
+      const last = proxy.calls.at(-1);
+      return last?.method === 'POST' && last.path === '/v1/payment_intents' && last.status !== undefined;
+    };
+    while (!authorized() && !loadDone && Date.now() - from < 20_000) await sleep(5);
+    answersCutAt.push(proxy.calls.length, proxy.calls.length);
+    proxy.inject({ kind: 'drop' }, { kind: 'drop' });
   }
 
   async function hit(fault: Fault, downMs: number): Promise<void> {
@@ -435,6 +535,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           api: await startApiProcess(secondConfig, {}, 'api-2'),
           worker: await startWorkerProcess(secondConfig, {}, 'worker-2'),
         };
+        break;
+      case 'lose-stripe-answer':
+        // Aimed in the background, so that the faults after it (and the lanes waiting for them) are not held up.
+        cutting.push(loseStripeAnswers(from));
         break;
       case 'dual-stop': {
         const stopping = second;
@@ -476,6 +580,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     faultChain = faultChain.then(() => inject(k));
   }
   await faultChain;
+  await Promise.all(cutting);
   if (second) {
     // Clean-up, not a fault: the plan started a second API and worker and never stopped them.
     await Promise.all([second.api.stop(), second.worker.stop()]);
@@ -485,11 +590,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
   // ── Settle: every payment final, every final event delivered ─────────────────────────────────────────────
   const payments = db.collection<PaymentDoc>('payments');
-  const keyOf = (tid: string) => `test:${merchant.merchantId}:${tid}`;
+  const keyOf = (tid: string) => paymentKey(shopOf(tid).mode, shopOf(tid).merchantId, tid);
   const settleDeadline = Date.now() + 180_000;
   let docs: PaymentDoc[];
   for (;;) {
-    docs = await payments.find({ merchantId: merchant.merchantId }).toArray();
+    docs = await payments.find({ merchantId: { $in: [merchant.merchantId, stripeMerchant.merchantId] } }).toArray();
     const byTid = new Map(docs.map((d) => [d.tid, d]));
     // An expected payment with no record yet is open too: a missing record must fail the run, not end the wait.
     const open = expectations.filter((e) => {
@@ -499,15 +604,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (open.length === 0 || Date.now() > settleDeadline) break;
     await sleep(1000);
   }
-  const expectedEvents = (e: Expectation) => [
-    {
-      captured: 'PAYMENT_CAPTURED',
-      failed: 'PAYMENT_FAILED',
-      cancelled: 'PAYMENT_CANCELLED',
-      rejected_pw: 'PAYMENT_REJECTED',
-    }[e.status as 'captured'],
-    ...(e.refunded ? ['REFUND_SUCCEEDED'] : []),
-  ];
+  const expectedEvents = (e: Expectation) =>
+    !shops[e.processor].webhooks
+      ? []
+      : [
+          {
+            captured: 'PAYMENT_CAPTURED',
+            failed: 'PAYMENT_FAILED',
+            cancelled: 'PAYMENT_CANCELLED',
+            rejected_pw: 'PAYMENT_REJECTED',
+          }[e.status as 'captured'],
+          ...(e.refunded ? ['REFUND_SUCCEEDED'] : []),
+        ];
   // Delivered means acknowledged with a 2xx: the flaky endpoint's 500s do not count.
   const received = () =>
     new Set(
@@ -547,6 +655,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const calls = await simulatorCalls(db).find({}).toArray();
   const repeatedCalls = calls.length - new Set(calls.map((c) => `${c.operation}:${c.idempotencyKey}`)).size;
 
+  // The Stripe share's money: every call the proxy saw, against the payments' records (checks.ts, stripeLedger).
+  // A payment with no record yet is still named (by its workflow id), so that calls made for it are not strays.
+  const stripeCalls = [...proxy.calls];
+  const stripe = stripeLedger(
+    stripeCalls,
+    expectations
+      .filter((e) => e.processor !== 'simulator')
+      .map((e) => {
+        const doc = byDoc.get(e.tid);
+        const { mode, merchantId } = shops[e.processor];
+        return {
+          workflowId: doc?.workflowId ?? paymentWorkflowId(mode, merchantId, e.tid),
+          tid: e.tid,
+          status: doc?.status ?? 'no payment',
+          amount: doc?.amount ?? e.amount,
+          refunded: doc?.refund?.status === 'captured',
+        };
+      }),
+  );
+  violations.push(...stripe.problems);
+  const cut = lostStripeAnswers(stripeCalls, answersCutAt);
+  violations.push(...cut.problems);
+  const repeatedStripeCalls =
+    stripeCalls.filter((c) => c.method !== 'GET').length -
+    new Set(stripeCalls.filter((c) => c.method !== 'GET').map((c) => `${c.path}:${c.idempotencyKey}`)).size;
+  const cardRequests = stripeCalls.filter((c) => c.path === '/v1/payment_methods' && c.params['card[number]']).length;
+  if (expectations.some((e) => e.processor !== 'simulator') && cardRequests === 0)
+    violations.push('the proxy recorded no PaymentMethod request with a card: its traffic scan would prove nothing');
+
   const deliveriesPerEvent = new Map<string, Set<string>>();
   const events: ReceivedEvent[] = [];
   for (const r of webhooks.received) {
@@ -566,25 +703,39 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       violations.push(`${e.kind} ${e.tid}: not final (${doc?.status ?? 'no payment'})`);
       continue;
     }
+    const shop = shops[e.processor];
     if (
       doc.status !== e.status ||
       (e.message && doc.message !== e.message) ||
       e.refunded !== (doc.refund?.status === 'captured') ||
-      doc.amount !== e.amount
+      doc.amount !== e.amount ||
+      doc.mode !== shop.mode ||
+      doc.merchantId !== shop.merchantId
     ) {
       wrongOutcome++;
       violations.push(
-        `${e.kind} ${e.tid}: expected ${e.status}${e.refunded ? '+refund' : ''} of ${e.amount}, got ${doc.status} "${doc.message}"${doc.refund ? ` refund ${doc.refund.status}` : ''} of ${doc.amount}`,
+        `${e.kind} ${e.tid} (${e.processor}): expected ${e.status}${e.refunded ? '+refund' : ''} of ${e.amount}, got ${doc.status} "${doc.message}"${doc.refund ? ` refund ${doc.refund.status}` : ''} of ${doc.amount} (${doc.mode}, ${doc.merchantId})`,
       );
     }
     const moved = ledger.byPayment.get(doc.workflowId) ?? nothingMoved;
-    if (moved.captures.length > 1) doubleCaptures++;
-    if (moved.refunds.length > 1) doubleRefunds++;
-    if (moved.refunds.length > 0 && moved.captures.length === 0) refundsOfUncaptured++;
-    const disagreements = moneyDisagreements(doc, moved);
-    if (disagreements.length > 0) {
+    if (e.processor === 'simulator') {
+      if (moved.captures.length > 1) doubleCaptures++;
+      if (moved.refunds.length > 1) doubleRefunds++;
+      if (moved.refunds.length > 0 && moved.captures.length === 0) refundsOfUncaptured++;
+      const disagreements = moneyDisagreements(doc, moved);
+      if (disagreements.length > 0) {
+        moneyMismatch++;
+        for (const problem of disagreements) violations.push(`${e.kind} ${e.tid}: ${problem}`);
+      }
+    } else if (moved.authorizations.length + moved.captures.length + moved.refunds.length > 0) {
+      // Its money is Stripe's ledger, checked below: the simulator must not have seen it.
       moneyMismatch++;
-      for (const problem of disagreements) violations.push(`${e.kind} ${e.tid}: ${problem}`);
+      violations.push(`${e.kind} ${e.tid} (${e.processor}): the simulator authorized or moved money for it`);
+    } else {
+      const atStripe = stripe.byPayment.get(doc.workflowId);
+      if (atStripe && atStripe.captures.length > 1) doubleCaptures++;
+      if (atStripe && atStripe.refunds.length > 1) doubleRefunds++;
+      if (atStripe && atStripe.refunds.length > 0 && atStripe.captures.length === 0) refundsOfUncaptured++;
     }
     try {
       const state = await temporal.workflow.getHandle(doc.workflowId).query(stateQuery);
@@ -652,12 +803,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   if (multiAccepted) violations.push(`${multiAccepted} Tids with more than one accepted payment request`);
   for (const dropped of droppedOutside) violations.push(`dropped connection outside a kill window: ${dropped}`);
 
-  const scan = await scanForCardData(
-    temporal,
-    db,
-    path.join(config.dataDir, 'logs'),
-    webhooks.received.map((r) => ({ where: 'a webhook body', text: r.rawBody })),
-  );
+  const scan = await scanForCardData(temporal, db, path.join(config.dataDir, 'logs'), [
+    ...webhooks.received.map((r) => ({ where: 'a webhook body', text: r.rawBody })),
+    // Everything that went to Stripe and came back, but the card where it must go (checks.ts).
+    ...processorTrafficToScan(stripeCalls),
+  ]);
   violations.push(...scan.findings);
   if (!scan.sawMaskedPan) violations.push('card scan could not decode histories (no masked PAN seen)');
 
@@ -668,8 +818,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     durationMs: Date.now() - started,
     figures: [
       ['payments (scenarios)', expectations.length],
-      ['plan fingerprint (same seed → same scenarios, cards, amounts, faults)', plan.fingerprint],
+      ['plan fingerprint (same seed → same scenarios, cards, amounts, processors, faults)', plan.fingerprint],
       ['mix', [...kinds].map(([k, n]) => `${k} ${n}`).join(', ')],
+      ['processors (planned)', describeShares(plan)],
       [
         'faults injected (requests in flight when each hit)',
         faultRecords.map((f) => `${f.fault} (${inFlightTotal(f)})`).join(', '),
@@ -692,6 +843,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ['refunds of uncaptured payments', refundsOfUncaptured],
       ['processor calls (attempts log)', calls.length],
       ['repeated processor calls answered from the ledger', repeatedCalls],
+      ['Stripe calls through the recording proxy (incl. retries)', stripeCalls.length],
+      ['Stripe calls repeated under the same Idempotency-Key (retries)', repeatedStripeCalls],
+      ['Stripe ledger ≠ what the payments say (keys per PaymentIntent, strays)', stripe.problems.length],
+      [
+        'Stripe answers cut by the proxy (calls; each must be sent again under its key)',
+        `${cut.lost.length} of ${answersCutAt.length} injected${cut.lost.length ? `: ${cut.lost.map((c) => `${c.method} ${c.path.replace(/pi_\w+/, 'pi_…')}`).join(', ')}` : ''}; ${cut.problems.length} never resent`,
+      ],
+      [
+        'faults that hit with calls to Stripe in flight',
+        faultRecords.filter((f) => (f.stripeCallsInFlight ?? 0) > 0).length,
+      ],
+      [
+        'faults that hit with Stripe payment requests in flight',
+        faultRecords.filter((f) => Object.keys(f.inFlight).some((what) => what.endsWith('(Stripe)'))).length,
+      ],
       ['Tids with >1 accepted payment request', multiAccepted],
       ['final events not delivered', eventsMissing],
       ['events with >1 delivery id', eventIdsNotUnique],
@@ -699,7 +865,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       ['webhook deliveries received (incl. retries, 1/6 answered 500)', webhooks.received.length],
       ['vault entries left for ended payments', vaultLeft],
       ['histories scanned for card data', scan.histories],
-      ['card data findings (histories, projections, logs, webhooks)', scan.findings.length],
+      ['card data findings (histories, projections, logs, webhooks, Stripe traffic)', scan.findings.length],
       [
         'non-envelope answers or dropped connections outside kill windows',
         droppedOutside.length + violations.filter((v) => v.includes('answered HTTP')).length,

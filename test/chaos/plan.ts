@@ -2,12 +2,21 @@ import { createHash } from 'node:crypto';
 
 /**
  * What a chaos run will do, decided from the seed alone before anything starts: the scenarios (kind, Tid, card,
- * amount) and the fault schedule (which fault, at which scenario, how long it stays down). Each part draws from a
- * generator of its own, and nothing that depends on timing (which webhook attempt the flaky endpoint refuses)
- * draws from them, so the same seed gives the same list whatever the machine's speed: a failing run is rerun with
- * `CHAOS_SEED=<seed>` and its fingerprint shows the list is the same.
+ * amount, processor) and the fault schedule (which fault, at which scenario, how long it stays down). Each part
+ * draws from a generator of its own, and nothing that depends on timing (which webhook attempt the flaky endpoint
+ * refuses, which call to Stripe loses its answer) draws from them, so the same seed gives the same list whatever
+ * the machine's speed: a failing run is rerun with `CHAOS_SEED=<seed>` and its fingerprint shows the list is the
+ * same.
  */
-export type Fault = 'kill-worker' | 'kill-api' | 'restart-temporal' | 'restart-ferretdb' | 'dual-start' | 'dual-stop';
+export type Fault =
+  | 'kill-worker'
+  | 'kill-api'
+  | 'restart-temporal'
+  | 'restart-ferretdb'
+  | 'dual-start'
+  | 'dual-stop'
+  /** Stripe's answers to the next two calls are lost: the calls went through, the worker never hears. */
+  | 'lose-stripe-answer';
 
 export type Kind =
   | 'approve'
@@ -56,9 +65,28 @@ const CARDS: Record<Kind, string[]> = {
   'double-refund': ['5555555555554444'],
 };
 
+/**
+ * Where a scenario's payment goes: the sandbox simulator, or a merchant connected to Stripe (stripe-mock behind
+ * the harness's recording proxy) in live mode or in Stripe's test mode (issue 15; docs/connectors.md). The live
+ * mode is the one that moves real money; the test mode is a sandbox merchant that chose Stripe instead of the
+ * simulator, whose webhooks may go to the harness's loopback receiver (live ones go to public https only).
+ */
+export type Processor = 'simulator' | 'stripe-live' | 'stripe-test';
+
+/**
+ * The scenarios a Stripe-connected merchant can play: an approving processor (stripe-mock answers every
+ * PaymentIntent `requires_capture`), captured, refunded, paid three times at once, refunded twice at once. The
+ * others need the simulator's test cards (declines, 3-D Secure, flaky answers) and stay on it.
+ */
+export const STRIPE_KINDS: ReadonlySet<Kind> = new Set(['approve', 'refund', 'duplicate', 'double-refund']);
+
+/** The share of those scenarios sent to Stripe, half live, half test: about 15% of the whole load. */
+export const STRIPE_SHARE = 0.25;
+
 export interface PlannedScenario {
   index: number;
   kind: Kind;
+  processor: Processor;
   tid: string;
   card: string;
   /** Minor units; varied so that a movement of the wrong payment's amount shows in the money check. */
@@ -94,7 +122,7 @@ export function prng(seed: number): () => number {
 }
 
 /** One independent generator per purpose, derived from the run's seed. */
-export function generator(seed: number, purpose: 'scenarios' | 'faults' | 'timing'): () => number {
+export function generator(seed: number, purpose: 'scenarios' | 'processors' | 'faults' | 'timing'): () => number {
   return prng(createHash('sha256').update(`${seed}:${purpose}`).digest().readUInt32BE(0));
 }
 
@@ -105,10 +133,14 @@ const DOWN_MS: Record<Fault, [number, number]> = {
   'restart-ferretdb': [1000, 3000],
   'dual-start': [0, 0],
   'dual-stop': [0, 0],
+  'lose-stripe-answer': [0, 0],
 };
 
 export function planRun(seed: number, count: number, faults: Fault[]): ChaosPlan {
   const pickScenario = generator(seed, 'scenarios');
+  // The processor draws from a generator of its own, one draw per scenario whatever its kind: a seed gives the
+  // same kinds, cards and amounts as it did before payments went to Stripe, and the same routing on every run.
+  const pickProcessor = generator(seed, 'processors');
   const total = MIX.reduce((sum, [, weight]) => sum + weight, 0);
   const scenarios = Array.from({ length: count }, (_, index): PlannedScenario => {
     let roll = pickScenario() * total;
@@ -116,7 +148,15 @@ export function planRun(seed: number, count: number, faults: Fault[]): ChaosPlan
     const cards = CARDS[kind];
     const card = cards[Math.floor(pickScenario() * cards.length)]!;
     const amount = 100 + Math.floor(pickScenario() * 99_900);
-    return { index, kind, tid: `chaos-${seed}-${index}`, card, amount };
+    const draw = pickProcessor();
+    const processor: Processor = !STRIPE_KINDS.has(kind)
+      ? 'simulator'
+      : draw < STRIPE_SHARE / 2
+        ? 'stripe-live'
+        : draw < STRIPE_SHARE
+          ? 'stripe-test'
+          : 'simulator';
+    return { index, kind, processor, tid: `chaos-${seed}-${index}`, card, amount };
   });
   const pickFault = generator(seed, 'faults');
   const planned = faults.map((fault, i): PlannedFault => {
@@ -130,6 +170,17 @@ export function planRun(seed: number, count: number, faults: Fault[]): ChaosPlan
   });
   const fingerprint = createHash('sha256').update(JSON.stringify({ scenarios, planned })).digest('hex').slice(0, 12);
   return { seed, scenarios, faults: planned, fingerprint };
+}
+
+/** The plan in one line, for the run's first log line and its figures: what goes where. */
+export function describeShares(plan: ChaosPlan): string {
+  const on = (processor: Processor) => plan.scenarios.filter((s) => s.processor === processor);
+  const kinds = (list: PlannedScenario[]) => {
+    const counts = new Map<Kind, number>();
+    for (const s of list) counts.set(s.kind, (counts.get(s.kind) ?? 0) + 1);
+    return [...counts].map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none';
+  };
+  return `simulator ${on('simulator').length}; Stripe live ${on('stripe-live').length} (${kinds(on('stripe-live'))}), Stripe test ${on('stripe-test').length} (${kinds(on('stripe-test'))})`;
 }
 
 /** What a rerun of this exact plan needs, printed at the start and on failure. */

@@ -1,6 +1,17 @@
 import type { LedgerDoc } from '../../activities/psp/simulator';
-import { challengeMissProblems, type FaultRecord, faultsOnIdle, wrongEvents } from '../chaos/checks';
-import { type Fault, generator, planRun } from '../chaos/plan';
+import {
+  challengeMissProblems,
+  type FaultRecord,
+  faultsOnIdle,
+  lostStripeAnswers,
+  type ProcessorCall,
+  processorTrafficToScan,
+  type StripePayment,
+  stripeLedger,
+  wrongEvents,
+} from '../chaos/checks';
+import { describeShares, type Fault, generator, planRun, STRIPE_KINDS, STRIPE_SHARE } from '../chaos/plan';
+import { cardDataIn } from '../support/card-scan';
 import { amountsMoved, moneyByPayment, moneyDisagreements } from '../support/money';
 
 /**
@@ -217,5 +228,235 @@ describe('the plan', () => {
     expect(plan.faults.map((f) => f.fault)).toEqual(faults);
     for (const f of plan.faults) expect(f.at).toBeGreaterThan(0);
     for (const f of plan.faults) expect(f.at).toBeLessThan(60);
+  });
+
+  it('sends a seeded share of the approving scenarios to Stripe, live and test, and nothing that needs test cards', () => {
+    const plan = planRun(1234, 1000, faults);
+    const eligible = plan.scenarios.filter((s) => STRIPE_KINDS.has(s.kind));
+    const live = plan.scenarios.filter((s) => s.processor === 'stripe-live');
+    const test = plan.scenarios.filter((s) => s.processor === 'stripe-test');
+    for (const s of [...live, ...test]) expect(STRIPE_KINDS.has(s.kind)).toBe(true);
+    // STRIPE_SHARE of the eligible ones, give or take the draw: about 15% of the load.
+    expect((live.length + test.length) / eligible.length).toBeGreaterThan(STRIPE_SHARE - 0.07);
+    expect((live.length + test.length) / eligible.length).toBeLessThan(STRIPE_SHARE + 0.07);
+    expect(live.length).toBeGreaterThan(0);
+    expect(test.length).toBeGreaterThan(0);
+    for (const kind of STRIPE_KINDS)
+      expect(live.some((s) => s.kind === kind) || test.some((s) => s.kind === kind)).toBe(true);
+    expect(describeShares(plan)).toContain(`Stripe live ${live.length} (`);
+    // The routing is part of the plan: same seed, same routing.
+    expect(planRun(1234, 1000, faults).scenarios.map((s) => s.processor)).toEqual(
+      plan.scenarios.map((s) => s.processor),
+    );
+  });
+});
+
+describe("Stripe share: the recording proxy's log as the processor ledger", () => {
+  const wf = (tid: string) => `payment-live-mer_s-${tid}`;
+  const payment = (tid: string, status = 'captured', refunded = false, amount = 500): StripePayment => ({
+    workflowId: wf(tid),
+    tid,
+    status,
+    amount,
+    refunded,
+  });
+  const call = (
+    method: string,
+    path: string,
+    key: string | undefined,
+    params: Record<string, string> = {},
+    answer: Record<string, unknown> = {},
+    status = 200,
+  ): ProcessorCall => ({
+    method,
+    path,
+    idempotencyKey: key,
+    params,
+    rawBody: new URLSearchParams(params).toString(),
+    status,
+    answer: JSON.stringify(answer),
+  });
+  /** What the connector sends for a payment that is authorized and captured: PaymentMethod, PaymentIntent, capture. */
+  const paid = (tid: string, intent: string, amount = 500) => [
+    call('POST', '/v1/payment_methods', `${wf(tid)}:payment_method`, { 'card[number]': '4242424242424242' }),
+    call('POST', '/v1/payment_intents', `${wf(tid)}:payment_intent`, { amount: String(amount) }, { id: intent }),
+    call('POST', `/v1/payment_intents/${intent}/capture`, `${wf(tid)}:capture`, {
+      amount_to_capture: String(amount),
+    }),
+  ];
+  const refund = (tid: string, intent: string, reference: string, amount = 500) =>
+    call('POST', '/v1/refunds', `${wf(tid)}:refund:${reference}:refund`, {
+      payment_intent: intent,
+      amount: String(amount),
+    });
+
+  it('a captured and a refunded payment, retries under the same key and reads included, pass', () => {
+    const calls = [
+      ...paid('t-a', 'pi_a'),
+      // the worker died mid-capture: the retry carries the same key
+      call('POST', '/v1/payment_intents/pi_a/capture', `${wf('t-a')}:capture`, { amount_to_capture: '500' }),
+      call('GET', '/v1/payment_intents/pi_a', undefined),
+      ...paid('t-b', 'pi_b', 900),
+      refund('t-b', 'pi_b', 'ref_1', 900),
+      refund('t-b', 'pi_b', 'ref_1', 900),
+    ];
+    const ledger = stripeLedger(calls, [payment('t-a'), payment('t-b', 'captured', true, 900)]);
+    expect(ledger.problems).toEqual([]);
+    expect(ledger.byPayment.get(wf('t-a'))).toMatchObject({ captures: [`${wf('t-a')}:capture`], calls: 5 });
+    expect(ledger.byPayment.get(wf('t-b'))!.refunds).toHaveLength(1);
+  });
+
+  it('a call Stripe refused moves nothing', () => {
+    const calls = [
+      ...paid('t-a', 'pi_a').slice(0, 2),
+      call('POST', '/v1/payment_intents/pi_a/capture', `${wf('t-a')}:capture`, { amount_to_capture: '500' }, {}, 500),
+    ];
+    expect(stripeLedger(calls, [payment('t-a', 'failed')]).problems).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a second capture under another key (double capture)',
+      [payment('t-a')],
+      [
+        ...paid('t-a', 'pi_a'),
+        call('POST', '/v1/payment_intents/pi_a/capture', `${wf('t-a')}:capture-again`, { amount_to_capture: '500' }),
+      ],
+      '2 capture key(s)',
+    ],
+    ['a capture for a failed payment', [payment('t-a', 'failed')], paid('t-a', 'pi_a'), '1 capture key(s)'],
+    ['no capture for a captured payment', [payment('t-a')], paid('t-a', 'pi_a').slice(0, 2), '0 capture key(s)'],
+    [
+      'two refunds under two keys',
+      [payment('t-a', 'captured', true)],
+      [...paid('t-a', 'pi_a'), refund('t-a', 'pi_a', 'ref_1'), refund('t-a', 'pi_a', 'ref_2')],
+      '2 refund key(s)',
+    ],
+    [
+      'a refund the payment does not show',
+      [payment('t-a')],
+      [...paid('t-a', 'pi_a'), refund('t-a', 'pi_a', 'ref_1')],
+      '1 refund key(s)',
+    ],
+    [
+      'a refund without a capture',
+      [payment('t-a', 'cancelled')],
+      [...paid('t-a', 'pi_a').slice(0, 2), refund('t-a', 'pi_a', 'ref_1')],
+      // a refund the payment does not show, and one without a capture
+      ['1 refund key(s)', 'refunded at Stripe without a capture'],
+    ],
+    [
+      "a capture of one payment's intent under another payment's key",
+      [payment('t-a'), payment('t-b', 'failed')],
+      [
+        ...paid('t-a', 'pi_a'),
+        ...paid('t-b', 'pi_b').slice(0, 2),
+        call('POST', '/v1/payment_intents/pi_a/capture', `${wf('t-b')}:capture`, { amount_to_capture: '500' }),
+      ],
+      "on t-a's PaymentIntent under t-b's key",
+    ],
+    [
+      'a call whose key names no payment of the run',
+      [payment('t-a')],
+      [...paid('t-a', 'pi_a'), call('POST', '/v1/payment_methods', 'payment-live-mer_s-t-z:payment_method')],
+      'names no payment of the run',
+    ],
+    [
+      'a mutating call without a key',
+      [payment('t-a')],
+      [...paid('t-a', 'pi_a'), call('POST', '/v1/payment_intents/pi_a/capture', undefined)],
+      'without an Idempotency-Key',
+    ],
+    [
+      'a read of an intent no payment created',
+      [payment('t-a')],
+      [...paid('t-a', 'pi_a'), call('GET', '/v1/payment_intents/pi_x', undefined)],
+      'which no payment of the run created',
+    ],
+    [
+      'a capture of the wrong amount',
+      [payment('t-a')],
+      [
+        ...paid('t-a', 'pi_a').slice(0, 2),
+        call('POST', '/v1/payment_intents/pi_a/capture', `${wf('t-a')}:capture`, { amount_to_capture: '50' }),
+      ],
+      'for 50, the payment is 500',
+    ],
+    [
+      'two authorizations',
+      [payment('t-a')],
+      [
+        ...paid('t-a', 'pi_a'),
+        call('POST', '/v1/payment_intents', `${wf('t-a')}:payment_intent:2`, { amount: '500' }, { id: 'pi_a2' }),
+      ],
+      '2 PaymentIntents created',
+    ],
+    [
+      'a captured payment also cancelled',
+      [payment('t-a')],
+      [...paid('t-a', 'pi_a'), call('POST', '/v1/payment_intents/pi_a/cancel', `${wf('t-a')}:void:cancel`)],
+      'captured, and cancelled at Stripe',
+    ],
+  ] as const)('flags %s', (_name, payments, calls, problem) => {
+    const expected: readonly string[] = typeof problem === 'string' ? [problem] : problem;
+    const problems = stripeLedger([...calls], [...payments]).problems;
+    expect(problems).toHaveLength(expected.length);
+    expected.forEach((text, i) => expect(problems[i]).toContain(text));
+  });
+
+  it('a lost answer is resent under the same key; one resent under another key, or never, is flagged', () => {
+    const calls = [
+      ...paid('t-a', 'pi_a'),
+      call('POST', '/v1/payment_intents/pi_a/capture', `${wf('t-a')}:capture`, { amount_to_capture: '500' }),
+      call('GET', '/v1/payment_intents/pi_a', undefined),
+    ];
+    // The capture's answer was lost (the drop injected when the proxy had seen 2 calls): resent under its key.
+    expect(lostStripeAnswers(calls, [2])).toEqual({ lost: [calls[2]], problems: [] });
+    // Two drops injected at the same moment take calls 2 and 3: the resend's answer was lost too, and nothing
+    // followed it.
+    const twice = lostStripeAnswers(calls, [2, 2]);
+    expect(twice.lost).toEqual([calls[2], calls[3]]);
+    expect(twice.problems).toEqual([expect.stringContaining('never sent again under the same key')]);
+    // A read needs no resend; a drop injected after the last call hit nothing.
+    expect(lostStripeAnswers(calls, [4, 9])).toEqual({ lost: [calls[4]], problems: [] });
+    const rekeyed = [
+      ...paid('t-a', 'pi_a'),
+      call('POST', '/v1/payment_intents/pi_a/capture', `${wf('t-a')}:capture:2`, { amount_to_capture: '500' }),
+    ];
+    expect(lostStripeAnswers(rekeyed, [2]).problems).toEqual([
+      expect.stringContaining('never sent again under the same key'),
+    ]);
+    expect(lostStripeAnswers(paid('t-a', 'pi_a'), [0]).problems).toHaveLength(1);
+  });
+
+  it('a Tid holding colons is still found by its key', () => {
+    expect(stripeLedger(paid('t:1:x', 'pi_c'), [payment('t:1:x')]).problems).toEqual([]);
+  });
+});
+
+describe('Stripe traffic scanned for card data', () => {
+  const card = '4242424242424242';
+  const scan = (calls: ProcessorCall[]) =>
+    processorTrafficToScan(calls).flatMap(({ where, text }) => cardDataIn(where, text));
+  const request = (path: string, params: Record<string, string>, key = 'payment-test-m-t:step', answer = '{}') => ({
+    method: 'POST',
+    path,
+    idempotencyKey: key,
+    params,
+    rawBody: new URLSearchParams(params).toString(),
+    status: 200,
+    answer,
+  });
+
+  it('the card may be in the PaymentMethod request, and nowhere else', () => {
+    expect(
+      scan([request('/v1/payment_methods', { 'card[number]': card, 'card[cvc]': '123', 'card[exp_month]': '12' })]),
+    ).toEqual([]);
+    expect(scan([request('/v1/payment_intents', { description: `card ${card}` })])).toHaveLength(1);
+    expect(scan([request('/v1/payment_intents', { 'metadata[cvc]': '123' })])).toHaveLength(1);
+    expect(scan([request('/v1/refunds', {}, `payment-test-m-${card}:refund`)])).toHaveLength(1);
+    expect(scan([request(`/v1/payment_intents?q=${card}`, {})])).toHaveLength(1);
+    // Not even Stripe's answer to the PaymentMethod request may carry it back.
+    expect(scan([request('/v1/payment_methods', {}, 'k', JSON.stringify({ card: { number: card } }))])).toHaveLength(1);
   });
 });
