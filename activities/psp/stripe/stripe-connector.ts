@@ -59,7 +59,8 @@ const KEY_MODE = /^(?:sk|rk)_(test|live)_/;
  *
  * Every mutating call carries an Idempotency-Key derived from the request's (stripeIdempotencyKey): the activity
  * retry after a crash, a timeout or a lost answer sends the same keys, and Stripe answers with its first result.
- * The library's own retries are off (`maxNetworkRetries: 0`): Temporal retries, with those keys, and counts.
+ * The library's own retries are off (`maxNetworkRetries: 0`): Temporal retries, with those keys, and counts. (The
+ * library still resends once, under the same key, a request whose connection closed before any answer.)
  */
 export class StripeConnector implements PspAdapter {
   readonly name = 'stripe';
