@@ -231,6 +231,7 @@ describe('payment workflow', () => {
         {
           idempotencyKey: `${payment.workflowId}:void`,
           connector: 'fake',
+          account: { merchantId: payment.input.merchantId, mode: 'test' },
           pspReference: `psp_${payment.workflowId}`,
           amount: 1999,
           currency: 'EUR',
