@@ -1,4 +1,5 @@
 import type { Fault } from './plan';
+import type { RecordedCall } from '../support/recording-proxy';
 
 /**
  * The chaos run's checks on what it recorded, as plain functions (test/unit/chaos-checks.test.ts feeds them
@@ -138,17 +139,8 @@ export function describeMiss(miss: ChallengeMiss, faults: FaultRecord[]): string
 
 // ── Stripe: the recording proxy's log is the processor's ledger ──────────────────────────────────────────────
 
-/** One call the connector made to Stripe, as the recording proxy kept it (test/support/recording-proxy.ts). */
-export interface ProcessorCall {
-  method: string;
-  path: string;
-  idempotencyKey: string | undefined;
-  params: Record<string, string>;
-  rawBody: string;
-  /** Absent when no answer came back from upstream. */
-  status?: number;
-  answer?: string;
-}
+/** One call the connector made to Stripe, as the recording proxy kept it. */
+export type ProcessorCall = RecordedCall;
 
 /** A payment of the run's Stripe share, as its record ended. */
 export interface StripePayment {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import { type AuthorizeRequest, type MovementRequest, PspUnavailableError } from '../../activities/psp/adapter';
+import { PspUnavailableError } from '../../activities/psp/adapter';
 import { StripeConnector } from '../../activities/psp/stripe/stripe-connector';
 import { loadConfig } from '../../src/config';
 import {
@@ -11,6 +11,13 @@ import {
 import type { StripeMock } from '../../tools/servers';
 import { cardDataIn } from '../support/card-scan';
 import { type StripeBehindProxy, startStripeMockPlays, stripeBehindProxy, stripeMockUrl } from '../support/stripe-mock';
+import {
+  LIVE_ACCOUNT,
+  STRIPE_TEST_CVV,
+  STRIPE_TEST_PAN,
+  stripeAuthorizeRequest,
+  stripeMovement,
+} from '../support/stripe-requests';
 
 /**
  * The Stripe connector (activities/psp/stripe) against stripe-mock, Stripe's API simulator, through the official
@@ -24,48 +31,11 @@ import { type StripeBehindProxy, startStripeMockPlays, stripeBehindProxy, stripe
  */
 
 const dataDir = loadConfig(process.env).dataDir;
-const PAN = '4242424242424242';
-const CVV = '737';
-const liveAccount: ProcessorAccount = { merchantId: 'mer_stripetest', mode: 'live' };
-const testAccount: ProcessorAccount = { merchantId: 'mer_stripetest', mode: 'test' };
+const testAccount: ProcessorAccount = { merchantId: LIVE_ACCOUNT.merchantId, mode: 'test' };
 
 let run = 0;
 /** A fresh payment's idempotency key (its workflow id), as the workflow passes it. */
-const workflowId = () => `payment-live-mer_stripetest-T${Date.now()}-${++run}`;
-
-function authorizeRequest(key: string, overrides: Partial<AuthorizeRequest> = {}): AuthorizeRequest {
-  return {
-    idempotencyKey: key,
-    amount: 1999,
-    currency: 'EUR',
-    card: { number: PAN, month: 12, year: 2030, cvv: CVV },
-    authenticated: false,
-    customer: {
-      email: 'ada@example.com',
-      description: 'Order 42',
-      firstname: 'Ada',
-      lastname: 'Lovelace',
-      address: '12 Analytical Row',
-      zipCode: '75001',
-      city: 'Paris',
-      country: 'FRA',
-      phone: '+33 1 23 45 67 89',
-    },
-    account: liveAccount,
-    labels: { workflowId: key, reference: 'pay_ref1', tid: 'T1' },
-    returnUrl: 'https://settleflow.example/v1/3ds/pay_ref1/return',
-    ...overrides,
-  };
-}
-
-const movement = (key: string, overrides: Partial<MovementRequest> = {}): MovementRequest => ({
-  idempotencyKey: key,
-  pspReference: 'pi_settleflow1',
-  amount: 1999,
-  currency: 'EUR',
-  account: liveAccount,
-  ...overrides,
-});
+const workflowId = () => `payment-live-mer_abc-T${Date.now()}-${++run}`;
 
 interface Processor extends StripeBehindProxy {
   mock?: StripeMock;
@@ -107,7 +77,7 @@ describe('the Stripe connector against stripe-mock', () => {
   it('authorizes: a card PaymentMethod, then a confirmed manual-capture PaymentIntent, each under its own key', async () => {
     const key = workflowId();
     const from = approving.proxy.calls.length;
-    const outcome = await approving.connector.authorize(authorizeRequest(key));
+    const outcome = await approving.connector.authorize(stripeAuthorizeRequest(key));
     expect(outcome).toEqual({ kind: 'approved', pspReference: expect.stringMatching(/^pi_/) });
 
     const [method, intent, ...more] = callsOf(approving, from);
@@ -116,10 +86,10 @@ describe('the Stripe connector against stripe-mock', () => {
     expect(method!.idempotencyKey).toBe(`${key}:payment_method`);
     expect(method!.params).toEqual({
       type: 'card',
-      'card[number]': PAN,
+      'card[number]': STRIPE_TEST_PAN,
       'card[exp_month]': '12',
       'card[exp_year]': '2030',
-      'card[cvc]': CVV,
+      'card[cvc]': STRIPE_TEST_CVV,
       'billing_details[name]': 'Ada Lovelace',
       'billing_details[email]': 'ada@example.com',
       'billing_details[phone]': '+33 1 23 45 67 89',
@@ -143,7 +113,7 @@ describe('the Stripe connector against stripe-mock', () => {
       'metadata[settleflow_workflow_id]': key,
       'metadata[settleflow_reference]': 'pay_ref1',
       'metadata[settleflow_tid]': 'T1',
-      'metadata[settleflow_merchant]': 'mer_stripetest',
+      'metadata[settleflow_merchant]': LIVE_ACCOUNT.merchantId,
       'metadata[settleflow_mode]': 'live',
     });
   });
@@ -151,8 +121,8 @@ describe('the Stripe connector against stripe-mock', () => {
   it('sends the same keys when the same authorization is tried again (the activity retry after a crash)', async () => {
     const key = workflowId();
     const from = approving.proxy.calls.length;
-    await approving.connector.authorize(authorizeRequest(key));
-    await approving.connector.authorize(authorizeRequest(key));
+    await approving.connector.authorize(stripeAuthorizeRequest(key));
+    await approving.connector.authorize(stripeAuthorizeRequest(key));
     const keys = callsOf(approving, from).map((call) => call.idempotencyKey);
     expect(keys).toEqual([
       `${key}:payment_method`,
@@ -162,7 +132,7 @@ describe('the Stripe connector against stripe-mock', () => {
     ]);
     // Another payment: other keys.
     const other = workflowId();
-    await approving.connector.authorize(authorizeRequest(other));
+    await approving.connector.authorize(stripeAuthorizeRequest(other));
     expect(callsOf(approving, from + 4).map((call) => call.idempotencyKey)).toEqual([
       `${other}:payment_method`,
       `${other}:payment_intent`,
@@ -172,7 +142,7 @@ describe('the Stripe connector against stripe-mock', () => {
   it("asks Stripe to challenge on 3DS=yes, and answers its requires_action with Stripe's page", async () => {
     const key = workflowId();
     const from = challenging.proxy.calls.length;
-    const outcome = await challenging.connector.authorize(authorizeRequest(key, { threeDSRequested: true }));
+    const outcome = await challenging.connector.authorize(stripeAuthorizeRequest(key, { threeDSRequested: true }));
     expect(outcome).toEqual({
       kind: 'challenge_required',
       pspReference: expect.stringMatching(/^pi_/),
@@ -184,7 +154,7 @@ describe('the Stripe connector against stripe-mock', () => {
 
   it('with no return URL, tells Stripe to decline rather than challenge (accepted by the API description)', async () => {
     const from = approving.proxy.calls.length;
-    await approving.connector.authorize(authorizeRequest(workflowId(), { returnUrl: undefined }));
+    await approving.connector.authorize(stripeAuthorizeRequest(workflowId(), { returnUrl: undefined }));
     expect(callsOf(approving, from)[1]!.params).toMatchObject({
       error_on_requires_action: 'true',
       'automatic_payment_methods[enabled]': 'true',
@@ -193,7 +163,7 @@ describe('the Stripe connector against stripe-mock', () => {
   });
 
   it("reads stripe-mock's bundled PaymentIntent (requires_payment_method, no reason) as a decline", async () => {
-    const outcome = await bundled.connector.authorize(authorizeRequest(workflowId()));
+    const outcome = await bundled.connector.authorize(stripeAuthorizeRequest(workflowId()));
     expect(outcome).toEqual({
       kind: 'declined',
       message: 'Card declined',
@@ -204,7 +174,7 @@ describe('the Stripe connector against stripe-mock', () => {
   it('checks an authorization by reading its PaymentIntent back (a GET: no key)', async () => {
     const from = approving.proxy.calls.length;
     const outcome = await approving.connector.checkAuthorization({
-      account: liveAccount,
+      account: LIVE_ACCOUNT,
       pspReference: 'pi_settleflow1',
     });
     expect(outcome).toEqual({ kind: 'approved', pspReference: 'pi_settleflow1' });
@@ -216,9 +186,9 @@ describe('the Stripe connector against stripe-mock', () => {
   it('captures the amount asked for, voids and refunds, each under the key of its step', async () => {
     const key = workflowId();
     const from = approving.proxy.calls.length;
-    await expect(approving.connector.capture(movement(key))).resolves.toEqual({ kind: 'captured' });
-    await expect(approving.connector.void(movement(`${key}:void`))).resolves.toEqual({ kind: 'voided' });
-    await expect(approving.connector.refund(movement(`${key}:refund:ref_1`, { amount: 500 }))).resolves.toEqual({
+    await expect(approving.connector.capture(stripeMovement(key))).resolves.toEqual({ kind: 'captured' });
+    await expect(approving.connector.void(stripeMovement(`${key}:void`))).resolves.toEqual({ kind: 'voided' });
+    await expect(approving.connector.refund(stripeMovement(`${key}:refund:ref_1`, { amount: 500 }))).resolves.toEqual({
       kind: 'refunded',
       pspReference: expect.stringMatching(/^re_/),
     });
@@ -250,12 +220,12 @@ describe('the Stripe connector against stripe-mock', () => {
 
   it('a request the API description refuses is a non-retryable ProcessorRejectedRequest, named for ops', async () => {
     // An amount in major units (19.99 for 1999 cents) is the classic bug: not an integer, refused.
-    const authorize = approving.connector.authorize(authorizeRequest(workflowId(), { amount: 19.99 }));
+    const authorize = approving.connector.authorize(stripeAuthorizeRequest(workflowId(), { amount: 19.99 }));
     const failure = await expectFailure(authorize, FAILURE_PROCESSOR_REJECTED_REQUEST);
     expect(failure.message).toContain("'amount'");
     expect(cardDataIn('failure message', failure.message)).toEqual([]);
 
-    const capture = approving.connector.capture(movement(workflowId(), { amount: 12.5 }));
+    const capture = approving.connector.capture(stripeMovement(workflowId(), { amount: 12.5 }));
     expect((await expectFailure(capture, FAILURE_PROCESSOR_REJECTED_REQUEST)).message).toContain("'amount_to_capture'");
   });
 
@@ -263,7 +233,7 @@ describe('the Stripe connector against stripe-mock', () => {
     // stripe-mock answers 401 to a key with a third underscore.
     const refused = await stripeBehindProxy(stripeMockUrl(), 'sk_test_not_valid');
     try {
-      await expectFailure(refused.connector.capture(movement(workflowId())), FAILURE_PROCESSOR_CREDENTIALS);
+      await expectFailure(refused.connector.capture(stripeMovement(workflowId())), FAILURE_PROCESSOR_CREDENTIALS);
       expect(refused.proxy.calls).toMatchObject([{ status: 401 }]);
     } finally {
       await refused.proxy.stop();
@@ -274,11 +244,11 @@ describe('the Stripe connector against stripe-mock', () => {
     const live = await stripeBehindProxy(stripeMockUrl(), 'sk_live_settleflow');
     try {
       await expectFailure(
-        live.connector.authorize(authorizeRequest(workflowId(), { account: testAccount })),
+        live.connector.authorize(stripeAuthorizeRequest(workflowId(), { account: testAccount })),
         FAILURE_PROCESSOR_CREDENTIALS,
       );
       await expectFailure(
-        live.connector.capture(movement(workflowId(), { account: undefined })),
+        live.connector.capture(stripeMovement(workflowId(), { account: undefined })),
         FAILURE_PROCESSOR_CREDENTIALS,
       );
       expect(live.proxy.calls).toEqual([]);
@@ -287,7 +257,7 @@ describe('the Stripe connector against stripe-mock', () => {
     }
     // Without the stripe-mock allowance, a live account needs a live key.
     const strict = new StripeConnector({ credentials: () => Promise.resolve({ secretKey: 'sk_test_settleflow' }) });
-    await expectFailure(strict.capture(movement(workflowId())), FAILURE_PROCESSOR_CREDENTIALS);
+    await expectFailure(strict.capture(stripeMovement(workflowId())), FAILURE_PROCESSOR_CREDENTIALS);
   });
 
   it('a 5xx or a rate limit throws PspUnavailableError; the retry carries the same key and goes through', async () => {
@@ -297,9 +267,9 @@ describe('the Stripe connector against stripe-mock', () => {
       { kind: 'answer', status: 503, body: { error: { type: 'api_error', message: 'Service unavailable' } } },
       { kind: 'answer', status: 429, body: { error: { type: 'invalid_request_error', code: 'rate_limit' } } },
     );
-    await expect(approving.connector.capture(movement(key))).rejects.toBeInstanceOf(PspUnavailableError);
-    await expect(approving.connector.capture(movement(key))).rejects.toBeInstanceOf(PspUnavailableError);
-    await expect(approving.connector.capture(movement(key))).resolves.toEqual({ kind: 'captured' });
+    await expect(approving.connector.capture(stripeMovement(key))).rejects.toBeInstanceOf(PspUnavailableError);
+    await expect(approving.connector.capture(stripeMovement(key))).rejects.toBeInstanceOf(PspUnavailableError);
+    await expect(approving.connector.capture(stripeMovement(key))).resolves.toEqual({ kind: 'captured' });
     expect(callsOf(approving, from).map((call) => [call.idempotencyKey, call.status])).toEqual([
       [`${key}:capture`, 503],
       [`${key}:capture`, 429],
@@ -312,10 +282,10 @@ describe('the Stripe connector against stripe-mock', () => {
     const from = approving.proxy.calls.length;
     // Both the call and the library's one retry of a closed connection are carried out upstream, then cut.
     approving.proxy.inject({ kind: 'drop' }, { kind: 'drop' });
-    await expect(approving.connector.refund(movement(`${key}:refund:ref_2`))).rejects.toBeInstanceOf(
+    await expect(approving.connector.refund(stripeMovement(`${key}:refund:ref_2`))).rejects.toBeInstanceOf(
       PspUnavailableError,
     );
-    await expect(approving.connector.refund(movement(`${key}:refund:ref_2`))).resolves.toMatchObject({
+    await expect(approving.connector.refund(stripeMovement(`${key}:refund:ref_2`))).resolves.toMatchObject({
       kind: 'refunded',
     });
     const calls = callsOf(approving, from);

@@ -28,6 +28,7 @@ import {
   NON_RETRYABLE_FAILURES,
 } from '../../workflows/vocabulary';
 import { findCardData } from '../support/card-scan';
+import { STRIPE_TEST_CVV, STRIPE_TEST_PAN, stripeAuthorizeRequest, stripeMovement } from '../support/stripe-requests';
 
 /**
  * The Stripe connector's transformer layer (activities/psp/stripe/transformers.ts), branch by branch: the requests
@@ -38,41 +39,11 @@ import { findCardData } from '../support/card-scan';
  * (it answers fixtures, never a decline or a 5xx): test/platform/stripe-connector.test.ts proves the calls.
  */
 
-const PAN = '4242424242424242';
-const CVV = '737';
-
-function authorizeRequest(overrides: Partial<AuthorizeRequest> = {}): AuthorizeRequest {
-  return {
-    idempotencyKey: 'payment-live-mer_abc-T1',
-    amount: 1999,
-    currency: 'EUR',
-    card: { number: PAN, month: 12, year: 2030, cvv: CVV },
-    authenticated: false,
-    customer: {
-      email: 'ada@example.com',
-      description: 'Order 42',
-      customerId: 'cust-7',
-      cardOwner: 'Ada Lovelace',
-      address: '12 Analytical Row',
-      zipCode: '75001',
-      city: 'Paris',
-      country: 'FRA',
-      phone: '+33 1 23 45 67 89',
-    },
-    account: { merchantId: 'mer_abc', mode: 'live' },
-    labels: { workflowId: 'payment-live-mer_abc-T1', reference: 'pay_ref1', tid: 'T1' },
-    returnUrl: 'https://settleflow.example/v1/3ds/pay_ref1/return',
-    ...overrides,
-  };
-}
-
-const movement: MovementRequest = {
-  idempotencyKey: 'payment-live-mer_abc-T1',
-  pspReference: 'pi_123',
-  amount: 1999,
-  currency: 'EUR',
-  account: { merchantId: 'mer_abc', mode: 'live' },
-};
+const PAN = STRIPE_TEST_PAN;
+const CVV = STRIPE_TEST_CVV;
+const authorizeRequest = (overrides: Partial<AuthorizeRequest> = {}): AuthorizeRequest =>
+  stripeAuthorizeRequest('payment-live-mer_abc-T1', overrides);
+const movement: MovementRequest = stripeMovement('payment-live-mer_abc-T1');
 
 /** A PaymentIntent as Stripe answers it, with only the fields the transformers read set. */
 function intent(fields: Partial<Stripe.PaymentIntent>): Stripe.PaymentIntent {
