@@ -115,6 +115,7 @@ describe('the Stripe connector against stripe-mock', () => {
       'metadata[settleflow_tid]': 'T1',
       'metadata[settleflow_merchant]': LIVE_ACCOUNT.merchantId,
       'metadata[settleflow_mode]': 'live',
+      'metadata[settleflow_customer_id]': 'cust-7',
     });
   });
 
@@ -175,11 +176,11 @@ describe('the Stripe connector against stripe-mock', () => {
     const from = approving.proxy.calls.length;
     const outcome = await approving.connector.checkAuthorization({
       account: LIVE_ACCOUNT,
-      pspReference: 'pi_settleflow1',
+      pspReference: 'pi_123',
     });
-    expect(outcome).toEqual({ kind: 'approved', pspReference: 'pi_settleflow1' });
+    expect(outcome).toEqual({ kind: 'approved', pspReference: 'pi_123' });
     expect(callsOf(approving, from)).toMatchObject([
-      { method: 'GET', path: '/v1/payment_intents/pi_settleflow1', idempotencyKey: undefined, status: 200 },
+      { method: 'GET', path: '/v1/payment_intents/pi_123', idempotencyKey: undefined, status: 200 },
     ]);
   });
 
@@ -196,14 +197,14 @@ describe('the Stripe connector against stripe-mock', () => {
     expect(callsOf(approving, from)).toMatchObject([
       {
         method: 'POST',
-        path: '/v1/payment_intents/pi_settleflow1/capture',
+        path: '/v1/payment_intents/pi_123/capture',
         idempotencyKey: `${key}:capture`,
         params: { amount_to_capture: '1999' },
         status: 200,
       },
       {
         method: 'POST',
-        path: '/v1/payment_intents/pi_settleflow1/cancel',
+        path: '/v1/payment_intents/pi_123/cancel',
         idempotencyKey: `${key}:void:cancel`,
         params: {},
         status: 200,
@@ -212,7 +213,7 @@ describe('the Stripe connector against stripe-mock', () => {
         method: 'POST',
         path: '/v1/refunds',
         idempotencyKey: `${key}:refund:ref_1:refund`,
-        params: { payment_intent: 'pi_settleflow1', amount: '500' },
+        params: { payment_intent: 'pi_123', amount: '500' },
         status: 200,
       },
     ]);
