@@ -1,12 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type { CreatedMerchant } from '../../src/auth/accounts';
 import { type PaymentDoc, payments } from '../../src/store/payment-records';
 import { recordReference } from '../../src/store/references';
 import { workflowExists } from '../../src/temporal/payment-workflows';
-import { type Encoding, eventually, newMerchant, paymentBody, post } from '../support/factories';
-import { connectToStack, type StackClients } from '../support/stack-client';
+import { type Encoding, eventually, newMerchant, paymentBody, post, useStackWithMerchant } from '../support/factories';
 import { paymentKey, paymentWorkflowId } from '../../workflows/vocabulary';
 
 /**
@@ -14,16 +12,9 @@ import { paymentKey, paymentWorkflowId } from '../../workflows/vocabulary';
  * real API, and nothing of them reaches Temporal, the database or the logs. The card numbers here are used by no
  * other test, so finding one anywhere is this test's finding.
  */
-let stack: StackClients;
-let merchant: CreatedMerchant;
+const shop = useStackWithMerchant();
 
-beforeAll(async () => {
-  stack = await connectToStack();
-  merchant = await newMerchant(stack);
-});
-afterAll(() => stack.close());
-
-const logDir = () => path.join(stack.config.dataDir, 'logs');
+const logDir = () => path.join(shop.stack.config.dataDir, 'logs');
 const readLogs = () =>
   readdirSync(logDir()).map((file) => ({ file, text: readFileSync(path.join(logDir(), file), 'utf8') }));
 
@@ -50,7 +41,7 @@ it('refuses each free-text field holding a card number with its own code; starts
   for (const c of cases) {
     const body = paymentBody({ [c.field]: c.value });
     const requestId = `card-in-fields-${randomUUID()}`;
-    const answer = await post(stack.apiUrl, 'payment', merchant.testKey, body, c.encoding, {
+    const answer = await post(shop.stack.apiUrl, 'payment', shop.merchant.testKey, body, c.encoding, {
       'x-request-id': requestId,
     });
     expect(answer.body).toEqual({ Code: c.code, Error: `Invalid parameter ${c.field}: looks like a card number` });
@@ -59,9 +50,11 @@ it('refuses each free-text field holding a card number with its own code; starts
   }
 
   for (const tid of tids)
-    expect(await workflowExists(stack.temporal, paymentWorkflowId('test', merchant.merchantId, tid))).toBe(false);
-  expect(await stack.db.collection('payments').countDocuments({ merchantId: merchant.merchantId })).toBe(0);
-  expect(await stack.db.collection('references').countDocuments({ merchantId: merchant.merchantId })).toBe(0);
+    expect(await workflowExists(shop.stack.temporal, paymentWorkflowId('test', shop.merchant.merchantId, tid))).toBe(
+      false,
+    );
+  expect(await shop.stack.db.collection('payments').countDocuments({ merchantId: shop.merchant.merchantId })).toBe(0);
+  expect(await shop.stack.db.collection('references').countDocuments({ merchantId: shop.merchant.merchantId })).toBe(0);
 
   // The API wrote its line for each request (the proof the right file is read), and no card number anywhere.
   await eventually('the request log lines', () => {
@@ -80,7 +73,7 @@ it('refuses each free-text field holding a card number with its own code; starts
 
 it('a Tid that looks like a card number is never looked up: refund and status answer 102, even for a payment recorded with it before the rule, and do not log it', async () => {
   // A payment accepted before card numbers were refused, written as the API wrote them then.
-  const owner = await newMerchant(stack);
+  const owner = await newMerchant(shop.stack);
   const tid = '4917610000000000';
   const now = new Date();
   const legacy: PaymentDoc = {
@@ -102,8 +95,8 @@ it('a Tid that looks like a card number is never looked up: refund and status an
     createdAt: now,
     updatedAt: now,
   };
-  await payments(stack.db).insertOne(legacy);
-  await recordReference(stack.db, {
+  await payments(shop.stack.db).insertOne(legacy);
+  await recordReference(shop.stack.db, {
     _id: legacy.reference,
     kind: 'payment',
     paymentKey: legacy._id,
@@ -115,7 +108,7 @@ it('a Tid that looks like a card number is never looked up: refund and status an
   for (const endpoint of ['status', 'refund'] as const) {
     for (const spelling of [tid, '4917 6100 0000 0000']) {
       const requestId = `card-in-lookup-${randomUUID()}`;
-      const answer = await post(stack.apiUrl, endpoint, owner.testKey, { Tid: spelling }, 'json', {
+      const answer = await post(shop.stack.apiUrl, endpoint, owner.testKey, { Tid: spelling }, 'json', {
         'x-request-id': requestId,
       });
       expect(answer.body).toEqual({ Code: 102, Error: 'Transaction not found' });
@@ -123,7 +116,7 @@ it('a Tid that looks like a card number is never looked up: refund and status an
     }
   }
   // Its Reference still finds it.
-  expect((await post(stack.apiUrl, 'status', owner.testKey, { Reference: legacy.reference })).body).toMatchObject({
+  expect((await post(shop.stack.apiUrl, 'status', owner.testKey, { Reference: legacy.reference })).body).toMatchObject({
     Code: 0,
     Result: { Status: 'captured' },
   });
@@ -138,7 +131,7 @@ it('a Tid that looks like a card number is never looked up: refund and status an
 
 it('a card number sent as X-Request-Id, or in a request path, is neither echoed nor logged', async () => {
   const asRequestId = '6011000990139424';
-  const answer = await post(stack.apiUrl, 'status', merchant.testKey, { Tid: 'no-such-order' }, 'json', {
+  const answer = await post(shop.stack.apiUrl, 'status', shop.merchant.testKey, { Tid: 'no-such-order' }, 'json', {
     'x-request-id': asRequestId,
   });
   expect(answer.body.Code).toBe(102);
@@ -146,7 +139,7 @@ it('a card number sent as X-Request-Id, or in a request path, is neither echoed 
   expect(answer.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
 
   const marker = `card-in-path-${randomUUID()}`;
-  const inPath = await fetch(`${stack.apiUrl}/v1/status/3530111333300000`, {
+  const inPath = await fetch(`${shop.stack.apiUrl}/v1/status/3530111333300000`, {
     method: 'POST',
     headers: { 'x-request-id': marker },
   });

@@ -1,26 +1,17 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { createPaymentActivities } from '../../activities/payment-activities';
 import type { AuthorizeRequest, PspAdapter } from '../../activities/psp/adapter';
-import type { CreatedMerchant } from '../../src/auth/accounts';
 import { findPayment } from '../../src/store/payment-records';
 import { deleteCard, vaultCard } from '../../src/store/vault';
 import { type CustomerDetails, paymentKey, paymentWorkflowId } from '../../workflows/vocabulary';
-import { newMerchant, paymentBody, post } from '../support/factories';
-import { connectToStack, type StackClients } from '../support/stack-client';
+import { paymentBody, post, useStackWithMerchant } from '../support/factories';
 
 /**
  * The customer and order fields a merchant sends (docs/fields.md) are validated, then kept on the payment record
  * and handed to the processor: API → payment document and workflow input → authorize activity → the connector's
  * AuthorizeRequest. Never card data.
  */
-let stack: StackClients;
-let merchant: CreatedMerchant;
-
-beforeAll(async () => {
-  stack = await connectToStack();
-  merchant = await newMerchant(stack);
-});
-afterAll(() => stack.close());
+const shop = useStackWithMerchant();
 
 const BILLING = {
   Description: 'Order 42',
@@ -56,15 +47,15 @@ const CUSTOMER: CustomerDetails = {
 
 it('a payment with billing fields keeps them on its record and passes them to the authorize activity', async () => {
   const body = paymentBody(BILLING);
-  const paid = await post(stack.apiUrl, 'payment', merchant.testKey, body, 'form');
+  const paid = await post(shop.stack.apiUrl, 'payment', shop.merchant.testKey, body, 'form');
   expect(paid.body.Result).toMatchObject({ Status: 'captured' });
 
-  const doc = await findPayment(stack.db, paymentKey('test', merchant.merchantId, body.Tid!));
+  const doc = await findPayment(shop.stack.db, paymentKey('test', shop.merchant.merchantId, body.Tid!));
   expect(doc?.customer).toEqual(CUSTOMER);
 
   // What the workflow scheduled, read from its history on the real Temporal server.
-  const history = await stack.temporal.workflow
-    .getHandle(paymentWorkflowId('test', merchant.merchantId, body.Tid!))
+  const history = await shop.stack.temporal.workflow
+    .getHandle(paymentWorkflowId('test', shop.merchant.merchantId, body.Tid!))
     .fetchHistory();
   const authorizations = (history.events ?? [])
     .map((event) => event.activityTaskScheduledEventAttributes)
@@ -90,15 +81,15 @@ it('the authorize activity hands the customer details to the processor connector
     void: () => Promise.resolve({ kind: 'voided' }),
   };
   const activities = createPaymentActivities({
-    db: stack.db,
-    vaultKeys: stack.config.vaultKeys,
+    db: shop.stack.db,
+    vaultKeys: shop.stack.config.vaultKeys,
     connectors: { recording },
   });
   const card = { number: '4111111111111111', month: 12, year: new Date().getUTCFullYear() + 3, cvv: '123' };
   const vaultToken = await vaultCard(
-    stack.db,
-    stack.config.vaultKeys,
-    `test:${merchant.merchantId}:recording`,
+    shop.stack.db,
+    shop.stack.config.vaultKeys,
+    `test:${shop.merchant.merchantId}:recording`,
     card,
     60_000,
   );
@@ -114,7 +105,7 @@ it('the authorize activity hands the customer details to the processor connector
     });
     expect(outcome).toEqual({ kind: 'approved', pspReference: 'psp_recorded' });
   } finally {
-    await deleteCard(stack.db, vaultToken);
+    await deleteCard(shop.stack.db, vaultToken);
   }
   expect(received).toHaveLength(1);
   expect(received[0]).toMatchObject({

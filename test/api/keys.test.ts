@@ -1,24 +1,15 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { eventually, paymentBody, post } from '../support/factories';
 import { signatureMatches } from '../support/signature';
 import { connectToStack, type StackClients } from '../support/stack-client';
 import { paymentKey } from '../../workflows/vocabulary';
+import { settleflowJson } from '../support/cli';
 
 /**
  * The key lifecycle as an operator runs it, through the real `settleflow` command against the same database as
  * the API: create, use, rotate (the old key works through the grace period, then fails), revoke (fails within the
  * verified-key cache bound, KEY_CACHE_TTL = 2 s in tests).
  */
-const run = promisify(execFile);
-const cli = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 let stack: StackClients;
-
-async function settleflow(...args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(process.execPath, [cli, ...args, '--json'], { env: process.env });
-  return JSON.parse(stdout) as Record<string, unknown>;
-}
 
 const works = async (key: string) => (await post(stack.apiUrl, 'status', key, { Tid: 'probe' })).body.Code === 102;
 
@@ -28,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 
 it('merchant create --json prints exactly merchantId, testKey, liveKey and webhookSecret', async () => {
-  const created = await settleflow(
+  const created = await settleflowJson(
     'merchant',
     'create',
     '--name',
@@ -59,16 +50,16 @@ it('merchant create --json prints exactly merchantId, testKey, liveKey and webho
   expect(keys[0]!.hash).toMatch(/^\$argon2id\$/);
   expect(JSON.stringify(keys)).not.toContain((created.testKey as string).slice(21));
 
-  const live = await settleflow('merchant', 'create', '--name', 'Live shop', '--live');
+  const live = await settleflowJson('merchant', 'create', '--name', 'Live shop', '--live');
   expect(live.liveKey).toMatch(/^sk_live_/);
 });
 
 it('rotation: the old key keeps working during the grace period, then fails with 3; the new key works', async () => {
-  const created = await settleflow('merchant', 'create', '--name', 'Rotating shop');
+  const created = await settleflowJson('merchant', 'create', '--name', 'Rotating shop');
   const oldKey = created.testKey as string;
   expect(await works(oldKey)).toBe(true);
   // A grace no loaded machine can outrun; its exact end is proved with a driven clock (key-clock.test.ts).
-  const rotated = await settleflow(
+  const rotated = await settleflowJson(
     'key',
     'rotate',
     '--merchant',
@@ -99,17 +90,17 @@ it('rotation: the old key keeps working during the grace period, then fails with
 });
 
 it('revocation takes effect: the revoked key is refused once the cache bound has passed', async () => {
-  const created = await settleflow('merchant', 'create', '--name', 'Revoked shop');
+  const created = await settleflowJson('merchant', 'create', '--name', 'Revoked shop');
   const key = created.testKey as string;
   expect(await works(key)).toBe(true);
-  await settleflow('key', 'revoke', key);
+  await settleflowJson('key', 'revoke', key);
   // The bound itself (KEY_CACHE_TTL) is proved with a driven clock (key-clock.test.ts); here, that it happens.
   await eventually('the revoked key refused', async () => ((await works(key)) ? undefined : true), 60_000);
   expect((await post(stack.apiUrl, 'status', key, { Tid: 'probe' })).body.Code).toBe(3);
 });
 
 it('a key of one mode never works as the other', async () => {
-  const created = await settleflow(
+  const created = await settleflowJson(
     'merchant',
     'create',
     '--name',
@@ -124,13 +115,13 @@ it('a key of one mode never works as the other', async () => {
 });
 
 it('a disabled merchant gets 7 on payment, refund and status, before its body is read, and nothing is refunded', async () => {
-  const created = await settleflow('merchant', 'create', '--name', 'Disabled shop');
+  const created = await settleflowJson('merchant', 'create', '--name', 'Disabled shop');
   const key = created.testKey as string;
   const body = paymentBody();
   const tid = body.Tid!;
   expect((await post(stack.apiUrl, 'payment', key, body)).body.Result).toMatchObject({ Status: 'captured' });
 
-  await settleflow('merchant', 'disable', created.merchantId as string);
+  await settleflowJson('merchant', 'disable', created.merchantId as string);
   // The API sees the change once its cached verification of the key (KEY_CACHE_TTL) has expired; until then
   // status keeps answering, which changes nothing.
   const refused = { Code: 7, Error: 'Invalid account configuration: merchant account is disabled' };
@@ -167,8 +158,8 @@ it('a disabled merchant gets 7 on payment, refund and status, before its body is
 });
 
 it('webhook-secret rotate: both secrets sign during the overlap', async () => {
-  const created = await settleflow('merchant', 'create', '--name', 'Secret shop');
-  const rotated = await settleflow(
+  const created = await settleflowJson('merchant', 'create', '--name', 'Secret shop');
+  const rotated = await settleflowJson(
     'webhook-secret',
     'rotate',
     '--merchant',

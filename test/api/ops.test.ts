@@ -9,6 +9,7 @@ import { cardDataIn, decodedHistory } from '../support/card-scan';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
 import { paymentWorkflowId } from '../../workflows/vocabulary';
+import { SETTLEFLOW_CLI } from '../support/cli';
 
 /**
  * The incident-review loop as an operator runs it, through the built `settleflow` command against the test stack:
@@ -18,7 +19,6 @@ import { paymentWorkflowId } from '../../workflows/vocabulary';
 jest.setTimeout(90_000);
 
 const exec = promisify(execFile);
-const cli = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 let stack: StackClients;
 let merchant: CreatedMerchant;
 let otherMerchant: CreatedMerchant;
@@ -32,7 +32,7 @@ interface Run {
 
 async function settleflow(...args: string[]): Promise<Run> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [cli, ...args], {
+    const { stdout, stderr } = await exec(process.execPath, [SETTLEFLOW_CLI, ...args], {
       env: process.env,
       maxBuffer: 16 * 1024 * 1024,
     });

@@ -17,6 +17,7 @@ import { processorCredentialsCollection, processorCredentialsId } from '../../sr
 import { newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
 import { type PaymentInput, paymentWorkflowId } from '../../workflows/vocabulary';
+import { SETTLEFLOW_CLI } from '../support/cli';
 
 /**
  * `settleflow merchant connect` as an operator runs it (docs/connectors.md, "Connecting a processor account"): the
@@ -27,7 +28,6 @@ import { type PaymentInput, paymentWorkflowId } from '../../workflows/vocabulary
  */
 jest.setTimeout(90_000);
 
-const cli = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 let stack: StackClients;
 let tmp: string;
 
@@ -45,7 +45,7 @@ const secrets: string[] = [];
 /** The built command, with `input` on its stdin (a pipe, as in `settleflow … < file` or `… | settleflow …`). */
 function settleflow(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
+    const child = spawn(process.execPath, [SETTLEFLOW_CLI, ...args], {
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -1,22 +1,13 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { RATE_LIMITS_COLLECTION } from '../../src/auth/rate-limit-store';
 import { newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
+import { settleflowJson } from '../support/cli';
 
 /**
  * Throttling through the real API, measured by request counts: the per-key request limit an operator sets with
  * the admin command, and the lock-out of a key id after too many wrong secrets.
  */
-const run = promisify(execFile);
-const cli = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 let stack: StackClients;
-
-async function settleflow(...args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(process.execPath, [cli, ...args, '--json'], { env: process.env });
-  return JSON.parse(stdout) as Record<string, unknown>;
-}
 
 beforeAll(async () => {
   stack = await connectToStack();
@@ -29,7 +20,7 @@ const TOO_MANY = { Code: 9, Error: 'Too many requests, retry later' };
 it('a key over its account limit: exactly N of N+3 requests pass, the rest get 9 with Retry-After; other keys are not limited', async () => {
   const limit = 5;
   const limited = await newMerchant(stack);
-  expect(await settleflow('merchant', 'rate-limit', limited.merchantId, String(limit))).toEqual({
+  expect(await settleflowJson('merchant', 'rate-limit', limited.merchantId, String(limit))).toEqual({
     merchantId: limited.merchantId,
     rateLimitPerMinute: limit,
   });
@@ -68,12 +59,12 @@ it('a key over its account limit: exactly N of N+3 requests pass, the rest get 9
 });
 
 it('merchant create --rate-limit sets the account limit; rate-limit default returns it to RATE_LIMIT_PER_MINUTE', async () => {
-  const created = await settleflow('merchant', 'create', '--name', 'Slow shop', '--rate-limit', '120');
+  const created = await settleflowJson('merchant', 'create', '--name', 'Slow shop', '--rate-limit', '120');
   const stored = () => stack.db.collection('merchants').findOne({ _id: created.merchantId as never });
   expect(await stored()).toMatchObject({ rateLimitPerMinute: 120 });
-  await settleflow('merchant', 'rate-limit', created.merchantId as string, 'default');
+  await settleflowJson('merchant', 'rate-limit', created.merchantId as string, 'default');
   expect((await stored())!.rateLimitPerMinute).toBeUndefined();
-  await expect(settleflow('merchant', 'rate-limit', created.merchantId as string, '0')).rejects.toThrow();
+  await expect(settleflowJson('merchant', 'rate-limit', created.merchantId as string, '0')).rejects.toThrow();
 });
 
 it('after the key id failure budget, even the right secret is refused with 3 until the cool-down ends', async () => {

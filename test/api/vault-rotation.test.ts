@@ -1,7 +1,4 @@
-import { execFile } from 'node:child_process';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Db } from 'mongodb';
 import { activeWebhookSecrets, createMerchant, rotateWebhookSecret } from '../../src/auth/accounts';
 import type { Config } from '../../src/config';
@@ -11,6 +8,7 @@ import { openCard, vaultCard } from '../../src/store/vault';
 import { signatureHeader } from '../../src/webhooks/sign';
 import { signatureMatches } from '../support/signature';
 import { connectToStack, type StackClients } from '../support/stack-client';
+import { settleflowJsonIn } from '../support/cli';
 
 /**
  * Rotating the vault master key under load, as docs/runbook.md ("Rotating the vault key") tells an operator to:
@@ -21,8 +19,6 @@ import { connectToStack, type StackClients } from '../support/stack-client';
  * The test stack's MongoDB (FerretDB), in a database of this test's own: the stack's API and worker know only
  * the stack's key, and must not see other tests' merchants resealed under a key they do not have.
  */
-const run = promisify(execFile);
-const cli = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 const dbName = `settleflow_rotation_${process.pid}`;
 const A = randomBytes(32);
 const B = randomBytes(32);
@@ -45,11 +41,8 @@ afterAll(async () => {
 const withKeys = (vaultKeys: KeyRing): Config => ({ ...stack.config, vaultKeys });
 
 /** `settleflow vault …` against this test's database, with the given key ring, as an operator runs it. */
-async function settleflow(keys: KeyRing, ...args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(process.execPath, [cli, 'vault', ...args, '--json'], {
-    env: { ...process.env, MONGODB_DB: dbName, ...keys.toEnv() },
-  });
-  return JSON.parse(stdout) as Record<string, unknown>;
+function settleflow(keys: KeyRing, ...args: string[]): Promise<Record<string, unknown>> {
+  return settleflowJsonIn({ ...process.env, MONGODB_DB: dbName, ...keys.toEnv() }, 'vault', ...args);
 }
 
 /** A webhook secret exactly as the version before key ids stored it: sealed with the raw master, `v1.…`. */

@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { fetch } from 'undici';
 import { deliverEvent } from '../../activities/webhook-activities';
 import { MAX_RESPONSE_BYTES, systemResolver, webhookDispatcher } from '../../activities/webhook-transport';
@@ -19,10 +16,9 @@ import { WebhookReceiver } from '../../tools/webhook-receiver';
 import { freePort } from '../../tools/ports';
 import type { ManagedProcess } from '../../tools/process';
 import { startApiProcess, startWorkerProcess } from '../../tools/stack';
+import { settleflowJson } from '../support/cli';
 
 /** docs/webhooks.md through the running system: retries, the delivery log, resend, rotation, order, targets, answers. */
-const run = promisify(execFile);
-const cli = path.join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 let stack: StackClients;
 let merchant: CreatedMerchant;
 
@@ -87,28 +83,19 @@ it('an endpoint that is down, then fails, then answers: delivered once in the en
       ).toBe(true);
     }
 
-    const { stdout } = await run(
-      process.execPath,
-      [cli, 'webhooks', body.Tid!, '--merchant', merchant.merchantId, '--json'],
-      { env: process.env },
-    );
-    const log = JSON.parse(stdout) as { deliveries: { _id: string; delivered: boolean; attemptLog: unknown[] }[] };
+    const log = await settleflowJson<{
+      deliveries: { _id: string; delivered: boolean; attemptLog: unknown[] }[];
+    }>('webhooks', body.Tid!, '--merchant', merchant.merchantId);
     expect(log.deliveries).toHaveLength(1);
     expect(log.deliveries[0]).toMatchObject({ _id: deliveryId, delivered: true });
     expect(log.deliveries[0]!.attemptLog).toHaveLength(event.attempts);
 
-    const resent = await run(
-      process.execPath,
-      [
-        cli,
-        'webhooks',
-        'resend',
-        body.Reference ?? (await findPayment(stack.db, keyOf(merchant, body.Tid!)))!.reference,
-        '--json',
-      ],
-      { env: process.env },
+    const resent = await settleflowJson(
+      'webhooks',
+      'resend',
+      body.Reference ?? (await findPayment(stack.db, keyOf(merchant, body.Tid!)))!.reference,
     );
-    expect(JSON.parse(resent.stdout)).toMatchObject({ deliveryId, event: 'PAYMENT_CAPTURED', delivered: true });
+    expect(resent).toMatchObject({ deliveryId, event: 'PAYMENT_CAPTURED', delivered: true });
     const last = receiver.received.at(-1)!;
     expect(last.headers['x-settleflow-delivery']).toBe(deliveryId);
     expect(JSON.parse(last.rawBody)).toEqual(JSON.parse(receiver.received[0]!.rawBody));
@@ -260,12 +247,9 @@ describe('with WEBHOOK_ALLOW_PRIVATE_TARGETS off, sandbox webhooks reach public 
     expect(event).toMatchObject({ delivered: false, attempts: 1, nextRetryAt: null, lastError: attempt.error });
     expect(listener.connections).toBe(before);
 
-    const { stdout } = await run(
-      process.execPath,
-      [cli, 'webhooks', body.Tid!, '--merchant', merchant.merchantId, '--json'],
-      { env: process.env },
-    );
-    const log = JSON.parse(stdout) as { deliveries: { attemptLog: { error?: string; responsePrefix?: string }[] }[] };
+    const log = await settleflowJson<{
+      deliveries: { attemptLog: { error?: string; responsePrefix?: string }[] }[];
+    }>('webhooks', body.Tid!, '--merchant', merchant.merchantId);
     expect(log.deliveries[0]!.attemptLog).toEqual([
       expect.objectContaining({ error: 'refused: 127.0.0.1 is not a public address' }),
     ]);

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createPaymentActivities } from '../../activities/payment-activities';
-import { createConnectors, PspUnavailableError } from '../../activities/psp';
+import { PspUnavailableError } from '../../activities/psp';
 import { type AuthorizeOutcome } from '../../workflows/vocabulary';
 import { openCard, type VaultDoc, vaultCard } from '../../src/store/vault';
-import { connectToStack, type StackClients } from '../support/stack-client';
+import { useRealPaymentActivities } from '../support/stack-client';
 
 /**
  * PCI-DSS: the CVV may be kept, sealed, only until authorization. The worker's own authorizePayment activity with
@@ -12,23 +11,12 @@ import { connectToStack, type StackClients } from '../support/stack-client';
  * retried, the CVV stays, because the next authorization needs it. What the activity returns goes into Temporal
  * history: it must be the processor's outcome and nothing else.
  *
- * How it was shown to fail (each break made in activities/payment-activities.ts, the file run, reverted): with the dropCvv
+ * How it was shown to fail (each break made in activities/payment-real.activities.ts, the file run, reverted): with the dropCvv
  * call removed, all four tests fail (the sealed CVV is still there); with it made unconditional, the 3-D Secure
  * test fails (the CVV is gone before the authenticated authorization); with the activity returning
  * `{ ...outcome, securityCode: card.cvv }`, all four fail on the exact outcome.
  */
-let stack: StackClients;
-let activities: ReturnType<typeof createPaymentActivities>;
-
-beforeAll(async () => {
-  stack = await connectToStack();
-  activities = createPaymentActivities({
-    db: stack.db,
-    vaultKeys: stack.config.vaultKeys,
-    connectors: createConnectors(stack.db),
-  });
-});
-afterAll(() => stack.close());
+const real = useRealPaymentActivities();
 
 const CVV = '737';
 
@@ -36,14 +24,14 @@ const CVV = '737';
 async function vaulted(number: string) {
   const workflowId = `payment-test-mer_cvvdrop-${randomUUID()}`;
   const token = await vaultCard(
-    stack.db,
-    stack.config.vaultKeys,
+    real.stack.db,
+    real.stack.config.vaultKeys,
     `test:mer_cvvdrop:${workflowId}`,
     { number, cvv: CVV, month: 12, year: 2040 },
     60_000,
   );
   const authorize = (authenticated = false) =>
-    activities.authorizePayment({
+    real.activities.authorizePayment({
       idempotencyKey: workflowId,
       vaultToken: token,
       connector: 'simulator',
@@ -51,7 +39,7 @@ async function vaulted(number: string) {
       currency: 'EUR',
       authenticated,
     });
-  const entry = () => stack.db.collection<VaultDoc>('vault').findOne({ _id: token });
+  const entry = () => real.stack.db.collection<VaultDoc>('vault').findOne({ _id: token });
   return { token, authorize, entry };
 }
 
@@ -62,7 +50,7 @@ async function expectCvvDropped(card: Awaited<ReturnType<typeof vaulted>>): Prom
   expect(entry).not.toBeNull();
   expect(entry).not.toHaveProperty('sealedCvv');
   // Only the CVV went: the card itself stays until the payment ends.
-  expect(await openCard(stack.db, stack.config.vaultKeys, card.token)).toEqual({
+  expect(await openCard(real.stack.db, real.stack.config.vaultKeys, card.token)).toEqual({
     number: expect.any(String) as string,
     cvv: undefined,
     month: 12,
@@ -72,7 +60,7 @@ async function expectCvvDropped(card: Awaited<ReturnType<typeof vaulted>>): Prom
 
 async function expectCvvKept(card: Awaited<ReturnType<typeof vaulted>>): Promise<void> {
   expect((await card.entry())?.sealedCvv).toEqual(expect.any(String));
-  expect((await openCard(stack.db, stack.config.vaultKeys, card.token))?.cvv).toBe(CVV);
+  expect((await openCard(real.stack.db, real.stack.config.vaultKeys, card.token))?.cvv).toBe(CVV);
 }
 
 it('drops the CVV once the processor approved', async () => {

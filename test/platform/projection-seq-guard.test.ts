@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createPaymentActivities } from '../../activities/payment-activities';
 import { type ProjectionInput, paymentKey } from '../../workflows/vocabulary';
-import { createConnectors } from '../../activities/psp';
 import { applyProjection, findPayment, insertPayment, type PaymentDoc } from '../../src/store/payment-records';
-import { connectToStack, type StackClients } from '../support/stack-client';
+import { useRealPaymentActivities } from '../support/stack-client';
 
 /**
  * The projection's sequence guard (src/store/payment-records.ts applyProjection), through the worker's own projectPayment
@@ -16,18 +14,7 @@ import { connectToStack, type StackClients } from '../support/stack-client';
  * seq 1) and so does the in-any-order test; with `$lte` for `$lt`, a repeated seq 3 turned `captured` into `failed`.
  * The race test fails on the real guard itself (see its comment).
  */
-let stack: StackClients;
-let activities: ReturnType<typeof createPaymentActivities>;
-
-beforeAll(async () => {
-  stack = await connectToStack();
-  activities = createPaymentActivities({
-    db: stack.db,
-    vaultKeys: stack.config.vaultKeys,
-    connectors: createConnectors(stack.db),
-  });
-});
-afterAll(() => stack.close());
+const real = useRealPaymentActivities();
 
 /** A payment as its workflow first records it: `pending`, seq 0. */
 async function reservedPayment(): Promise<string> {
@@ -54,12 +41,12 @@ async function reservedPayment(): Promise<string> {
     createdAt: now,
     updatedAt: now,
   };
-  await insertPayment(stack.db, doc);
+  await insertPayment(real.stack.db, doc);
   return key;
 }
 
 const write = (key: string, seq: number, fields: Partial<ProjectionInput> = {}) =>
-  activities.projectPayment({
+  real.activities.projectPayment({
     paymentKey: key,
     seq,
     date: new Date(Date.UTC(2030, 0, 1, 0, 0, seq)).toISOString(),
@@ -67,7 +54,7 @@ const write = (key: string, seq: number, fields: Partial<ProjectionInput> = {}) 
   });
 
 const state = async (key: string) => {
-  const doc = await findPayment(stack.db, key);
+  const doc = await findPayment(real.stack.db, key);
   return (
     doc && {
       seq: doc.seq,
@@ -112,9 +99,9 @@ it('changes nothing for a repeated or an older seq', async () => {
   await write(key, 1, { refund: { reference: 'ref_late', status: 'captured', message: 'Payment refunded' } });
   expect(await state(key)).toEqual(after3);
   // The store's own answer: nothing was modified.
-  expect(await applyProjection(stack.db, key, 3, { status: 'failed' })).toBe(false);
-  expect(await applyProjection(stack.db, key, 0, { status: 'failed' })).toBe(false);
-  expect(await applyProjection(stack.db, key, 4, { message: 'Payment was successful' })).toBe(true);
+  expect(await applyProjection(real.stack.db, key, 3, { status: 'failed' })).toBe(false);
+  expect(await applyProjection(real.stack.db, key, 0, { status: 'failed' })).toBe(false);
+  expect(await applyProjection(real.stack.db, key, 4, { message: 'Payment was successful' })).toBe(true);
   expect(await state(key)).toMatchObject({ seq: 4, status: 'captured' });
 });
 
@@ -154,5 +141,5 @@ it.failing('ends at the highest seq when writers race (fails on FerretDB: its up
 it('creates nothing for a payment that has no document', async () => {
   const key = paymentKey('test', 'mer_seqguard', `absent-${randomUUID()}`);
   await write(key, 1, { status: 'captured', message: 'Payment was successful' });
-  expect(await findPayment(stack.db, key)).toBeNull();
+  expect(await findPayment(real.stack.db, key)).toBeNull();
 });

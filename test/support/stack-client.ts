@@ -1,3 +1,5 @@
+import { createPaymentActivities } from '../../activities/payment-activities';
+import { createConnectors } from '../../activities/psp';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient, type Db } from 'mongodb';
 import { type Config, loadConfig } from '../../src/config';
@@ -25,4 +27,25 @@ export async function connectToStack(): Promise<StackClients> {
       await Promise.allSettled([mongo.close(), connection.close()]);
     },
   };
+}
+
+/**
+ * The shared stack and the worker's own payment activities on its database (real vault, records and sandbox
+ * simulator), for tests that call the activities directly: read `real.stack` and `real.activities` in the tests.
+ */
+export function useRealPaymentActivities(): {
+  stack: StackClients;
+  activities: ReturnType<typeof createPaymentActivities>;
+} {
+  const real = {} as { stack: StackClients; activities: ReturnType<typeof createPaymentActivities> };
+  beforeAll(async () => {
+    real.stack = await connectToStack();
+    real.activities = createPaymentActivities({
+      db: real.stack.db,
+      vaultKeys: real.stack.config.vaultKeys,
+      connectors: createConnectors(real.stack.db),
+    });
+  });
+  afterAll(() => real.stack?.close());
+  return real;
 }
