@@ -144,6 +144,14 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   const { workflowId } = workflowInfo();
   // Whose processor account every call goes to (the sandbox simulator ignores it).
   const account = { merchantId: input.merchantId, mode: input.mode };
+  /** A capture, void or refund of the payment's whole amount on one of the processor's authorizations. */
+  const movementOn = (authorization: string) => ({
+    connector: input.connector,
+    account,
+    pspReference: authorization,
+    amount: input.amount,
+    currency: input.currency,
+  });
   const capturing = proxyActivities<Pick<PaymentActivities, 'capturePayment'>>({
     startToCloseTimeout: '15 seconds',
     retry: { ...PROCESSOR_RETRY, maximumAttempts: input.captureMaxAttempts ?? CAPTURE_MAX_ATTEMPTS },
@@ -203,11 +211,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
       });
       const result = await paymentActivities.refundPayment({
         idempotencyKey: `${workflowId}:refund:${reference}`,
-        connector: input.connector,
-        account,
-        pspReference,
-        amount: input.amount,
-        currency: input.currency,
+        ...movementOn(pspReference),
       });
       const refundStatus: RefundStatus = result.kind === 'refunded' ? 'captured' : 'failed';
       const refundMessage =
@@ -439,22 +443,28 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     }
   }
 
-  /** Releases an authorization the payment will not use (best effort: ops are told when it cannot be done). */
-  async function cancelAuthorization(authorization: string): Promise<void> {
+  /**
+   * Voids an authorization the payment will not use; resolves with why it could not be done, or undefined. The
+   * void moves no money, so it is retried until the processor answers (the processor calls' policy, no bound); its
+   * key is the workflow id and the step, so a retried void is one void. Only a failure no retry can fix (an unknown
+   * connector, missing credentials) is caught here.
+   */
+  async function voidAuthorization(authorization: string): Promise<string | undefined> {
     try {
       const voided = await paymentActivities.voidAuthorization({
         idempotencyKey: `${workflowId}:void`,
-        connector: input.connector,
-        account,
-        pspReference: authorization,
-        amount: input.amount,
-        currency: input.currency,
+        ...movementOn(authorization),
       });
-      if (voided.kind === 'voided') return;
-      log.error('the processor refused to cancel an unused authorization', { reason: voided.message });
-    } catch (err) {
-      log.error('an unused authorization could not be cancelled', { error: String(err) });
+      return voided.kind === 'voided' ? undefined : voided.message;
+    } catch {
+      return MESSAGES.captureUnanswered;
     }
+  }
+
+  /** Releases an authorization the payment will not use (best effort: ops are told when it cannot be done). */
+  async function cancelAuthorization(authorization: string): Promise<void> {
+    const failure = await voidAuthorization(authorization);
+    if (failure !== undefined) log.error('an unused authorization could not be cancelled', { reason: failure });
   }
 
   /**
@@ -509,37 +519,22 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   /**
    * Captures the authorization, or, when the capture fails for good (the processor refuses it, or it failed on
    * every attempt), voids it: the compensation that releases the hold on the cardholder's funds at once instead
-   * of when the issuer lets the authorization lapse days later. The void moves no money, so it is retried until
-   * the processor answers (the processor calls' policy, no bound); its key is the workflow id and the step, so a
-   * retried void is one void. If the processor refuses the void, the message says so and ops are told in the log.
+   * of when the issuer lets the authorization lapse days later. If the processor refuses the void, the message says
+   * so and ops are told in the log.
    * A capture that was never answered may still have been made: the void then reverses it before settlement or is
    * refused, and a refusal is exactly what ops are told about.
    */
   async function captureOrVoid(authorization: string): Promise<{ status: 'captured' | 'failed'; message: string }> {
-    const movement = {
-      connector: input.connector,
-      account,
-      pspReference: authorization,
-      amount: input.amount,
-      currency: input.currency,
-    };
     let reason: string;
     try {
-      const capture = await capturing.capturePayment({ idempotencyKey: workflowId, ...movement });
+      const capture = await capturing.capturePayment({ idempotencyKey: workflowId, ...movementOn(authorization) });
       if (capture.kind === 'captured') return { status: 'captured', message: MESSAGES.captured };
       reason = capture.message;
     } catch {
       reason = MESSAGES.captureUnanswered;
     }
-    let voidFailure: string;
-    try {
-      const voided = await paymentActivities.voidAuthorization({ idempotencyKey: `${workflowId}:void`, ...movement });
-      if (voided.kind === 'voided') return { status: 'failed', message: captureFailedMessage(reason) };
-      voidFailure = voided.message;
-    } catch {
-      // Only a failure no retry can fix ends up here (an unknown connector): the others are retried.
-      voidFailure = MESSAGES.captureUnanswered;
-    }
+    const voidFailure = await voidAuthorization(authorization);
+    if (voidFailure === undefined) return { status: 'failed', message: captureFailedMessage(reason) };
     log.error('capture failed and the authorization could not be voided: it stays on hold at the processor', {
       reason,
       voidFailure,
@@ -583,11 +578,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
         // payment with the processor's message (docs/changing-the-workflow.md).
         const capture = await paymentActivities.capturePayment({
           idempotencyKey: workflowId,
-          connector: input.connector,
-          account,
-          pspReference: outcome.pspReference,
-          amount: input.amount,
-          currency: input.currency,
+          ...movementOn(outcome.pspReference),
         });
         if (capture.kind === 'captured') await settle('captured', MESSAGES.captured);
         else await settle('failed', capture.message);
