@@ -140,75 +140,87 @@ export async function workflowExists(client: Client, workflowId: string): Promis
 }
 
 /**
+ * One call to a payment's running workflow, bounded by `budgetMs`. A workflow that has certainly ended gives
+ * `whenEnded`; any other failure (Temporal restarting, the deadline) is rethrown and becomes code 9, so the
+ * caller retries instead of being told something final that is not.
+ */
+async function callRunningPayment<T, E>(
+  client: Client,
+  budgetMs: number,
+  call: () => Promise<T>,
+  whenEnded: E,
+): Promise<T | E> {
+  try {
+    return await client.withDeadline(Date.now() + budgetMs, call);
+  } catch (err) {
+    if (await confirmedNotFound(client, err)) return whenEnded;
+    throw err;
+  }
+}
+
+/**
  * Sends the refund Update; the workflow decides (so two concurrent refunds give one success and one refusal).
  * A workflow that has closed (its refund window ended) can no longer refund.
  */
-export async function requestRefund(
+export function requestRefund(
   client: Client,
   workflowId: string,
   reference: string,
   budgetMs: number,
 ): Promise<RefundAnswer> {
-  try {
-    return await client.withDeadline(Date.now() + budgetMs, () =>
-      client.workflow.getHandle(workflowId).executeUpdate(refundUpdate, { args: [{ reference }] }),
-    );
-  } catch (err) {
-    // Only a workflow that has ended is "closed"; any other failure (Temporal restarting, a deadline) is
-    // rethrown and becomes code 9, so the merchant retries instead of being told the refund is impossible.
-    if (await confirmedNotFound(client, err)) return { ok: false, reason: 'refund_window_closed' };
-    throw err;
-  }
+  return callRunningPayment(
+    client,
+    budgetMs,
+    () => client.workflow.getHandle(workflowId).executeUpdate(refundUpdate, { args: [{ reference }] }),
+    { ok: false, reason: 'refund_window_closed' } as const,
+  );
 }
 
 /**
  * Delivers the cardholder's 3-D Secure answer and waits (within the budget) for the payment's outcome. `closed`
  * means the workflow has already ended (the challenge timed out, or the payment finished long ago).
  */
-export async function submitChallengeResult(
+export function submitChallengeResult(
   client: Client,
   workflowId: string,
   result: ChallengeResult,
   budgetMs: number,
 ): Promise<ChallengeAnswer | { closed: true }> {
-  try {
-    return await client.withDeadline(Date.now() + budgetMs, () =>
-      client.workflow.getHandle(workflowId).executeUpdate(challengeResultUpdate, { args: [result] }),
-    );
-  } catch (err) {
-    if (await confirmedNotFound(client, err)) return { closed: true };
-    throw err;
-  }
+  return callRunningPayment(
+    client,
+    budgetMs,
+    () => client.workflow.getHandle(workflowId).executeUpdate(challengeResultUpdate, { args: [result] }),
+    { closed: true } as const,
+  );
 }
 
 /**
  * The cardholder is back from the processor's challenge page: the workflow asks the processor and answers once
  * the payment is decided (or the challenge is still open). Same shape of answer as the sandbox page's.
  */
-export async function submitChallengeReturn(
+export function submitChallengeReturn(
   client: Client,
   workflowId: string,
   budgetMs: number,
 ): Promise<ChallengeAnswer | { closed: true }> {
-  try {
-    return await client.withDeadline(Date.now() + budgetMs, () =>
-      client.workflow.getHandle(workflowId).executeUpdate(challengeReturnedUpdate),
-    );
-  } catch (err) {
-    if (await confirmedNotFound(client, err)) return { closed: true };
-    throw err;
-  }
+  return callRunningPayment(
+    client,
+    budgetMs,
+    () => client.workflow.getHandle(workflowId).executeUpdate(challengeReturnedUpdate),
+    { closed: true } as const,
+  );
 }
 
 /** Tells a payment's workflow that its processor sent an event; false when the workflow has ended. */
-export async function nudgePayment(client: Client, workflowId: string, nudge: ProcessorNudge): Promise<boolean> {
-  try {
-    await client.withDeadline(Date.now() + 5_000, () =>
-      client.workflow.getHandle(workflowId).signal(processorEventSignal, nudge),
-    );
-    return true;
-  } catch (err) {
-    if (await confirmedNotFound(client, err)) return false;
-    throw err;
-  }
+export function nudgePayment(client: Client, workflowId: string, nudge: ProcessorNudge): Promise<boolean> {
+  return callRunningPayment(
+    client,
+    5_000,
+    () =>
+      client.workflow
+        .getHandle(workflowId)
+        .signal(processorEventSignal, nudge)
+        .then(() => true),
+    false,
+  );
 }
