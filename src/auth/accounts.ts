@@ -7,6 +7,7 @@ import { apiKeys } from '../store/api-keys';
 import { type MerchantDoc, merchants, type WebhookSecretEntry } from '../store/merchants';
 import { generateApiKey, generateWebhookSecret } from './key-format';
 import type { Mode } from '../../workflows/vocabulary';
+import { stillVerifies } from './secret-grace';
 
 /**
  * Account administration: the admin command and the demo seeding of `npm start` both go through here, so there
@@ -130,7 +131,7 @@ export async function rotateWebhookSecret(
   // Kept secrets are resealed under the current vault key: this whole-list write must not undo a concurrent
   // `vault rotate-key`.
   const kept = merchant.webhookSecrets
-    .filter((s) => s.expiresAt === null || s.expiresAt.getTime() > now)
+    .filter((s) => stillVerifies(s, now))
     .map((s) => (s.expiresAt === null ? { ...s, expiresAt: oldSecretsExpireAt } : s))
     .map((s) => ({
       ...s,
@@ -144,7 +145,7 @@ export async function rotateWebhookSecret(
 /** The secrets that sign a webhook now: the newest first, then any still inside their grace period. */
 export function activeWebhookSecrets(keys: KeyRing, merchant: MerchantDoc, now = Date.now()): string[] {
   return merchant.webhookSecrets
-    .filter((s) => s.expiresAt === null || s.expiresAt.getTime() > now)
+    .filter((s) => stillVerifies(s, now))
     .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
     .map((s) => keys.open('webhook-secrets', s.sealed, webhookSecretContext(merchant._id, s.id)));
 }

@@ -22,6 +22,7 @@ import {
   stripeKeyHint,
   stripeWebhookSecretHint,
 } from './processor-key-format';
+import { stillVerifies } from './secret-grace';
 
 /**
  * A merchant's processor accounts (docs/connectors.md, "Connecting a processor account"): `settleflow merchant
@@ -82,7 +83,7 @@ function describeConnection(doc: ProcessorCredentialsDoc, now: number): Processo
 /** The webhook secrets that verify now: the current one first, then previous ones inside their grace period. */
 function liveWebhookSecrets(doc: Pick<ProcessorCredentialsDoc, 'webhookSecrets'>, now: number) {
   return doc.webhookSecrets
-    .filter((s) => s.expiresAt === null || s.expiresAt.getTime() > now)
+    .filter((s) => stillVerifies(s, now))
     .sort(
       (a, b) =>
         Number(a.expiresAt !== null) - Number(b.expiresAt !== null) || b.addedAt.getTime() - a.addedAt.getTime(),
