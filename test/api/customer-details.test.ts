@@ -5,6 +5,7 @@ import { findPayment } from '../../src/store/payment-records';
 import { deleteCard, vaultCard } from '../../src/store/vault';
 import { type CustomerDetails, paymentKey, paymentWorkflowId } from '../../workflows/vocabulary';
 import { paymentBody, post, useStackWithMerchant } from '../support/factories';
+import { BILLING_CUSTOMER, BILLING_FIELDS } from '../support/billing';
 
 /**
  * The customer and order fields a merchant sends (docs/fields.md) are validated, then kept on the payment record
@@ -13,45 +14,13 @@ import { paymentBody, post, useStackWithMerchant } from '../support/factories';
  */
 const shop = useStackWithMerchant();
 
-const BILLING = {
-  Description: 'Order 42',
-  CustomerId: 'cust-7',
-  CardOwner: 'Jane Doe',
-  Firstname: 'Jane',
-  Lastname: 'Doe',
-  Address: '1 rue de la Paix',
-  ZipCode: '75002',
-  City: 'Paris',
-  Country: 'fra',
-  Phone: '+33 1 23 45 67 89',
-  BirthDate: '1990-04-01',
-  BirthPlace: 'Lyon',
-  ClientIp: '203.0.113.7',
-};
-const CUSTOMER: CustomerDetails = {
-  email: 'jane@example.com',
-  description: 'Order 42',
-  customerId: 'cust-7',
-  cardOwner: 'Jane Doe',
-  firstname: 'Jane',
-  lastname: 'Doe',
-  address: '1 rue de la Paix',
-  zipCode: '75002',
-  city: 'Paris',
-  country: 'FRA',
-  phone: '+33 1 23 45 67 89',
-  birthDate: '1990-04-01',
-  birthPlace: 'Lyon',
-  clientIp: '203.0.113.7',
-};
-
 it('a payment with billing fields keeps them on its record and passes them to the authorize activity', async () => {
-  const body = paymentBody(BILLING);
+  const body = paymentBody(BILLING_FIELDS);
   const paid = await post(shop.stack.apiUrl, 'payment', shop.merchant.testKey, body, 'form');
   expect(paid.body.Result).toMatchObject({ Status: 'captured' });
 
   const doc = await findPayment(shop.stack.db, paymentKey('test', shop.merchant.merchantId, body.Tid!));
-  expect(doc?.customer).toEqual(CUSTOMER);
+  expect(doc?.customer).toEqual(BILLING_CUSTOMER);
 
   // What the workflow scheduled, read from its history on the real Temporal server.
   const history = await shop.stack.temporal.workflow
@@ -64,7 +33,7 @@ it('a payment with billing fields keeps them on its record and passes them to th
       defaultPayloadConverter.fromPayload<{ customer?: CustomerDetails }>(scheduled!.input!.payloads![0]!),
     );
   expect(authorizations).toHaveLength(1);
-  expect(authorizations[0]!.customer).toEqual(CUSTOMER);
+  expect(authorizations[0]!.customer).toEqual(BILLING_CUSTOMER);
 });
 
 it('the authorize activity hands the customer details to the processor connector, with the card from the vault', async () => {
@@ -101,7 +70,7 @@ it('the authorize activity hands the customer details to the processor connector
       amount: 1234,
       currency: 'EUR',
       authenticated: false,
-      customer: CUSTOMER,
+      customer: BILLING_CUSTOMER,
     });
     expect(outcome).toEqual({ kind: 'approved', pspReference: 'psp_recorded' });
   } finally {
@@ -111,7 +80,7 @@ it('the authorize activity hands the customer details to the processor connector
   expect(received[0]).toMatchObject({
     amount: 1234,
     currency: 'EUR',
-    customer: CUSTOMER,
+    customer: BILLING_CUSTOMER,
     card: { number: card.number, cvv: '123' },
   });
 });

@@ -1,4 +1,5 @@
 import { customerDetails } from '../../src/epro/customer';
+import { BILLING_CUSTOMER, BILLING_FIELDS } from '../support/billing';
 import { EproError } from '../../src/epro/errors';
 import { type AccountRules, validatePaymentRequest } from '../../src/epro/payment-request';
 
@@ -91,19 +92,7 @@ describe('the base request', () => {
 
   it('returns every optional field typed, the country upper-cased', async () => {
     const full = body({
-      Description: 'Order 42',
-      CustomerId: 'cust-7',
-      CardOwner: 'Jane Doe',
-      Firstname: 'Jane',
-      Lastname: 'Doe',
-      Address: '1 rue de la Paix',
-      ZipCode: '75002',
-      City: 'Paris',
-      Country: 'fra',
-      Phone: '+33 1 23 45 67 89',
-      BirthDate: '1990-04-01',
-      BirthPlace: 'Lyon',
-      ClientIp: '203.0.113.7',
+      ...BILLING_FIELDS,
       ReturnUrl: 'https://shop.example.com/return',
       CallbackUrl: 'https://shop.example.com/webhook',
       '3DS': 'yes',
@@ -704,40 +693,9 @@ describe('ReturnUrl and CallbackUrl in live mode', () => {
 
 describe('customer details for the processor and the payment record', () => {
   it('carries every customer and order field that was sent, and no card data', async () => {
-    const request = await validate(
-      body({
-        Description: 'Order 42',
-        CustomerId: 'cust-7',
-        CardOwner: 'Jane Doe',
-        Firstname: 'Jane',
-        Lastname: 'Doe',
-        Address: '1 rue de la Paix',
-        ZipCode: '75002',
-        City: 'Paris',
-        Country: 'fra',
-        Phone: '+33 1 23 45 67 89',
-        BirthDate: '1990-04-01',
-        BirthPlace: 'Lyon',
-        ClientIp: '203.0.113.7',
-      }),
-    );
+    const request = await validate(body(BILLING_FIELDS));
     const details = customerDetails(request);
-    expect(details).toEqual({
-      email: 'jane@example.com',
-      description: 'Order 42',
-      customerId: 'cust-7',
-      cardOwner: 'Jane Doe',
-      firstname: 'Jane',
-      lastname: 'Doe',
-      address: '1 rue de la Paix',
-      zipCode: '75002',
-      city: 'Paris',
-      country: 'FRA',
-      phone: '+33 1 23 45 67 89',
-      birthDate: '1990-04-01',
-      birthPlace: 'Lyon',
-      clientIp: '203.0.113.7',
-    });
+    expect(details).toEqual(BILLING_CUSTOMER);
     expect(JSON.stringify(details)).not.toMatch(/4111|"123"|cvv|month|year/i);
   });
 
