@@ -1,26 +1,30 @@
 import type { Db } from 'mongodb';
-import type { Mode, CustomerDetails, PaymentStatus, RefundStatus } from '../../workflows/vocabulary';
+import type { PaymentInput, PaymentStatus, RefundStatus } from '../../workflows/vocabulary';
 
 /**
  * One document per payment, keyed by `{mode}:{merchantId}:{Tid}`: the projection that answers status queries,
  * and, once Temporal has forgotten the payment's workflow, what keeps its Tid used for good. Only the payment's
  * workflow writes it: it inserts it as its first step, then moves it through sequence-guarded updates, one
  * after another. Nothing else writes here (FerretDB applies an update as read-then-write: a second writer could
- * undo the first).
+ * undo the first). It keeps these facts of the workflow's input as they were (their meaning: PaymentInput in
+ * workflows/vocabulary.ts; `customer` is absent on payments made before it was kept).
  */
-export interface PaymentDoc {
+export interface PaymentDoc extends Pick<
+  PaymentInput,
+  | 'mode'
+  | 'merchantId'
+  | 'tid'
+  | 'reference'
+  | 'uid'
+  | 'amount'
+  | 'currency'
+  | 'maskedPan'
+  | 'brand'
+  | 'customer'
+  | 'returnUrl'
+  | 'callbackUrl'
+> {
   _id: string;
-  mode: Mode;
-  merchantId: string;
-  tid: string;
-  reference: string;
-  uid: string;
-  amount: number;
-  currency: string;
-  maskedPan: string;
-  brand: string;
-  /** The customer and order details the merchant sent, never card data (absent on payments made before it). */
-  customer?: CustomerDetails;
   workflowId: string;
   /** The vault entry this payment's workflow uses (an opaque token, not card data): any other entry for the same
    * key is a copy left by a duplicate or failed request, which the worker's sweep deletes. */
@@ -31,10 +35,6 @@ export interface PaymentDoc {
   threeDSUrl?: string;
   /** The processor's own challenge page, when the processor hosts the 3-D Secure challenge. */
   challengeRedirectUrl?: string;
-  /** Where the cardholder's browser goes back after a 3-D Secure challenge (merchant-supplied, never card data). */
-  returnUrl?: string;
-  /** Where this payment's webhooks go (merchant-supplied). */
-  callbackUrl?: string;
   refund?: { reference: string; status: RefundStatus; message: string; date: Date };
   /** Delivery ids of webhook events, kept here by earlier versions (now in `payment_webhooks`, deliveryIdsOf). */
   webhookDeliveries?: string[];
