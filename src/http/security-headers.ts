@@ -7,7 +7,8 @@ import type { Config } from '../config';
  * 3-D Secure pages (docs/authentication.md, "Security headers"). helmet's set (nosniff, frame and referrer
  * policies, ...) plus `Cache-Control: no-store`, since answers carry payment data and must not be kept by
  * browsers or proxies; HSTS only when customers and merchants reach us over https (PUBLIC_BASE_URL). helmet's
- * Content-Security-Policy is left out: the only HTML, the 3-D Secure pages, sets a stricter policy of its own.
+ * Content-Security-Policy is left out here: the 3-D Secure pages set a stricter policy of their own, and the
+ * dashboard's pages get theirs from `dashboardContentSecurityPolicy` below.
  */
 export function securityHeaders(config: Pick<Config, 'publicBaseUrl'>): Middleware {
   const https = new URL(config.publicBaseUrl).protocol === 'https:';
@@ -28,4 +29,30 @@ export function securityHeaders(config: Pick<Config, 'publicBaseUrl'>): Middlewa
       }
     });
   };
+}
+
+/**
+ * The merchant dashboard's pages and assets (docs/dashboard.md, "Security"): scripts, styles, fonts and API calls
+ * from our own origin only — no inline script or style, no plugin, no <base> rewrite, never inside a frame. Images
+ * may also be data: URLs (Pico CSS draws its form icons with them); the charts are drawn on a canvas.
+ * upgrade-insecure-requests only where the public URL is https: over plain http it would break the page.
+ */
+export function dashboardContentSecurityPolicy(config: Pick<Config, 'publicBaseUrl'>): Middleware {
+  const https = new URL(config.publicBaseUrl).protocol === 'https:';
+  return helmet.contentSecurityPolicy({
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      ...(https ? { upgradeInsecureRequests: [] } : {}),
+    },
+  });
 }

@@ -1,0 +1,263 @@
+/**
+ * API keys and webhook secrets of the mode, and a test webhook. A new key or secret is shown once, right after it
+ * is made; the server never shows a key again (only its id and state). Rotation keeps the old one working for a
+ * grace period so that the merchant's servers can switch without failed calls (docs/authentication.md).
+ */
+import { useState } from 'preact/hooks';
+import { api, describeError } from '../api';
+import type { ApiKeyInfo, Developers, Mode, RotatedKey, RotatedWebhookSecret, WebhookTestResult } from '../api-types';
+import { ConfirmDialog, ShownOnce } from '../confirm';
+import { formatDateTime, formatDuration } from '../format';
+import { fieldText } from '../forms';
+import { useApiGet } from '../hooks';
+import { PageTitle } from '../layout';
+import { MODE_LABELS, useSession } from '../session';
+
+const STATE_LABELS: Record<ApiKeyInfo['state'], string> = {
+  current: 'Current',
+  expiring: 'Expiring',
+  expired: 'Expired',
+  revoked: 'Revoked',
+};
+
+type Note = { ok: boolean; text: string } | null;
+
+export function DevelopersPage({ mode }: { mode: Mode }) {
+  const { session } = useSession();
+  const admin = session.user.role === 'admin';
+  const developers = useApiGet<Developers>(`/${mode}/developers`);
+  const [newKey, setNewKey] = useState<RotatedKey | null>(null);
+  const [newSecret, setNewSecret] = useState<RotatedWebhookSecret | null>(null);
+  const [revoking, setRevoking] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [note, setNote] = useState<Note>(null);
+  const [testResult, setTestResult] = useState<Note>(null);
+
+  const run = async (what: string, action: () => Promise<void>) => {
+    setBusy(what);
+    setNote(null);
+    try {
+      await action();
+    } catch (err) {
+      setNote({ ok: false, text: describeError(err) });
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const graceOf = (event: SubmitEvent) => {
+    const value = Number(new FormData(event.currentTarget as HTMLFormElement).get('graceHours'));
+    return Number.isFinite(value) && value >= 0 ? value : undefined;
+  };
+
+  const rotateKey = (event: SubmitEvent) => {
+    event.preventDefault();
+    const graceHours = graceOf(event);
+    void run('rotate', async () => {
+      setNewKey(await api<RotatedKey>('POST', `/${mode}/keys`, graceHours === undefined ? {} : { graceHours }));
+      developers.reload();
+    });
+  };
+
+  const revoke = (keyId: string) =>
+    run('revoke', async () => {
+      await api('POST', `/${mode}/keys/${encodeURIComponent(keyId)}/revoke`);
+      setRevoking(null);
+      setNote({ ok: true, text: `Key ${keyId} is revoked.` });
+      developers.reload();
+    });
+
+  const rotateSecret = (event: SubmitEvent) => {
+    event.preventDefault();
+    const graceHours = graceOf(event);
+    void run('secret', async () => {
+      setNewSecret(
+        await api<RotatedWebhookSecret>(
+          'POST',
+          '/webhook-secret/rotate',
+          graceHours === undefined ? {} : { graceHours },
+        ),
+      );
+      developers.reload();
+    });
+  };
+
+  const sendTest = (event: SubmitEvent) => {
+    event.preventDefault();
+    const url = fieldText(new FormData(event.currentTarget as HTMLFormElement), 'url');
+    setTestResult(null);
+    void run('test', async () => {
+      const result = await api<WebhookTestResult>('POST', `/${mode}/webhook-test`, { url });
+      const ok = result.httpStatus !== undefined && result.httpStatus >= 200 && result.httpStatus < 300;
+      const answer =
+        result.httpStatus !== undefined ? `HTTP ${result.httpStatus}` : `no answer (${result.error ?? 'error'})`;
+      setTestResult({ ok, text: `Your endpoint answered ${answer} in ${formatDuration(result.durationMs)}.` });
+    });
+  };
+
+  const d = developers.data;
+  return (
+    <>
+      <PageTitle title="Developers">Developers</PageTitle>
+      {developers.error && (
+        <p role="alert" class="error">
+          {developers.error}
+        </p>
+      )}
+      {note && (
+        <p role={note.ok ? 'status' : 'alert'} class={note.ok ? 'ok' : 'error'}>
+          {note.text}
+        </p>
+      )}
+      {!admin && (
+        <p>
+          <small>Your role is viewer: keys, secrets and test webhooks are for admins.</small>
+        </p>
+      )}
+
+      <section aria-labelledby="keys-title">
+        <h2 id="keys-title">{MODE_LABELS[mode]} API keys</h2>
+        {developers.loading && <p aria-busy="true">Loading keys…</p>}
+        {d && (
+          <div class="table-scroll">
+            <table>
+              <caption>API keys of this mode (a key itself is shown only once, when it is made)</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Key id</th>
+                  <th scope="col">State</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Expires</th>
+                  <th scope="col">Revoked</th>
+                  {admin && <th scope="col">Action</th>}
+                </tr>
+              </thead>
+              <tbody>
+                {d.keys.map((key) => (
+                  <tr key={key.keyId}>
+                    <td>
+                      <code>{key.keyId}</code>
+                    </td>
+                    <td>
+                      <span class={`badge ${key.state}`}>{STATE_LABELS[key.state]}</span>
+                    </td>
+                    <td>{formatDateTime(key.createdAt)}</td>
+                    <td>{formatDateTime(key.expiresAt)}</td>
+                    <td>{formatDateTime(key.revokedAt)}</td>
+                    {admin && (
+                      <td>
+                        {(key.state === 'current' || key.state === 'expiring') && (
+                          <button type="button" class="outline small" onClick={() => setRevoking(key.keyId)}>
+                            Revoke <span class="visually-hidden">{key.keyId}</span>
+                          </button>
+                        )}
+                      </td>
+                    )}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        {newKey && (
+          <ShownOnce
+            label={`New ${MODE_LABELS[mode].toLowerCase()} API key (${newKey.keyId})`}
+            value={newKey.key}
+            note={`This key is shown once: store it now.${newKey.oldKeysExpireAt ? ` The previous keys keep working until ${formatDateTime(newKey.oldKeysExpireAt)}.` : ''}`}
+          />
+        )}
+        {admin && (
+          <form onSubmit={rotateKey}>
+            <label>
+              Grace period for the old keys (hours)
+              <input type="number" name="graceHours" min={0} max={720} defaultValue="24" />
+            </label>
+            <button type="submit" aria-busy={busy === 'rotate'} disabled={busy !== null}>
+              Rotate API key
+            </button>
+          </form>
+        )}
+      </section>
+
+      <section aria-labelledby="secrets-title">
+        <h2 id="secrets-title">Webhook signing secret</h2>
+        <p>Webhooks of both modes are signed with this secret (docs: webhooks).</p>
+        {d && (
+          <table>
+            <caption>Webhook secrets that verify now</caption>
+            <thead>
+              <tr>
+                <th scope="col">Secret id</th>
+                <th scope="col">Created</th>
+                <th scope="col">Expires</th>
+              </tr>
+            </thead>
+            <tbody>
+              {d.webhookSecrets.map((s) => (
+                <tr key={s.id}>
+                  <td>
+                    <code>{s.id}</code>
+                  </td>
+                  <td>{formatDateTime(s.createdAt)}</td>
+                  <td>{formatDateTime(s.expiresAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {newSecret && (
+          <ShownOnce
+            label="New webhook secret"
+            value={newSecret.webhookSecret}
+            note={`This secret is shown once: store it now.${newSecret.oldSecretsExpireAt ? ` Signatures with the previous secret are still sent until ${formatDateTime(newSecret.oldSecretsExpireAt)}.` : ''}`}
+          />
+        )}
+        {admin && (
+          <form onSubmit={rotateSecret}>
+            <label>
+              Grace period for the old secret (hours)
+              <input type="number" name="graceHours" min={0} max={720} defaultValue="24" />
+            </label>
+            <button type="submit" aria-busy={busy === 'secret'} disabled={busy !== null}>
+              Rotate webhook secret
+            </button>
+          </form>
+        )}
+      </section>
+
+      {admin && (
+        <section aria-labelledby="test-title">
+          <h2 id="test-title">Send a test webhook</h2>
+          <form onSubmit={sendTest}>
+            <label>
+              Your endpoint's URL
+              <input type="url" name="url" required placeholder="https://shop.example/settleflow/webhooks" />
+            </label>
+            <button type="submit" aria-busy={busy === 'test'} disabled={busy !== null}>
+              Send a signed TEST event
+            </button>
+          </form>
+          {testResult && (
+            <p role="status" class={testResult.ok ? 'ok' : 'error'}>
+              {testResult.text}
+            </p>
+          )}
+        </section>
+      )}
+
+      <ConfirmDialog
+        open={revoking !== null}
+        title="Revoke this API key?"
+        confirmLabel="Revoke"
+        danger
+        busy={busy === 'revoke'}
+        onConfirm={() => revoking && void revoke(revoking)}
+        onCancel={() => setRevoking(null)}
+      >
+        <p>
+          Key <code>{revoking}</code> stops working at once: every call made with it is refused from now on.
+        </p>
+      </ConfirmDialog>
+    </>
+  );
+}

@@ -1,0 +1,76 @@
+import { useLocation } from 'preact-iso';
+import { useState } from 'preact/hooks';
+import { api, ApiError, describeError } from '../api';
+import type { Session } from '../api-types';
+import { fieldText } from '../forms';
+import { PageTitle } from '../layout';
+
+/**
+ * Email and password. The server answers a wrong password and an unknown email alike, locks an account after
+ * repeated failures and throttles an address (docs/dashboard.md, "Security"); the page only says which happened.
+ */
+export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
+  const location = useLocation();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    setBusy(true);
+    setError(null);
+    try {
+      const session = await api<Session>(
+        'POST',
+        '/session',
+        { email: fieldText(form, 'email'), password: fieldText(form, 'password') },
+        { quiet401: true },
+      );
+      onSignedIn(session);
+      const next = location.query.next;
+      const safeNext = next && next.startsWith('/dashboard/') && !next.startsWith('/dashboard/api/') ? next : null;
+      location.route(safeNext ?? `/dashboard/${session.user.modes[0] ?? 'test'}/payments`, true);
+    } catch (err) {
+      setError(
+        err instanceof ApiError && (err.status === 401 || err.status === 400)
+          ? 'Wrong email or password.'
+          : describeError(err),
+      );
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main id="main" class="container narrow">
+      <article>
+        <header>
+          <PageTitle title="Sign in">Sign in to the SettleFlow dashboard</PageTitle>
+        </header>
+        <form onSubmit={(e) => void submit(e)}>
+          <label>
+            Email
+            <input type="email" name="email" autocomplete="username" required />
+          </label>
+          <label>
+            Password
+            <input type="password" name="password" autocomplete="current-password" required />
+          </label>
+          {error && (
+            <p role="alert" class="error">
+              {error}
+            </p>
+          )}
+          <button type="submit" aria-busy={busy} disabled={busy}>
+            Sign in
+          </button>
+        </form>
+        <footer>
+          <small>
+            No password yet? Use the one-time link you were sent. Lost it? Ask your administrator for a new one.
+          </small>
+        </footer>
+      </article>
+    </main>
+  );
+}
