@@ -93,7 +93,7 @@ export function PaymentsPage({ mode }: { mode: Mode }) {
     <>
       <PageTitle title="Payments">Payments</PageTitle>
       {/* The key makes the form take the URL's values again after Back or a cleared filter. */}
-      <form class="filters" onSubmit={apply} key={location.url} role="search" aria-label="Find payments">
+      <form class="filters" onSubmit={apply} key={location.url} aria-label="Find payments">
         <label>
           Search by Tid, Reference or Uid
           <input type="search" name="q" defaultValue={query.q ?? ''} placeholder="order-1042, pr_…, customer-42" />
@@ -192,7 +192,7 @@ function PaymentsTable(props: { mode: Mode; payments: PaymentSummary[]; filtered
     return <p>{props.filtered ? 'No payment matches these filters here.' : 'No payments yet in this mode.'}</p>;
   return (
     <div class="table-scroll">
-      <table class="striped">
+      <table class="striped payments">
         <caption>{props.caption}</caption>
         <thead>
           <tr>
