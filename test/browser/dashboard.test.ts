@@ -92,7 +92,7 @@ beforeAll(async () => {
 
 /** A merchant with an admin and a viewer, and a few payments of every kind (what a merchant's day looks like). */
 async function setUpMerchant(): Promise<void> {
-  merchant = await newMerchant(stack, { name: 'Demo Shop' });
+  merchant = await newMerchant(stack, { name: 'Demo Shop', live: true });
   callbackUrl = await webhooks.start();
   await Promise.all([
     createUser(admin.email, 'admin', admin.password),

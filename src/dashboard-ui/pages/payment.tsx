@@ -137,19 +137,21 @@ export function PaymentPage({ mode, tid }: { mode: Mode; tid: string }) {
             ))}
           </section>
 
-          <ConfirmDialog
-            open={confirming}
-            title="Refund this payment?"
-            confirmLabel="Refund"
-            danger
-            busy={refunding}
-            onConfirm={() => void refund()}
-            onCancel={() => setConfirming(false)}
-          >
-            <p>
-              {formatAmount(p.amount, p.currency)} goes back to the card {p.maskedPan}. A refund cannot be undone.
-            </p>
-          </ConfirmDialog>
+          {admin && (
+            <ConfirmDialog
+              open={confirming}
+              title="Refund this payment?"
+              confirmLabel="Refund"
+              danger
+              busy={refunding}
+              onConfirm={() => void refund()}
+              onCancel={() => setConfirming(false)}
+            >
+              <p>
+                {formatAmount(p.amount, p.currency)} goes back to the card {p.maskedPan}. A refund cannot be undone.
+              </p>
+            </ConfirmDialog>
+          )}
         </>
       )}
     </>
