@@ -241,7 +241,8 @@ describe('signed in', () => {
     const { context, page } = await newPage();
     try {
       const planted = `planted-${randomUUID()}`;
-      await context.addCookies([{ name: COOKIE, value: planted, domain: '127.0.0.1', path: '/dashboard' }]);
+      const domain = new URL(stack.apiUrl).hostname;
+      await context.addCookies([{ name: COOKIE, value: planted, domain, path: '/dashboard' }]);
       await signIn(page, admin);
       const issued = await sessionCookie(context);
       expect(issued).toBeDefined();

@@ -1,9 +1,10 @@
 import { useLocation } from 'preact-iso';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, describeError } from '../api';
 import type { Session } from '../api-types';
 import { fieldText } from '../forms';
 import { PageTitle } from '../layout';
+import { useOptionalSession } from '../session';
 
 /**
  * Email and password. The server answers a wrong password and an unknown email alike, locks an account after
@@ -13,6 +14,14 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
   const location = useLocation();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const signedIn = useOptionalSession();
+  useEffect(() => {
+    // Signed in (just now, or already when a bookmark or Back led here): on to the page asked for, or the payments.
+    if (!signedIn) return;
+    const next = location.query.next;
+    const safeNext = next && next.startsWith('/dashboard/') && !next.startsWith('/dashboard/api/') ? next : null;
+    location.route(safeNext ?? `/dashboard/${signedIn.session.user.modes[0] ?? 'test'}/payments`, true);
+  }, [signedIn, location]);
 
   const submit = async (event: SubmitEvent) => {
     event.preventDefault();
@@ -27,9 +36,6 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
         { quiet401: true },
       );
       onSignedIn(session);
-      const next = location.query.next;
-      const safeNext = next && next.startsWith('/dashboard/') && !next.startsWith('/dashboard/api/') ? next : null;
-      location.route(safeNext ?? `/dashboard/${session.user.modes[0] ?? 'test'}/payments`, true);
     } catch (err) {
       setError(
         err instanceof ApiError && (err.status === 401 || err.status === 400)
