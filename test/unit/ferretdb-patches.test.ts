@@ -71,8 +71,8 @@ describe('FerretDB patches', () => {
       expect(collection.match(/idOrderBy\(params\.IDSort, meta\.Capped\(\), pushed\)/g)).toHaveLength(2);
       // A lower bound drops the closing quote (`"b!"` sorts below `"b"` as JSON text but above "b" as a string).
       const pushdown = readFileSync(path.join(backend, 'id_pushdown.go'), 'utf8');
-      expect(pushdown).toContain("args = append(args, `\"`+b)");
-      expect(pushdown).toContain("args = append(args, `\"`+b+`\"`)");
+      expect(pushdown).toContain('args = append(args, `"`+b)');
+      expect(pushdown).toContain('args = append(args, `"`+b+`"`)');
       // The handler skips its in-memory sort only for rows the backend says it ordered, and checks that order.
       const find = readFileSync(path.join(copy, 'internal', 'handler', 'msg_find.go'), 'utf8');
       expect(find).toContain('if res.SortedByID {');
