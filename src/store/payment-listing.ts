@@ -96,7 +96,7 @@ export function uidKey(payment: Pick<PaymentDoc, 'mode' | 'merchantId' | 'create
   return `${uidPrefix(payment, payment.uid)}${inverted(payment.createdAt)}:${encodeKeyPart(payment.tid)}`;
 }
 
-function listingDocs(payment: PaymentDoc): ListingDoc[] {
+export function listingDocs(payment: PaymentDoc): ListingDoc[] {
   const base = { paymentKey: payment._id, amount: payment.amount, createdAt: payment.createdAt };
   const docs = [{ _id: timeKey(payment), ...base }];
   if (payment.uid) docs.push({ _id: uidKey(payment), ...base });
