@@ -1,6 +1,6 @@
-import type { Db } from 'mongodb';
+import { type Db, MongoBulkWriteError } from 'mongodb';
 import type { Mode, PaymentStatus } from '../../workflows/vocabulary';
-import { isDuplicateKeyError, type PaymentDoc, payments } from './payment-records';
+import { DUPLICATE_KEY, isDuplicateKeyError, type PaymentDoc, payments } from './payment-records';
 
 /**
  * The dashboard's payment lists, answered by `_id` ranges only: FerretDB on SQLite indexes nothing but `_id`, so the
@@ -117,6 +117,11 @@ export async function recordListing(db: Db, payment: PaymentDoc): Promise<void> 
   }
 }
 
+function onlyDuplicates(err: MongoBulkWriteError): boolean {
+  const errors: { code?: number }[] = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+  return errors.length > 0 && errors.every((e) => e.code === DUPLICATE_KEY);
+}
+
 /** The marker of a finished backfill (a key outside every `{mode}:` range). */
 const BACKFILL_MARKER = 'backfill:v1';
 
@@ -130,32 +135,31 @@ export async function backfillListing(db: Db): Promise<number> {
   let listed = 0;
   let batch: PaymentDoc[] = [];
   const flush = async () => {
-    const docs = batch.flatMap(listingDocs);
+    const perPayment = batch.map(listingDocs);
     batch = [];
+    const keys = perPayment.flat().map((d) => d._id);
     const existing = new Set(
       (
         await paymentListing(db)
-          .find({ _id: { $in: docs.map((d) => d._id) } }, { projection: { _id: 1 } })
+          .find({ _id: { $in: keys } }, { projection: { _id: 1 } })
           .toArray()
       ).map((d) => d._id),
     );
-    const missing = docs.filter((d) => !existing.has(d._id));
+    const missing = perPayment.map((docs) => docs.filter((d) => !existing.has(d._id))).filter((m) => m.length > 0);
     if (missing.length === 0) return;
     try {
-      await paymentListing(db).insertMany(missing, { ordered: false });
+      await paymentListing(db).insertMany(missing.flat(), { ordered: false });
     } catch (err) {
-      // A payment listed meanwhile by its own workflow: the other inserts of the batch still happened.
-      const writeErrors = (err as { writeErrors?: { code?: number }[] | { code?: number } }).writeErrors;
-      const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-      if (!(isDuplicateKeyError(err) || errors.length > 0) || errors.some((e) => e.code !== 11000)) throw err;
+      // A payment listed meanwhile by its own workflow: the batch's other inserts still happened.
+      if (!(err instanceof MongoBulkWriteError) || !onlyDuplicates(err)) throw err;
     }
-    listed += new Set(missing.filter((d) => d._id.includes(':t:')).map((d) => d.paymentKey)).size;
+    listed += missing.length;
   };
   const cursor = payments(db)
     .find({}, { projection: { _id: 1, mode: 1, merchantId: 1, tid: 1, uid: 1, amount: 1, createdAt: 1 } })
     .batchSize(BATCH);
   for await (const payment of cursor) {
-    batch.push(payment as PaymentDoc);
+    batch.push(payment);
     if (batch.length >= BATCH) await flush();
   }
   if (batch.length > 0) await flush();
