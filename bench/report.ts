@@ -1,5 +1,6 @@
 import type { LoadResult } from './load';
 import type { ProcessUsage } from './resources';
+import { MAX_EXAMINED } from '../src/store/payment-listing';
 import type { DashboardProbe, StoreProbe } from './store-probe';
 
 /** Everything one `npm run bench` measured: written as JSON, rendered as the BENCHMARKS.md section. */
@@ -170,7 +171,8 @@ export function dashboardSection(probes: DashboardProbe[]): string[] {
   if (probes.length === 0) return [];
   const names = probes[0]!.queries.map((q) => q.name);
   const largest = probes[probes.length - 1]!;
-  const worst = Math.max(...largest.queries.map((q) => q.p95Ms));
+  const worst = Math.max(...largest.queries.filter((q) => q.target).map((q) => q.p95Ms));
+  const walks = largest.queries.filter((q) => !q.target);
   return [
     `| query | ${probes.map((p) => `${p.stored.toLocaleString('en')} stored`).join(' | ')} |`,
     `|---|${probes.map(() => '---:|').join('')}`,
@@ -184,8 +186,11 @@ export function dashboardSection(probes: DashboardProbe[]): string[] {
           .join(' | ')} |`,
     ),
     '',
-    `p50 / p95 ms over 40 calls each. Worst p95 at ${largest.stored.toLocaleString('en')} stored: ${fmt(worst)} ms ` +
-      `(target ≤ ${DASHBOARD_P95_TARGET_MS} ms: ${worst <= DASHBOARD_P95_TARGET_MS ? 'met' : '**not met**'}).`,
+    `p50 / p95 ms over 40 calls each. Worst p95 of the first page and the Tid, Reference and Uid searches at ` +
+      `${largest.stored.toLocaleString('en')} stored: ${fmt(worst)} ms (target ≤ ${DASHBOARD_P95_TARGET_MS} ms: ` +
+      `${worst <= DASHBOARD_P95_TARGET_MS ? 'met' : '**not met**'}); the other rows (` +
+      `${walks.map((q) => q.name).join('; ')}) have no target of their own: a filtered list examines at most ${MAX_EXAMINED} ` +
+      'listing documents per request, whatever the store size.',
     '',
     `Plans at ${largest.stored.toLocaleString('en')} stored (FerretDB: SQLite's EXPLAIN QUERY PLAN, and its pushdown flags):`,
     '',
