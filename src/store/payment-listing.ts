@@ -84,12 +84,21 @@ function nextBatch(limit: number, found: number, examined: number): number {
 
 const MAX_MS = 9_999_999_999_999;
 
+const UNRESERVED = /^[A-Za-z0-9\-_.~]$/;
+
 /**
- * encodeURIComponent, plus `!'()*` (which it leaves alone): keys then hold only letters, digits, `-_.~%` and our
- * `:` separators, all of which JSON writes as themselves and which sort above `"` (see the FerretDB patch 0003).
+ * Percent-encodes every UTF-8 byte but letters, digits and `-_.~`: keys then hold only those, `%` and our `:`
+ * separators, all of which JSON writes as themselves and which sort above `"` (see the FerretDB patch 0003).
+ * Unlike encodeURIComponent it never throws (a lone surrogate becomes U+FFFD's bytes), so no Uid can make the
+ * payment's first step fail; the Uid search compares the Uid itself for that rare collision.
  */
 export function encodeKeyPart(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  let out = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += UNRESERVED.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 function inverted(date: Date): string {
@@ -313,7 +322,7 @@ export async function listPayments(
 }
 
 /** The payments of one customer (Uid) of a merchant in one mode, newest first. */
-export function paymentsOfUid(
+export async function paymentsOfUid(
   db: Db,
   owner: Owner,
   uid: string,
@@ -322,5 +331,6 @@ export function paymentsOfUid(
 ): Promise<ListingPage> {
   checkLimit(limit);
   const prefix = uidPrefix(owner, uid);
-  return simplePage(db, owner, prefix, endOf(prefix), cursor, limit);
+  const page = await simplePage(db, owner, prefix, endOf(prefix), cursor, limit);
+  return { ...page, payments: page.payments.filter((p) => p.uid === uid) };
 }

@@ -197,6 +197,9 @@ describe('payment listing', () => {
     await store(paymentDoc(owner, 'u-ab-2', new Date(BASE + 2000), { uid: 'a:b' }));
     await store(paymentDoc(owner, 'u-colon', new Date(BASE + 2000), { uid: 'a:' }));
     await store(paymentDoc(owner, 'u-other', new Date(BASE + 3000), { uid: 'a!(x)' }));
+    await store(paymentDoc(owner, 'u-unicode', new Date(BASE + 3000), { uid: 'Zoë 100% <x>' }));
+    // A lone surrogate (JSON allows "\ud800") must not make the first step throw.
+    await store(paymentDoc(owner, 'u-lone', new Date(BASE + 3000), { uid: 'lone\ud800' }));
 
     const uidTids = async (uid: string, limit = 25) =>
       (await allPages((cursor) => paymentsOfUid(db(), owner, uid, cursor, limit))).tids;
@@ -205,6 +208,10 @@ describe('payment listing', () => {
     expect(await uidTids('a:b')).toEqual(['u-ab-2', 'u-ab-1']);
     expect(await uidTids('a:')).toEqual(['u-colon']);
     expect(await uidTids('a!(x)')).toEqual(['u-other']);
+    expect(await uidTids('Zoë 100% <x>')).toEqual(['u-unicode']);
+    // What the record holds: BSON stores UTF-8, so the driver wrote U+FFFD for the lone surrogate.
+    expect((await findPayment(db(), paymentKey(owner.mode, owner.merchantId, 'u-lone')))?.uid).toBe('lone\ufffd');
+    expect(await uidTids('lone\ufffd')).toEqual(['u-lone']);
     expect(await uidTids('b')).toEqual([]);
     expect(await uidTids('a:b:1')).toEqual([]);
   });
