@@ -13,7 +13,8 @@ import {
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { KeyRing } from '../src/keyring';
-import { type ProjectionPatch, applyProjection, insertPayment } from '../src/store/payment-records';
+import { type PaymentDoc, type ProjectionPatch, applyProjection, insertPayment } from '../src/store/payment-records';
+import { recordListing } from '../src/store/payment-listing';
 import { recordProcessorReference } from '../src/store/processor-references';
 import { recordReference } from '../src/store/references';
 import { deleteCard, dropCvv, openCard } from '../src/store/vault';
@@ -92,11 +93,12 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
 
     /**
      * The payment's first step: its record (which answers status, and guards the Tid for good once Temporal
-     * forgets the workflow) and its Reference. Both inserts are idempotent, so a retry after a crash is harmless.
+     * forgets the workflow), its listing documents (the dashboard's lists) and its Reference. Every insert is
+     * idempotent, so a retry after a crash is harmless.
      */
     async recordPayment({ payment, workflowId, message, date }: RecordPaymentInput): Promise<void> {
       const at = new Date(date);
-      await insertPayment(deps.db, {
+      const record: PaymentDoc = {
         _id: payment.paymentKey,
         mode: payment.mode,
         merchantId: payment.merchantId,
@@ -118,7 +120,10 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         ...(payment.returnUrl ? { returnUrl: payment.returnUrl } : {}),
         ...(payment.callbackUrl ? { callbackUrl: payment.callbackUrl } : {}),
         ...(payment.customer ? { customer: payment.customer } : {}),
-      });
+      };
+      await insertPayment(deps.db, record);
+      // The dashboard's lists (keys from the record's own createdAt, so a retry writes the same keys).
+      await recordListing(deps.db, record);
       await recordReference(deps.db, {
         _id: payment.reference,
         kind: 'payment',

@@ -13,7 +13,7 @@ import { type ManagedProcess, startProcess, waitUntilReady } from '../tools/proc
 import { startApiProcess, startStack } from '../tools/stack';
 import { type LoadResult, type RequestSpec, runAtRate, runConnections } from './load';
 import { populateTo, type StoredPayment } from './populate';
-import { probeStore, type StoreProbe } from './store-probe';
+import { type DashboardProbe, probeDashboard, probeStore, type StoreProbe } from './store-probe';
 import {
   BENCHMARKS_INTRO,
   type BenchResults,
@@ -112,7 +112,10 @@ function expectAnswer(status: number, body: string, expectedStatus?: string): st
   return undefined;
 }
 
-function paymentSpec(key: string, runTag: string, captured: StoredPayment[], made: { payments: number }): RequestSpec {
+/** A payment the bench made through the API: what status and refund requests name it by. */
+type MadePayment = Pick<StoredPayment, 'tid' | 'reference'>;
+
+function paymentSpec(key: string, runTag: string, captured: MadePayment[], made: { payments: number }): RequestSpec {
   let n = 0;
   const cardYear = String(new Date().getUTCFullYear() + 3);
   return {
@@ -140,7 +143,7 @@ function paymentSpec(key: string, runTag: string, captured: StoredPayment[], mad
   };
 }
 
-function refundSpec(key: string, supply: StoredPayment[]): RequestSpec {
+function refundSpec(key: string, supply: MadePayment[]): RequestSpec {
   return {
     path: '/v1/refund/direct',
     headers: { 'epro-api-key': key },
@@ -425,7 +428,7 @@ async function main(): Promise<void> {
 
     // ── 1. Payments ──
     log('payments: open model, stepped');
-    const captured: StoredPayment[] = [];
+    const captured: MadePayment[] = [];
     // The payment store grows through the run, and FerretDB's cost per payment with it: each step says how large.
     const made = { payments: 0 };
     const storeSize = () => `${made.payments.toLocaleString('en')} payments stored`;
@@ -463,6 +466,7 @@ async function main(): Promise<void> {
     const stored: StoredPayment[] = [];
     const sizes: BenchResults['status']['sizes'] = [];
     const probes: StoreProbe[] = [];
+    const dashboard: DashboardProbe[] = [];
     let auth: { noAuth: Measured; uncached: Measured } | undefined;
     for (const size of STORE_SIZES) {
       const populateMs = await populateTo(statusDb, merchant, stored, size);
@@ -471,6 +475,12 @@ async function main(): Promise<void> {
       probes.push(probe);
       log(
         `store probe at ${size}: find by _id ${probe.findByIdMs} ms, update by _id ${probe.updateByIdMs} ms, guarded update ${probe.guardedUpdateMs} ms; plan: ${probe.idReadPlan}`,
+      );
+      const dashboardProbe = await probeDashboard(statusDb, merchant._id, stored);
+      dashboard.push(dashboardProbe);
+      log(
+        `dashboard queries at ${size} (p50/p95 ms): ` +
+          dashboardProbe.queries.map((q) => `${q.name} ${q.p50Ms}/${q.p95Ms}`).join(', '),
       );
       const label = `${size.toLocaleString('en')} stored`;
       const byReference = await closed(
@@ -605,7 +615,7 @@ async function main(): Promise<void> {
         LOG_LEVEL: config.logLevel,
       },
       payments,
-      status: { sizes, connections: CONNECTIONS, probes },
+      status: { sizes, connections: CONNECTIONS, probes, dashboard },
       refunds: { ...refunds, precreated },
       baselines: { http, engine, statusNoAuth: auth!.noAuth, statusCached, statusUncached: auth!.uncached },
       ratios,

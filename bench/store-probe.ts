@@ -3,10 +3,20 @@ import path from 'node:path';
 import { type Db, MongoClient } from 'mongodb';
 import { projectRoot } from '../src/paths';
 import type { MerchantDoc } from '../src/store/merchants';
-import { payments } from '../src/store/payment-records';
+import { findPayment, payments } from '../src/store/payment-records';
+import {
+  listPayments,
+  type Owner,
+  encodeKeyPart,
+  paymentListing,
+  paymentsOfUid,
+  type PaymentFilters,
+} from '../src/store/payment-listing';
+import { findReference } from '../src/store/references';
 import { ensureBinary, ferretdbSpec } from '../tools/binaries';
 import { readyOrStopped, startProcess, waitUntilReady } from '../tools/process';
 import { populateTo, type StoredPayment } from './populate';
+import { dashboardSection } from './report';
 import { freePort } from '../tools/ports';
 import { paymentKey } from '../workflows/vocabulary';
 
@@ -17,8 +27,11 @@ import { paymentKey } from '../workflows/vocabulary';
  * `_id` read and of the guarded filter, it says whether a slowdown is the database's or ours. Before timing, it
  * checks that those paths still answer right (the right document, guards respected), and fails loudly otherwise.
  *
+ * The dashboard's payment queries are timed the same way (probeDashboard), with their plans.
+ *
  * Run alone (no API, no Temporal): `npm run build && node dist/bench/store-probe.js [--ferretdb <binary>]`; it starts
- * its own FerretDB on a free port with a throwaway data dir, and BENCH_STORE_SIZES (1000,10000,100000) applies.
+ * its own FerretDB on a free port with a throwaway data dir, and BENCH_STORE_SIZES (1000,10000,100000) applies. It
+ * ends with the "Dashboard queries" tables in the form BENCHMARKS.md shows them.
  */
 export interface StoreProbe {
   stored: number;
@@ -30,6 +43,23 @@ export interface StoreProbe {
   idReadPlan: string;
   /** The same for the guarded filter `{_id, seq: {$lt}}`. */
   guardedReadPlan: string;
+}
+
+/** The dashboard's queries at one store size: p50/p95 over DASHBOARD_SAMPLES calls, and the plans they use. */
+export interface DashboardProbe {
+  stored: number;
+  /** `target`: one of the queries issue 16's p95 target names (the first page, the Tid/Reference/Uid searches). */
+  queries: { name: string; p50Ms: number; p95Ms: number; target: boolean }[];
+  /** Each database query the dashboard queries are made of, with FerretDB's plan and pushdown flags. */
+  plans: { query: string; plan: string }[];
+}
+
+const DASHBOARD_SAMPLES = 40;
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return Math.round((sorted[Math.max(at, 0)] ?? 0) * 10) / 10;
 }
 
 function median(values: number[]): number {
@@ -131,6 +161,143 @@ export async function probeStore(
   };
 }
 
+function explainLine(explained: Record<string, unknown>): string {
+  const flags = ['filterPushdown', 'sortPushdown', 'limitPushdown']
+    .filter((flag) => flag in explained)
+    .map((flag) => `${flag} ${String(explained[flag])}`);
+  return `${planOf(explained)}${flags.length ? ` (${flags.join(', ')})` : ''}`;
+}
+
+/**
+ * Times the dashboard's payment queries (src/store/payment-listing.ts and the `_id` reads of the Tid and Reference
+ * searches) on the populated store, after checking that they answer right: the newest payments first, the page
+ * after through the cursor, a status filter keeping only its status in order, the Uid search finding exactly that
+ * customer's payments.
+ */
+export async function probeDashboard(db: Db, merchantId: string, stored: StoredPayment[]): Promise<DashboardProbe> {
+  const owner: Owner = { merchantId, mode: 'test' };
+  const fail = (what: string, got: unknown) => {
+    throw new Error(`dashboard probe: ${what} answered wrong (got ${JSON.stringify(got)}) at ${stored.length} stored`);
+  };
+  const newestFirst = [...stored].reverse();
+  const tids = (page: { payments: { tid: string }[] }) => page.payments.map((p) => p.tid);
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+  const first = await listPayments(db, owner, {}, null, 25);
+  if (
+    !same(
+      tids(first),
+      newestFirst.slice(0, 25).map((p) => p.tid),
+    )
+  )
+    fail('the first page', tids(first));
+  const second = await listPayments(db, owner, {}, first.next, 25);
+  if (
+    !same(
+      tids(second),
+      newestFirst.slice(25, 50).map((p) => p.tid),
+    )
+  )
+    fail('the second page', tids(second));
+  const failedFilter: PaymentFilters = { statuses: ['failed'] };
+  const failed = await listPayments(db, owner, failedFilter, null, 25);
+  const wantFailed = newestFirst.filter((p) => p.status === 'failed').slice(0, 25);
+  if (
+    !same(
+      tids(failed),
+      wantFailed.map((p) => p.tid),
+    )
+  )
+    fail('status=failed', tids(failed));
+  const sample = stored[Math.floor(stored.length / 2)]!;
+  const ofUid = await paymentsOfUid(db, owner, sample.uid, null, 100);
+  const wantUid = newestFirst.filter((p) => p.uid === sample.uid).slice(0, 100);
+  if (
+    !same(
+      tids(ofUid),
+      wantUid.map((p) => p.tid),
+    )
+  )
+    fail(`Uid ${sample.uid}`, tids(ofUid));
+
+  const pick = () => stored[Math.floor(Math.random() * stored.length)]!;
+  // Rare on purpose: pending with 3-D Secure is about 0.7% of the store, so the walk reaches its bound on examined
+  // listing documents (src/store/payment-listing.ts MAX_EXAMINED) and answers a short page with `next`.
+  const rareFilter: PaymentFilters = { statuses: ['pending'], threeDS: true };
+  const queries: [string, boolean, () => Promise<unknown>][] = [
+    ['first page of payments (25)', true, () => listPayments(db, owner, {}, null, 25)],
+    ['next page (cursor)', false, () => listPayments(db, owner, {}, first.next, 25)],
+    ['filtered first page: status failed (15%)', false, () => listPayments(db, owner, failedFilter, null, 25)],
+    [
+      'filtered, rare: pending + 3DS (0.7%, examined bound)',
+      false,
+      () => listPayments(db, owner, rareFilter, null, 25),
+    ],
+    ['search by Tid', true, () => findPayment(db, paymentKey('test', merchantId, pick().tid))],
+    [
+      'search by Reference',
+      true,
+      async () => {
+        const ref = await findReference(db, pick().reference, owner);
+        return ref && findPayment(db, ref.paymentKey);
+      },
+    ],
+    ['search by Uid (25)', true, () => paymentsOfUid(db, owner, pick().uid, null, 25)],
+  ];
+  const timings: DashboardProbe['queries'] = [];
+  for (const [name, target, run] of queries) {
+    await run(); // warm
+    const samples: number[] = [];
+    for (let i = 0; i < DASHBOARD_SAMPLES; i++) {
+      const started = performance.now();
+      await run();
+      samples.push(performance.now() - started);
+    }
+    timings.push({ name, target, p50Ms: percentile(samples, 50), p95Ms: percentile(samples, 95) });
+  }
+
+  const prefix = `test:${merchantId}:`;
+  const pageKeys = first.payments.map((p) => p._id);
+  const explain = async (collection: string, find: Record<string, unknown>) =>
+    explainLine(await db.command({ explain: { find: collection, ...find } }));
+  const plans: DashboardProbe['plans'] = [
+    {
+      query:
+        'the pages and filtered batches: `payment_listing` find `{_id: {$gte: "test:{merchant}:t:", $lt: "…t;"}}` ' +
+        'sort `{_id: 1}` limit 26',
+      plan: await explain(paymentListing(db).collectionName, {
+        filter: { _id: { $gte: `${prefix}t:`, $lt: `${prefix}t;` } },
+        sort: { _id: 1 },
+        limit: 26,
+      }),
+    },
+    {
+      query:
+        'the Uid search: `payment_listing` find `{_id: {$gte: "test:{merchant}:u:{Uid}:", $lt: "…;"}}` sort `{_id: 1}` limit 26',
+      plan: await explain(paymentListing(db).collectionName, {
+        filter: {
+          _id: { $gte: `${prefix}u:${encodeKeyPart(sample.uid)}:`, $lt: `${prefix}u:${encodeKeyPart(sample.uid)};` },
+        },
+        sort: { _id: 1 },
+        limit: 26,
+      }),
+    },
+    {
+      query: "every list's payments: `payments` find `{_id: {$in: [25 keys]}}`",
+      plan: await explain('payments', { filter: { _id: { $in: pageKeys } } }),
+    },
+    {
+      query: 'by Tid: `payments` find `{_id}`',
+      plan: await explain('payments', { filter: { _id: pageKeys[0] } }),
+    },
+    {
+      query: 'by Reference: `references` find `{_id}`, then the payment by `_id` as above',
+      plan: await explain('references', { filter: { _id: sample.reference } }),
+    },
+  ];
+  return { stored: stored.length, queries: timings, plans };
+}
+
 /** The standalone run: its own FerretDB (the built one, or `--ferretdb <binary>`), a synthetic store, the probe. */
 async function main(): Promise<void> {
   const at = process.argv.indexOf('--ferretdb');
@@ -169,15 +336,23 @@ async function main(): Promise<void> {
       createdAt: new Date(),
     };
     const stored: StoredPayment[] = [];
+    const dashboards: DashboardProbe[] = [];
     console.log(`store probe against ${binary}`);
     for (const size of sizes) {
       const populateMs = await populateTo(db, merchant, stored, size);
       const probe = await probeStore(db, merchant._id, stored, { timeScanningGuard: true });
+      const dashboard = await probeDashboard(db, merchant._id, stored);
+      dashboards.push(dashboard);
+      console.log(
+        `${size} stored: dashboard queries (p50/p95 ms) ` +
+          dashboard.queries.map((q) => `${q.name} ${q.p50Ms}/${q.p95Ms}`).join(', '),
+      );
       console.log(
         `${size} stored (inserted in ${populateMs} ms): find by _id ${probe.findByIdMs} ms, update by _id ${probe.updateByIdMs} ms, ` +
           `guarded update ${probe.guardedUpdateMs} ms; answers checked\n  _id plan: ${probe.idReadPlan}\n  guarded plan: ${probe.guardedReadPlan}`,
       );
     }
+    console.log(`\n${dashboardSection(dashboards).join('\n')}`);
   } finally {
     await client.close();
     await proc.stop();

@@ -13,6 +13,7 @@ import { createLogger, temporalLogger } from './logger';
 import { connectMongo } from './store/mongo';
 import { type OrphanCardPorts, releaseOrphanCards } from './commands/release-orphan-cards';
 import { dropLegacyStartFields, findPayment } from './store/payment-records';
+import { backfillListing } from './store/payment-listing';
 import { cardsCreatedBefore, deleteCard, sweepExpiredCards } from './store/vault';
 import { workflowExists } from './temporal/payment-workflows';
 import { workerOptions } from './temporal/worker-options';
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
 
   // Housekeeping that FerretDB cannot do for us (no TTL indexes): card data past its expiry; card copies that no
   // payment uses, once the request that made them is surely over; once per process, what earlier versions left on
-  // payment records (their request digests).
+  // payment records (their request digests), and the dashboard listing of payments made before it existed.
   const client = new Client({
     connection: await Connection.connect({ address: config.temporal.address }),
     namespace: config.temporal.namespace,
@@ -88,7 +89,19 @@ async function main(): Promise<void> {
     deleteCard: (token) => deleteCard(mongo.db, token),
   };
   let legacyCleaned = false;
+  let listingBackfilled = false;
   const housekeeping = setInterval(() => {
+    if (!listingBackfilled) {
+      // Once per process, and a no-op (one `_id` read) once a backfill has finished anywhere.
+      listingBackfilled = true;
+      backfillListing(mongo.db).then(
+        (listed) => listed > 0 && logger.info({ listed }, 'listed the payments made before the dashboard lists'),
+        (err: unknown) => {
+          listingBackfilled = false;
+          logger.warn({ err }, 'payment listing backfill failed');
+        },
+      );
+    }
     if (!legacyCleaned) {
       dropLegacyStartFields(mongo.db).then(
         (cleaned) => {

@@ -252,7 +252,8 @@ function patchedFerretdbSource(go: string, version: string, copy: string, log: (
 /**
  * FerretDB v1.24.2's SQLite backend never uses its own `_id` index (its queries spell the `_id` expression
  * differently from the index, so SQLite scans the whole table) and pushes `_id` down only when it is the filter's
- * only key: every lookup and guarded update scanned the collection. We therefore build it from the module source
+ * only key: every lookup and guarded update scanned the collection. Nor does it push down an `_id` range, an `$in`
+ * or a sort on `_id`, which the dashboard's key-range lists (src/store/payment-listing.ts) rely on. We therefore build it from the module source
  * with the patches in tools/ferretdb/patches, through a temporary go.mod (kept under .tools, never committed)
  * whose `replace` points at the patched copy; every other module is still checked against tools/ferretdb/go.sum.
  */

@@ -40,7 +40,7 @@ describe('FerretDB patches', () => {
   });
 
   const source = pinnedSource();
-  (source ? it : it.skip)('apply to the pinned FerretDB source and make the _id query use the _id index', () => {
+  (source ? it : it.skip)('apply to the pinned FerretDB source and make _id queries use the _id index', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ferretdb-patches-'));
     const copy = path.join(dir, 'src');
     try {
@@ -65,7 +65,18 @@ describe('FerretDB patches', () => {
       // The _id pushdown no longer needs _id to be the filter's only key.
       const collection = readFileSync(path.join(backend, 'collection.go'), 'utf8');
       expect(collection).not.toContain('params.Filter.Len() == 1');
-      expect(collection.match(/idPushdownValue\(params\.Filter\)/g)).toHaveLength(2);
+      // Query and Explain share one _id pushdown (equality, string ranges, $in of strings) and one _id sort, so
+      // that explain reports what find does.
+      expect(collection.match(/pushdownID\(params\.Filter\)/g)).toHaveLength(2);
+      expect(collection.match(/idOrderBy\(params\.IDSort, meta\.Capped\(\), pushed\)/g)).toHaveLength(2);
+      // A lower bound drops the closing quote (`"b!"` sorts below `"b"` as JSON text but above "b" as a string).
+      const pushdown = readFileSync(path.join(backend, 'id_pushdown.go'), 'utf8');
+      expect(pushdown).toContain('args = append(args, `"`+b)');
+      expect(pushdown).toContain('args = append(args, `"`+b+`"`)');
+      // The handler skips its in-memory sort only for rows the backend says it ordered, and checks that order.
+      const find = readFileSync(path.join(copy, 'internal', 'handler', 'msg_find.go'), 'utf8');
+      expect(find).toContain('if res.SortedByID {');
+      expect(find).toContain('newIDOrderIterator(');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
