@@ -10,6 +10,7 @@ import type { Logger } from '../logger';
 import { projectRoot } from '../paths';
 import { pingMongo } from '../store/mongo';
 import { type Temporal, temporalReachable } from '../temporal/client';
+import { dashboardRoutes } from './dashboard/routes';
 import { authenticate, eproBoundary, type EproState, parseBody } from './epro-middleware';
 import { healthRoutes } from './health';
 import { type RequestState, requestContext } from './request-id';
@@ -80,6 +81,8 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     stripeWebhookSecrets: (account) => processorCredentials.webhookSecrets(account, 'stripe'),
   });
   app.use(processorEvents.routes());
+
+  app.use(dashboardRoutes({ config: deps.config, db: deps.db, client: deps.temporal.client }));
 
   const epro = eproRoutes(deps);
   app.use(epro.routes() as unknown as Koa.Middleware<RequestState>);

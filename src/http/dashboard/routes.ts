@@ -1,0 +1,47 @@
+import Router from '@koa/router';
+import type { Client } from '@temporalio/client';
+import type { Middleware } from 'koa';
+import type { Db } from 'mongodb';
+import type { Config } from '../../config';
+import type { RequestState } from '../request-id';
+import { developerRoutes } from './developers';
+import { dashboardBoundary, refuse } from './errors';
+import { overviewRoutes } from './overview';
+import { paymentDetailRoutes } from './payment-detail';
+import { paymentRoutes } from './payments';
+import { type DashboardState, requireMode, requireSession, sessionRoutes } from './session';
+
+export interface DashboardDeps {
+  config: Config;
+  db: Db;
+  client: Client;
+}
+
+/**
+ * Everything under `/dashboard` (docs/dashboard.md): the JSON API at `/dashboard/api/…`, and the browser app's
+ * files (`dashboardStatic`, src/http/dashboard/static.ts) for every other path. The API is its own stack: its own
+ * body reader, errors and authentication (session cookie + CSRF header), nothing of the E-PRO middleware.
+ */
+export function dashboardRoutes(deps: DashboardDeps): Middleware<RequestState> {
+  const api = new Router<DashboardState>({ prefix: '/dashboard/api' });
+  api.use(dashboardBoundary);
+  sessionRoutes(api, deps);
+
+  // Every `/{mode}/…` route: a session, then the owner (session's merchant + path's mode) every query is built from.
+  const modes = ['/test', '/live'];
+  api.use([...modes, '/webhook-secret'], requireSession(deps.db));
+  api.use(modes, requireMode(deps.db));
+  paymentRoutes(api, deps.db);
+  paymentDetailRoutes(api, deps);
+  overviewRoutes(api, deps.db);
+  developerRoutes(api, deps);
+  // Anything else under the API (another mode, a typo) is a JSON 404, never the app's HTML.
+  api.all('/{*rest}', () => {
+    throw refuse.notFound();
+  });
+
+  // The browser app's files are served after the API, for every other `/dashboard` path (helper module
+  // src/http/dashboard/static.ts, `dashboardStatic`): compose it here, behind `apiRoutes`.
+  const apiRoutes = api.routes() as unknown as Middleware<RequestState>;
+  return apiRoutes;
+}
