@@ -77,7 +77,8 @@ export const requireAdmin: Middleware<DashboardState> = async (ctx, next) => {
  */
 export function requireMode(db: Db): Middleware<DashboardState> {
   return async (ctx, next) => {
-    const mode = (ctx as Context & { params: Record<string, string> }).params.mode;
+    // Read from the path itself: this runs as the `/test` and `/live` prefixes' middleware, before any route's params.
+    const mode = /^\/dashboard\/api\/([^/]+)\//.exec(ctx.path)?.[1];
     if (mode !== 'test' && mode !== 'live') throw refuse.notFound();
     const merchant = await findMerchant(db, ctx.state.auth.user.merchantId);
     if (!merchant || merchant.status !== 'active') throw refuse.unauthenticated('the account is disabled');
