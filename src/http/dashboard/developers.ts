@@ -8,7 +8,7 @@ import { findMerchant } from '../../store/merchants';
 import { sendTestEvent } from '../../webhooks/deliver';
 import { refuse } from './errors';
 import { optionalHours, readJsonObject } from './json';
-import { type DashboardState, requireAdmin, requireCsrf } from './session';
+import { type DashboardState, requireAdmin, requireCsrf, requireSession } from './session';
 
 /** The longest grace a rotation may give the keys or secrets it replaces: 30 days. */
 const MAX_GRACE_HOURS = 720;
@@ -38,7 +38,7 @@ function keyInfo(key: ApiKeyDoc, now: number) {
 export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; config: Config }): void {
   const { db, config } = deps;
 
-  router.get('/:mode/developers', async (ctx) => {
+  router.get('/developers', async (ctx) => {
     const now = Date.now();
     const keys = await apiKeys(db)
       .find({ merchantId: ctx.state.owner.merchantId, mode: ctx.state.owner.mode }, { projection: { hash: 0 } })
@@ -55,7 +55,7 @@ export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; 
     };
   });
 
-  router.post('/:mode/keys', requireCsrf, requireAdmin, async (ctx) => {
+  router.post('/keys', requireCsrf, requireAdmin, async (ctx) => {
     const body = await readJsonObject(ctx);
     const hours = optionalHours(body, 'graceHours', MAX_GRACE_HOURS);
     const graceMs = hours === undefined ? config.keyRotationGraceMs : Math.round(hours * 3600_000);
@@ -68,7 +68,7 @@ export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; 
     };
   });
 
-  router.post('/:mode/keys/:keyId/revoke', requireCsrf, requireAdmin, async (ctx) => {
+  router.post('/keys/:keyId/revoke', requireCsrf, requireAdmin, async (ctx) => {
     await readJsonObject(ctx);
     const keyId = ctx.params.keyId!;
     if (!/^[0-9A-Za-z]{1,32}$/.test(keyId)) throw refuse.notFound();
@@ -79,16 +79,7 @@ export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; 
     ctx.status = 204;
   });
 
-  // Not per mode: a merchant has one set of webhook secrets (docs/webhooks.md).
-  router.post('/webhook-secret/rotate', requireCsrf, requireAdmin, async (ctx) => {
-    const body = await readJsonObject(ctx);
-    const hours = optionalHours(body, 'graceHours', MAX_GRACE_HOURS);
-    const graceMs = hours === undefined ? config.webhookSecretGraceMs : Math.round(hours * 3600_000);
-    const rotated = await rotateWebhookSecret(db, config, ctx.state.auth.user.merchantId, graceMs);
-    ctx.body = { webhookSecret: rotated.webhookSecret, oldSecretsExpireAt: rotated.oldSecretsExpireAt.toISOString() };
-  });
-
-  router.post('/:mode/webhook-test', requireCsrf, requireAdmin, async (ctx) => {
+  router.post('/webhook-test', requireCsrf, requireAdmin, async (ctx) => {
     const body = await readJsonObject(ctx);
     if (typeof body.url !== 'string' || body.url.length > 2048 || !/^https?:\/\//i.test(body.url))
       throw refuse.invalid('url must be an http(s) URL');
@@ -98,5 +89,17 @@ export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; 
       durationMs: sent.durationMs,
       ...(sent.error === undefined ? {} : { error: sent.error }),
     };
+  });
+}
+
+/** `POST /dashboard/api/webhook-secret/rotate`: not per mode, a merchant has one set of webhook secrets (docs/webhooks.md). */
+export function webhookSecretRoutes(router: Router<DashboardState>, deps: { db: Db; config: Config }): void {
+  const { db, config } = deps;
+  router.post('/webhook-secret/rotate', requireSession(db), requireCsrf, requireAdmin, async (ctx) => {
+    const body = await readJsonObject(ctx);
+    const hours = optionalHours(body, 'graceHours', MAX_GRACE_HOURS);
+    const graceMs = hours === undefined ? config.webhookSecretGraceMs : Math.round(hours * 3600_000);
+    const rotated = await rotateWebhookSecret(db, config, ctx.state.auth.user.merchantId, graceMs);
+    ctx.body = { webhookSecret: rotated.webhookSecret, oldSecretsExpireAt: rotated.oldSecretsExpireAt.toISOString() };
   });
 }

@@ -34,7 +34,7 @@ async function walk(
 }
 
 export function overviewRoutes(router: Router<DashboardState>, db: Db): void {
-  router.get('/:mode/overview', async (ctx) => {
+  router.get('/overview', async (ctx) => {
     const rawDays = ctx.query.days;
     if (rawDays !== undefined && (typeof rawDays !== 'string' || !/^[0-9]{1,2}$/.test(rawDays)))
       throw refuse.invalid('days must be from 1 to 90');

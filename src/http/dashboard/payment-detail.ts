@@ -82,7 +82,7 @@ export function paymentDetailRoutes(
 ): void {
   const { db, client, config } = deps;
 
-  router.get('/:mode/payments/:tid', async (ctx) => {
+  router.get('/payments/:tid', async (ctx) => {
     const payment = await findOwnedPayment(db, ctx.state.owner, ctx.params.tid!);
     const [history, webhooks] = await Promise.all([
       paymentHistory(client, payment.workflowId),
@@ -99,7 +99,7 @@ export function paymentDetailRoutes(
   });
 
   // The same command as `POST /v1/refund/direct`: the same refusals (E-PRO 103, given as eproCode) and answer.
-  router.post('/:mode/payments/:tid/refund', requireCsrf, requireAdmin, async (ctx) => {
+  router.post('/payments/:tid/refund', requireCsrf, requireAdmin, async (ctx) => {
     await readJsonObject(ctx);
     const payment = await findOwnedPayment(db, ctx.state.owner, ctx.params.tid!);
     try {
@@ -113,7 +113,7 @@ export function paymentDetailRoutes(
   });
 
   // What `settleflow webhooks resend` does: the event again, same delivery id, one more attempt on its log.
-  router.post('/:mode/payments/:tid/webhooks/:deliveryId/resend', requireCsrf, requireAdmin, async (ctx) => {
+  router.post('/payments/:tid/webhooks/:deliveryId/resend', requireCsrf, requireAdmin, async (ctx) => {
     await readJsonObject(ctx);
     const payment = await findOwnedPayment(db, ctx.state.owner, ctx.params.tid!);
     const deliveryId = ctx.params.deliveryId!;

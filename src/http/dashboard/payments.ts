@@ -156,12 +156,12 @@ function csvRow(p: PaymentDoc): string {
 }
 
 export function paymentRoutes(router: Router<DashboardState>, db: Db): void {
-  router.get('/:mode/payments', async (ctx) => {
+  router.get('/payments', async (ctx) => {
     const page = await paymentPage(db, ctx.state.owner, parsePaymentQuery(ctx.query));
     ctx.body = { payments: page.payments.map(paymentSummary), next: page.next };
   });
 
-  router.get('/:mode/payments.csv', async (ctx) => {
+  router.get('/payments.csv', async (ctx) => {
     const query = parsePaymentQuery(ctx.query);
     const lines = [CSV_COLUMNS.join(',')];
     let cursor = query.cursor;

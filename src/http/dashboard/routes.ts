@@ -4,7 +4,7 @@ import type { Middleware } from 'koa';
 import type { Db } from 'mongodb';
 import type { Config } from '../../config';
 import type { RequestState } from '../request-id';
-import { developerRoutes } from './developers';
+import { developerRoutes, webhookSecretRoutes } from './developers';
 import { dashboardBoundary, refuse } from './errors';
 import { overviewRoutes } from './overview';
 import { paymentDetailRoutes } from './payment-detail';
@@ -27,14 +27,19 @@ export function dashboardRoutes(deps: DashboardDeps): Middleware<RequestState> {
   api.use(dashboardBoundary);
   sessionRoutes(api, deps);
 
-  // Every `/{mode}/…` route: a session, then the owner (session's merchant + path's mode) every query is built from.
-  const modes = ['/test', '/live'];
-  api.use([...modes, '/webhook-secret'], requireSession(deps.db));
-  api.use(modes, requireMode(deps.db));
-  paymentRoutes(api, deps.db);
-  paymentDetailRoutes(api, deps);
-  overviewRoutes(api, deps.db);
-  developerRoutes(api, deps);
+  webhookSecretRoutes(api, deps);
+
+  // The `/{mode}/…` routes, once per mode, each behind a session and the owner (the session's merchant and the
+  // path's mode) that every query is built from. A path with any other mode matches none of them.
+  for (const mode of ['test', 'live'] as const) {
+    const scoped = new Router<DashboardState>();
+    scoped.use(requireSession(deps.db), requireMode(deps.db));
+    paymentRoutes(scoped, deps.db);
+    paymentDetailRoutes(scoped, deps);
+    overviewRoutes(scoped, deps.db);
+    developerRoutes(scoped, deps);
+    api.use(`/${mode}`, scoped.routes());
+  }
   // Anything else under the API (another mode, a typo) is a JSON 404, never the app's HTML.
   api.all('/{*rest}', () => {
     throw refuse.notFound();
