@@ -236,3 +236,25 @@ it('webhook test event: a signed TEST event to the URL, same target rules as the
   expect(developers.text).not.toContain(rotated.body.webhookSecret);
   expect(developers.body.webhookSecrets).toHaveLength(2);
 });
+
+it('a 3-D Secure payment answered by the cardholder: the timeline has the challenge, its answer, and the outcome', async () => {
+  const { body, answer } = await pay({ '3DS': 'yes', ReturnUrl: 'https://shop.example/return' });
+  const url = answer.body.Result!['3DSecureUrl'] as string;
+  const page = await (await fetch(url)).text();
+  const token = /name="token" value="([0-9a-f]{64})"/.exec(page)![1]!;
+  await fetch(url, { method: 'POST', body: new URLSearchParams({ token, result: 'approved' }), redirect: 'manual' });
+  const detail = await eventually('the captured payment', async () => {
+    const res = await admin.call<Detail>('GET', `/test/payments/${enc(body.Tid!)}`);
+    return res.body.status === 'captured' ? res : undefined;
+  });
+  expect(detail.body.timeline.map((t) => t.event)).toEqual([
+    'accepted',
+    '3ds_requested',
+    '3ds_answered',
+    'authorized',
+    'captured',
+  ]);
+  expect(detail.body.timeline.find((t) => t.event === '3ds_answered')).toMatchObject({ detail: 'approved' });
+  const times = detail.body.timeline.map((t) => Date.parse(t.at));
+  expect([...times].sort((x, y) => x - y)).toEqual(times);
+});

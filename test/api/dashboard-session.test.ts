@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { dashboardSessions } from '../../src/store/dashboard-sessions';
 import { dashboardUsers } from '../../src/store/dashboard-users';
 import { SETTLEFLOW_CLI, settleflowJson } from '../support/cli';
 import { DashboardBrowser, newDashboardUser, PASSWORD } from '../support/dashboard';
@@ -8,6 +9,7 @@ import { useStackWithMerchant } from '../support/factories';
 /** docs/dashboard.md, "Users and sign-in" and "Sessions", through the running API. */
 const shop = useStackWithMerchant();
 const browser = () => new DashboardBrowser(shop.stack.apiUrl);
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
 it('signs in with a session cookie (HttpOnly, SameSite=Strict, Path=/dashboard), answers who is signed in, signs out', async () => {
   const email = await newDashboardUser(shop.stack.db, shop.merchant.merchantId);
@@ -125,6 +127,26 @@ it('session fixation: a cookie held before sign-in is never the one after, and a
   old.cookie = first;
   expect((await old.call('GET', '/session')).status).toBe(401);
   expect((await b.call('GET', '/session')).status).toBe(200);
+});
+
+it('a session ends after 30 idle minutes, and after 12 hours whatever the activity', async () => {
+  const email = await newDashboardUser(shop.stack.db, shop.merchant.merchantId);
+  const sessions = dashboardSessions(shop.stack.db);
+  const idle = browser();
+  await idle.signIn(email);
+  const busy = browser();
+  await busy.signIn(email);
+  expect((await idle.call('GET', '/session')).status).toBe(200);
+  // Time passes (the stored clocks moved back, as time would).
+  await sessions.updateOne(
+    { userId: email, _id: { $ne: hashOf(busy.cookie!) } },
+    { $set: { lastSeenAt: new Date(Date.now() - 31 * 60_000) } },
+  );
+  await sessions.updateOne({ _id: hashOf(busy.cookie!) }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+  expect((await idle.call('GET', '/session')).status).toBe(401);
+  expect((await busy.call('GET', '/session')).status).toBe(401);
+  // Ended sessions are removed when seen.
+  expect(await sessions.countDocuments({ userId: email })).toBe(0);
 });
 
 it('sign out everywhere ends every session of the user', async () => {
