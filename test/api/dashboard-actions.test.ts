@@ -1,7 +1,7 @@
 import { parseApiKey } from '../../src/auth/key-format';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
 import { DashboardBrowser, newDashboardUser } from '../support/dashboard';
-import { eventually, paymentBody, post, useStackWithMerchant } from '../support/factories';
+import { eventually, paymentBody, post, uniqueTid, useStackWithMerchant } from '../support/factories';
 import { signatureMatches } from '../support/signature';
 
 /** What an admin does in the dashboard, checked against what the E-PRO API and the receiver then see. */
@@ -9,9 +9,12 @@ const shop = useStackWithMerchant();
 const receiver = new WebhookReceiver();
 let callbackUrl: string;
 let admin: DashboardBrowser;
+/** The merchant's sandbox key: the rotation test below replaces it. */
+let apiKey: string;
 
 beforeAll(async () => {
   callbackUrl = await receiver.start();
+  apiKey = shop.merchant.testKey;
   admin = new DashboardBrowser(shop.stack.apiUrl);
   expect((await admin.signIn(await newDashboardUser(shop.stack.db, shop.merchant.merchantId))).status).toBe(200);
 });
@@ -21,6 +24,7 @@ const enc = encodeURIComponent;
 
 interface Detail {
   tid: string;
+  processorReference?: string;
   status: string;
   refundable: boolean;
   maskedPan: string;
@@ -34,9 +38,10 @@ interface Detail {
   refund?: { reference: string; status: string };
 }
 
+/** Tids with a `/` and a `#`, which the dashboard's paths carry URL-encoded. */
 async function pay(overrides: Record<string, string> = {}) {
-  const body = paymentBody({ CallbackUrl: callbackUrl, Tid: `dash/${Date.now()}#${Math.random()}`, ...overrides });
-  const answer = await post(shop.stack.apiUrl, 'payment', shop.merchant.testKey, body);
+  const body = paymentBody({ CallbackUrl: callbackUrl, Tid: `${uniqueTid('dash/')}#1`, ...overrides });
+  const answer = await post(shop.stack.apiUrl, 'payment', apiKey, body);
   return { body, answer };
 }
 
@@ -56,6 +61,8 @@ it('a payment page: summary, timeline, webhooks with their attempts; then Refund
     maskedPan: '411111******1111',
   });
   expect(detail.body.timeline.map((t) => t.event)).toEqual(['accepted', 'authorized', 'captured']);
+  // The simulator's authorization reference, read from the authorize step's result in the workflow's history.
+  expect(detail.body.processorReference).toEqual(expect.any(String));
   expect(detail.body.webhooks[0]).toMatchObject({
     event: 'PAYMENT_CAPTURED',
     attempts: [{ attempt: 1, httpStatus: 200 }],
@@ -75,7 +82,7 @@ it('a payment page: summary, timeline, webhooks with their attempts; then Refund
   );
   expect(refunded.status).toBe(200);
   expect(refunded.body.refund).toMatchObject({ reference: expect.stringMatching(/^ref_/), status: 'captured' });
-  const status = await post(shop.stack.apiUrl, 'status', shop.merchant.testKey, { Tid: body.Tid! });
+  const status = await post(shop.stack.apiUrl, 'status', apiKey, { Tid: body.Tid! });
   expect(status.body.Result).toMatchObject({
     OperationType: 'refund',
     Status: 'captured',
@@ -199,6 +206,7 @@ it('rotates a key (shown once), pays with the new one, revokes; the list never s
   expect(developers.text).not.toContain(rotated.body.key);
   expect(developers.text).not.toContain('argon2');
   expect((await admin.call('POST', `/test/keys/${oldKeyId}/revoke`)).status).toBe(204);
+  apiKey = rotated.body.key;
   const after = await admin.call<{ keys: { keyId: string; state: string }[] }>('GET', '/test/developers');
   expect(after.body.keys).toContainEqual(expect.objectContaining({ keyId: oldKeyId, state: 'revoked' }));
   expect((await admin.call('POST', '/test/keys', { graceHours: 'soon' })).status).toBe(400);

@@ -1,6 +1,7 @@
 import { parseApiKey } from '../../src/auth/key-format';
 import type { CreatedMerchant } from '../../src/auth/accounts';
 import { apiKeys } from '../../src/store/api-keys';
+import { merchants } from '../../src/store/merchants';
 import { paymentWebhooks } from '../../src/store/webhook-attempts';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
 import { DashboardBrowser, newDashboardUser } from '../support/dashboard';
@@ -186,4 +187,17 @@ it('signed out, every endpoint is 401 and shows nothing', async () => {
     const res = await anonymous.call(method!, path!, method === 'POST' ? {} : undefined, { csrf: 'anything' });
     expect([path, res.status]).toEqual([path, 401]);
   }
+});
+
+it("rotations touch the session's merchant and mode only: B's keys and secrets, and A's other mode, stay as they were", async () => {
+  const keysOfB = await apiKeys(stack.db).find({ merchantId: b.merchantId }).toArray();
+  const liveOfAKeys = await apiKeys(stack.db).find({ merchantId: a.merchantId, mode: 'live' }).toArray();
+  const secretsOfB = (await merchants(stack.db).findOne({ _id: b.merchantId }))!.webhookSecrets;
+  expect((await asA.call('POST', '/test/keys', { graceHours: 1 })).status).toBe(200);
+  expect((await asA.call('POST', '/webhook-secret/rotate', { graceHours: 1 })).status).toBe(200);
+  expect(await apiKeys(stack.db).find({ merchantId: b.merchantId }).toArray()).toEqual(keysOfB);
+  expect(await apiKeys(stack.db).find({ merchantId: a.merchantId, mode: 'live' }).toArray()).toEqual(liveOfAKeys);
+  expect((await merchants(stack.db).findOne({ _id: b.merchantId }))!.webhookSecrets).toEqual(secretsOfB);
+  // B's key still pays.
+  expect((await post(stack.apiUrl, 'status', b.testKey, { Tid: ofB.tid })).body.Code).toBe(0);
 });
