@@ -266,3 +266,41 @@ it('a 3-D Secure payment answered by the cardholder: the timeline has the challe
   const times = detail.body.timeline.map((t) => Date.parse(t.at));
   expect([...times].sort((x, y) => x - y)).toEqual(times);
 });
+
+it('odd input anywhere is a 4xx with the JSON error shape, never a 500', async () => {
+  const odd: [string, string, unknown?][] = [
+    ['GET', '/test/payments/%E0%A4%A'],
+    ['GET', `/test/payments/${'x'.repeat(300)}`],
+    ['GET', '/test/payments/4111111111111111'],
+    ['GET', '/test/payments?status=captured&status=bogus'],
+    ['GET', '/test/payments?q=a&q=b'],
+    ['GET', '/test/payments?limit=1e2'],
+    ['GET', '/test/payments?cursor=%00%01'],
+    ['GET', `/test/payments?cursor=${'A'.repeat(600)}`],
+    ['GET', '/test/payments?from=2026-13-45'],
+    ['GET', '/test/payments?minAmount=99999999999999999999'],
+    ['GET', '/test/overview?days=-1'],
+    ['POST', '/test/keys', []],
+    ['POST', '/test/keys', 'a string'],
+    ['POST', '/test/keys', { graceHours: -1 }],
+    ['POST', '/test/webhook-test', { url: 42 }],
+    ['POST', '/test/webhook-test', { url: `https://${'a'.repeat(3000)}.example` }],
+    ['POST', '/test/webhook-test', { url: 'http://[::1' }],
+    ['POST', '/password', { token: 'x', password: 'y' }],
+    ['POST', '/password', { token: 'a'.repeat(60), password: 'a long enough password' }],
+    ['POST', '/test/keys/%2F%2E%2E/revoke', {}],
+    ['DELETE', '/test/payments'],
+  ];
+  for (const [method, path, body] of odd) {
+    const res = await admin.call(method, path, body);
+    expect([method, path, res.status >= 400 && res.status < 500, res.body]).toEqual([
+      method,
+      path,
+      true,
+      { error: { code: expect.any(String), message: expect.any(String) } },
+    ]);
+  }
+  // A search for a card number answers nothing, without looking it up.
+  const search = await admin.call<{ payments: unknown[] }>('GET', '/test/payments?q=4111111111111111');
+  expect(search.body.payments).toEqual([]);
+});

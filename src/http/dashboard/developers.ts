@@ -81,7 +81,12 @@ export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; 
 
   router.post('/webhook-test', requireCsrf, requireAdmin, async (ctx) => {
     const body = await readJsonObject(ctx);
-    if (typeof body.url !== 'string' || body.url.length > 2048 || !/^https?:\/\//i.test(body.url))
+    if (
+      typeof body.url !== 'string' ||
+      body.url.length > 2048 ||
+      !URL.canParse(body.url) ||
+      !/^https?:$/.test(new URL(body.url).protocol)
+    )
       throw refuse.invalid('url must be an http(s) URL');
     const sent = await sendTestEvent({ db, config }, ctx.state.owner.merchantId, ctx.state.owner.mode, body.url);
     ctx.body = {

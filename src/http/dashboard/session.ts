@@ -98,6 +98,9 @@ export function sessionRoutes(
   const signIn = new DashboardSignIn(db, config);
   const session = requireSession(db);
 
+  // No CSRF token exists before sign-in: a cross-site page cannot sign a browser in to the attacker's account all
+  // the same, because the body must be application/json, which no form can send and which a cross-origin script
+  // may only send after a CORS preflight this API never grants.
   router.post('/session', async (ctx) => {
     const body = await readJsonObject(ctx);
     const email = normalizeEmail(body.email);
