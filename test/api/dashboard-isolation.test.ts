@@ -185,7 +185,11 @@ it('signed out, every endpoint is 401 and shows nothing', async () => {
     ['POST', '/test/webhook-test'],
   ]) {
     const res = await anonymous.call(method!, path!, method === 'POST' ? {} : undefined, { csrf: 'anything' });
-    expect([path, res.status]).toEqual([path, 401]);
+    expect([path, res.status, res.body]).toEqual([
+      path,
+      401,
+      { error: { code: 'unauthenticated', message: expect.any(String) } },
+    ]);
   }
 });
 
