@@ -24,11 +24,21 @@ export interface ListingPage {
   next: string | null;
 }
 
+/** A cursor that is not one of ours, or not for this owner and list. */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('invalid cursor');
+    this.name = 'InvalidCursorError';
+  }
+}
+
 /** The cursor is the page's offset, opaque to callers (base64url). */
 function offsetOf(cursor: string | null): number {
   if (cursor === null) return 0;
-  const value = Number(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  const value = Number(text);
+  if (!/^[0-9]{1,9}$/.test(text) || !Number.isSafeInteger(value)) throw new InvalidCursorError();
+  return value;
 }
 
 async function page(db: Db, filter: Filter<PaymentDoc>, cursor: string | null, limit: number): Promise<ListingPage> {

@@ -276,7 +276,10 @@ it('odd input anywhere is a 4xx with the JSON error shape, never a 500', async (
     ['GET', '/test/payments?q=a&q=b'],
     ['GET', '/test/payments?limit=1e2'],
     ['GET', '/test/payments?cursor=%00%01'],
-    ['GET', `/test/payments?cursor=${'A'.repeat(600)}`],
+    ['GET', `/test/payments?cursor=${'A'.repeat(3000)}`],
+    // Well formed, but not a cursor this API gave.
+    ['GET', `/test/payments?cursor=${Buffer.from('not ours').toString('base64url')}`],
+    ['GET', `/test/payments?status=failed&cursor=${Buffer.from('{"after":"live:mer_x"}').toString('base64url')}`],
     ['GET', '/test/payments?from=2026-13-45'],
     ['GET', '/test/payments?minAmount=99999999999999999999'],
     ['GET', '/test/overview?days=-1'],

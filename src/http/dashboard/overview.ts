@@ -12,6 +12,8 @@ import type { DashboardState } from './session';
  * the same as a quiet one's. A larger merchant's exact totals belong in a report, not a page load.
  */
 export const OVERVIEW_MAX_PAYMENTS = 5_000;
+/** And at most this many pages: a filtered walk (pending challenges) makes short pages, each a bounded listing read. */
+export const OVERVIEW_MAX_PAGES = 60;
 const PAGE = 100;
 
 const DECLINED = new Set<PaymentDoc['status']>(['failed', 'rejected_pw']);
@@ -24,12 +26,14 @@ async function walk(
 ): Promise<boolean> {
   let cursor: string | null = null;
   let read = 0;
+  let pages = 0;
   do {
     const page = await listPayments(db, owner, filters, cursor, PAGE);
     for (const p of page.payments) visit(p);
     read += page.payments.length;
+    pages++;
     cursor = page.next;
-  } while (cursor !== null && read < OVERVIEW_MAX_PAYMENTS);
+  } while (cursor !== null && read < OVERVIEW_MAX_PAYMENTS && pages < OVERVIEW_MAX_PAGES);
   return cursor !== null;
 }
 

@@ -3,6 +3,7 @@ import type { ParsedUrlQuery } from 'node:querystring';
 import type { Db } from 'mongodb';
 import { containsCardNumber } from '../../epro/card-like';
 import {
+  InvalidCursorError,
   listPayments,
   type ListingPage,
   type Owner,
@@ -18,8 +19,13 @@ import type { DashboardState } from './session';
 
 const STATUSES: readonly PaymentStatus[] = ['pending', 'authorized', 'captured', 'failed', 'cancelled', 'rejected_pw'];
 const MINOR_UNITS = /^[0-9]{1,15}$/;
-/** A CSV export walks the listing page by page up to this many rows: the bound on one export's work. */
+/**
+ * A CSV export walks the listing page by page, up to this many rows or this many pages, whichever comes first: the
+ * bound on one export's work (a rare filter makes short pages, each still a bounded read of the listing). Past it,
+ * `X-Next-Cursor` says where the next export starts.
+ */
 export const CSV_MAX_ROWS = 10_000;
+export const CSV_MAX_PAGES = 40;
 
 export interface PaymentQuery {
   filters: PaymentFilters;
@@ -61,7 +67,7 @@ export function parsePaymentQuery(query: ParsedUrlQuery): PaymentQuery {
   if (rawLimit !== undefined && (!/^[0-9]{1,3}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > 100))
     throw refuse.invalid('limit must be from 1 to 100');
   const cursor = single(query, 'cursor') ?? null;
-  if (cursor !== null && (cursor.length > 512 || !/^[A-Za-z0-9_\-:.~%]+$/.test(cursor)))
+  if (cursor !== null && (cursor.length > 2048 || !/^[A-Za-z0-9_\-:.~%]+$/.test(cursor)))
     throw refuse.invalid('cursor is not one this API gave');
   const q = single(query, 'q')?.trim();
   if (q !== undefined && q.length > 128) throw refuse.invalid('q is at most 128 characters');
@@ -95,6 +101,15 @@ function passes(p: PaymentDoc, f: PaymentFilters): boolean {
  * each, first page only) and as a Uid (the listing's Uid range, paged). Every read is built from `owner`.
  */
 export async function paymentPage(db: Db, owner: Owner, query: PaymentQuery): Promise<ListingPage> {
+  try {
+    return await searchOrList(db, owner, query);
+  } catch (err) {
+    if (err instanceof InvalidCursorError) throw refuse.invalid('cursor is not one this API gave for this list');
+    throw err;
+  }
+}
+
+async function searchOrList(db: Db, owner: Owner, query: PaymentQuery): Promise<ListingPage> {
   if (query.q === undefined) return listPayments(db, owner, query.filters, query.cursor, query.limit);
   const q = query.q;
   // A card number typed in the search box is never sent to the database (docs/fields.md).
@@ -166,14 +181,14 @@ export function paymentRoutes(router: Router<DashboardState>, db: Db): void {
     const lines = [CSV_COLUMNS.join(',')];
     let cursor = query.cursor;
     let rows = 0;
+    let pages = 0;
     do {
       const page = await paymentPage(db, ctx.state.owner, { ...query, cursor, limit: 100 });
-      for (const p of page.payments) {
-        if (rows++ >= CSV_MAX_ROWS) break;
-        lines.push(csvRow(p));
-      }
+      for (const p of page.payments) lines.push(csvRow(p));
+      rows += page.payments.length;
+      pages++;
       cursor = page.next;
-    } while (cursor !== null && rows < CSV_MAX_ROWS);
+    } while (cursor !== null && rows + 100 <= CSV_MAX_ROWS && pages < CSV_MAX_PAGES);
     ctx.type = 'text/csv; charset=utf-8';
     ctx.attachment(`payments-${ctx.state.owner.mode}-${new Date().toISOString().slice(0, 10)}.csv`);
     // When the bound cut the export short, the header says where to continue.

@@ -18,9 +18,10 @@ export interface DashboardDeps {
 }
 
 /**
- * Everything under `/dashboard` (docs/dashboard.md): the JSON API at `/dashboard/api/…`, and the browser app's
- * files (`dashboardStatic`, src/http/dashboard/static.ts) for every other path. The API is its own stack: its own
- * body reader, errors and authentication (session cookie + CSRF header), nothing of the E-PRO middleware.
+ * The dashboard's JSON API at `/dashboard/api/…` (docs/dashboard.md); the browser app's files, every other
+ * `/dashboard` path, are `dashboardStatic` (src/http/dashboard/static.ts), mounted beside it. The API is its own
+ * stack: its own body reader, errors and authentication (session cookie + CSRF header), nothing of the E-PRO
+ * middleware.
  */
 export function dashboardRoutes(deps: DashboardDeps): Middleware<RequestState> {
   const api = new Router<DashboardState>({ prefix: '/dashboard/api' });
@@ -45,8 +46,5 @@ export function dashboardRoutes(deps: DashboardDeps): Middleware<RequestState> {
     throw refuse.notFound();
   });
 
-  // The browser app's files are served after the API, for every other `/dashboard` path (helper module
-  // src/http/dashboard/static.ts, `dashboardStatic`): compose it here, behind `apiRoutes`.
-  const apiRoutes = api.routes() as unknown as Middleware<RequestState>;
-  return apiRoutes;
+  return api.routes() as unknown as Middleware<RequestState>;
 }
