@@ -5,7 +5,7 @@ import { dashboardSessions, type DashboardSessionDoc } from '../store/dashboard-
 import { type DashboardUserDoc, dashboardUsers, findDashboardUser } from '../store/dashboard-users';
 
 /**
- * Dashboard sessions (docs/dashboard.md, "Sessions"): a random token in an HttpOnly cookie, stored as its SHA-256;
+ * Dashboard sessions (docs/dashboard-api.md, "Sessions"): a random token in an HttpOnly cookie, stored as its SHA-256;
  * over after 30 idle minutes or 12 hours whatever happens; a new one minted at every sign-in (a token held before
  * sign-in is never promoted, so a planted cookie fixes nothing); a CSRF token of its own.
  */

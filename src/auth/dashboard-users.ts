@@ -18,7 +18,7 @@ import { KeyCheckThrottle } from './key-check-throttle';
 import { VerificationSlots } from './verification-slots';
 
 /**
- * Dashboard users (docs/dashboard.md, "Users and sign-in"): created by the admin command, a password set through a
+ * Dashboard users (docs/dashboard-api.md, "Users and sign-in"): created by the admin command, a password set through a
  * one-time link (or stdin), Argon2id hashes, and a sign-in that locks an email out after 5 wrong passwords for
  * 15 minutes and throttles each client address.
  */

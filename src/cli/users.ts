@@ -17,7 +17,7 @@ async function passwordFromStdin(): Promise<string> {
 }
 
 /**
- * `user create|list|disable|link`: dashboard users (docs/dashboard.md). A password never comes from the arguments:
+ * `user create|list|disable|link`: dashboard users (docs/dashboard-api.md). A password never comes from the arguments:
  * either the user sets it through the one-time link printed here (24 h, single use), or the operator pipes it in
  * with `--password-stdin`.
  */

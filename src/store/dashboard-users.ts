@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 export type DashboardRole = 'admin' | 'viewer';
 
 /**
- * A dashboard user (docs/dashboard.md): one merchant per user, keyed by the lower-cased email so a sign-in is one
+ * A dashboard user (docs/dashboard-api.md): one merchant per user, keyed by the lower-cased email so a sign-in is one
  * `_id` read. `passwordHash` is null until the one-time set-password link is used.
  */
 export interface DashboardUserDoc {

@@ -9,7 +9,7 @@ import { eventually, newMerchant, paymentBody, post } from '../support/factories
 import { connectToStack, type StackClients } from '../support/stack-client';
 
 /**
- * Tenant and mode isolation (docs/dashboard.md, "Isolation"): a user of merchant A tries every dashboard endpoint
+ * Tenant and mode isolation (docs/dashboard-api.md, "Isolation"): a user of merchant A tries every dashboard endpoint
  * with merchant B's Tid, Reference, Uid, key id and delivery id, and with its own ids in the other mode. Every
  * answer is 404 (or, for lists, A's own data only): never B's data, never a 403 that would tell B's ids exist.
  */

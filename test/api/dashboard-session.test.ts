@@ -6,7 +6,7 @@ import { SETTLEFLOW_CLI, settleflowJson } from '../support/cli';
 import { DashboardBrowser, newDashboardUser, PASSWORD } from '../support/dashboard';
 import { useStackWithMerchant } from '../support/factories';
 
-/** docs/dashboard.md, "Users and sign-in" and "Sessions", through the running API. */
+/** docs/dashboard-api.md, "Users and sign-in" and "Sessions", through the running API. */
 const shop = useStackWithMerchant();
 const browser = () => new DashboardBrowser(shop.stack.apiUrl);
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');

@@ -3,7 +3,7 @@ import { MongoNetworkError, MongoServerSelectionError } from 'mongodb';
 import type { RequestState } from '../request-id';
 
 /**
- * The dashboard API's errors (docs/dashboard.md, "API"): an HTTP status and `{"error":{"code","message"}}`, never
+ * The dashboard API's errors (docs/dashboard-api.md, "API"): an HTTP status and `{"error":{"code","message"}}`, never
  * the E-PRO envelope and never a stack. Every handler throws these for what it refuses.
  */
 export class DashboardError extends Error {

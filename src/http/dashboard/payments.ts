@@ -55,7 +55,7 @@ function amount(query: ParsedUrlQuery, name: string): number | undefined {
   return Number(raw);
 }
 
-/** The list's query string (docs/dashboard.md, "API"), checked field by field: anything else is a 400. */
+/** The list's query string (docs/dashboard-api.md, "API"), checked field by field: anything else is a 400. */
 export function parsePaymentQuery(query: ParsedUrlQuery): PaymentQuery {
   const rawStatuses = query.status === undefined ? [] : ([] as string[]).concat(query.status);
   for (const s of rawStatuses)

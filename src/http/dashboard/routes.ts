@@ -18,7 +18,7 @@ export interface DashboardDeps {
 }
 
 /**
- * The dashboard's JSON API at `/dashboard/api/…` (docs/dashboard.md); the browser app's files, every other
+ * The dashboard's JSON API at `/dashboard/api/…` (docs/dashboard-api.md); the browser app's files, every other
  * `/dashboard` path, are `dashboardStatic` (src/http/dashboard/static.ts), mounted beside it. The API is its own
  * stack: its own body reader, errors and authentication (session cookie + CSRF header), nothing of the E-PRO
  * middleware.
