@@ -45,6 +45,8 @@ SettleFlow is running (up in ${seconds}s). Ctrl-C stops everything; data stays i
   Demo merchant       ${demo.merchantId}${demo.created ? '   (created now)' : ''}
   Sandbox API key     ${demo.testKey}
   Webhook secret      ${demo.webhookSecret}
+  Dashboard           ${stack.apiUrl}/dashboard
+  Dashboard sign-in   ${demo.dashboardEmail}   password ${demo.dashboardPassword}
 
 Try it:
   curl -s -X POST ${stack.apiUrl}/v1/payment/direct -H 'epro-api-key: ${demo.testKey}' \\

@@ -30,15 +30,20 @@ export class KeyCheckThrottle {
   /** The failure count of a counter being written by this process: the next write waits for it. */
   private readonly writing = new Map<string, Promise<void>>();
 
-  constructor(db: Db, limits: Pick<ThrottleConfig, 'failuresPerKey' | 'failuresPerAddress' | 'lockoutMs'>) {
+  /** `prefixes` name the counters, so that another sign-in (the dashboard's) keeps budgets of its own. */
+  constructor(
+    db: Db,
+    limits: Pick<ThrottleConfig, 'failuresPerKey' | 'failuresPerAddress' | 'lockoutMs'>,
+    prefixes = { key: 'auth-failures-key', address: 'auth-failures-address' },
+  ) {
     const duration = Math.max(1, Math.ceil(limits.lockoutMs / 1000));
     this.byKey = new RateLimiterMongoById(db, {
-      keyPrefix: 'auth-failures-key',
+      keyPrefix: prefixes.key,
       points: limits.failuresPerKey,
       duration,
     });
     this.byAddress = new RateLimiterMongoById(db, {
-      keyPrefix: 'auth-failures-address',
+      keyPrefix: prefixes.address,
       points: limits.failuresPerAddress,
       duration,
     });
@@ -51,6 +56,11 @@ export class KeyCheckThrottle {
 
   async recordFailure(keyId: string, address: string): Promise<void> {
     await Promise.all([this.charge(this.byKey, keyId), this.charge(this.byAddress, addressBucket(address))]);
+  }
+
+  /** Forgets the failures of a key id (a successful sign-in); the address budget keeps counting. */
+  async clearKey(keyId: string): Promise<void> {
+    await this.byKey.delete(keyId);
   }
 
   /**

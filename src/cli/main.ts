@@ -4,6 +4,7 @@ import { ConfigError } from '../config';
 import { registerAccountCommands } from './accounts';
 import { registerOpsCommands } from './ops';
 import { registerPlatformCommands } from './platform';
+import { registerUserCommands } from './users';
 import { registerVaultCommands } from './vault';
 import { registerWebhookCommands } from './webhooks';
 
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerPlatformCommands(program);
   registerOpsCommands(program);
   registerVaultCommands(program);
+  registerUserCommands(program);
   return program;
 }
 

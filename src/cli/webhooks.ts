@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { Db } from 'mongodb';
-import { deliverEvent } from '../../activities/webhook-activities';
+import { deliverEvent } from '../webhooks/deliver';
 import { type Mode, paymentKey } from '../../workflows/vocabulary';
 import { findPayment, type PaymentDoc } from '../store/payment-records';
 import { references } from '../store/references';

@@ -10,6 +10,7 @@ import type { Logger } from '../logger';
 import { projectRoot } from '../paths';
 import { pingMongo } from '../store/mongo';
 import { type Temporal, temporalReachable } from '../temporal/client';
+import { dashboardRoutes } from './dashboard/routes';
 import { dashboardStatic } from './dashboard/static';
 import { authenticate, eproBoundary, type EproState, parseBody } from './epro-middleware';
 import { healthRoutes } from './health';
@@ -82,7 +83,8 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   });
   app.use(processorEvents.routes());
 
-  // The merchant dashboard's browser app (docs/dashboard.md); its JSON API under /dashboard/api/ is not served here.
+  // The merchant dashboard (docs/dashboard.md): its JSON API under /dashboard/api/, and the browser app.
+  app.use(dashboardRoutes({ config: deps.config, db: deps.db, client: deps.temporal.client }));
   app.use(dashboardStatic(deps.config));
 
   const epro = eproRoutes(deps);

@@ -4,6 +4,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 import type { CreatedMerchant } from '../../src/auth/accounts';
+import { DashboardBrowser, newDashboardUser } from '../support/dashboard';
 import { newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
 
@@ -11,17 +12,22 @@ import { connectToStack, type StackClients } from '../support/stack-client';
 let stack: StackClients;
 let merchant: CreatedMerchant;
 const file = readFileSync(path.join(__dirname, '..', '..', 'docs', 'openapi.yaml'), 'utf8');
+type Operation = {
+  responses: Record<string, { content?: { 'application/json'?: { schema: object } }; $ref?: string }>;
+};
 const doc = parse(file) as {
   openapi: string;
-  paths: Record<string, { post: { responses: { '200': { content: { 'application/json': { schema: object } } } } } }>;
-  components: object;
+  paths: Record<string, Record<string, Operation>>;
+  components: { responses: Record<string, { content: { 'application/json': { schema: object } } }> };
 };
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats(ajv);
 ajv.addSchema({ $id: 'openapi', components: doc.components });
-const validator = (apiPath: string) => {
-  const schema = doc.paths[apiPath]!.post.responses['200'].content['application/json'].schema;
+const validator = (apiPath: string, method = 'post', status = '200') => {
+  const response = doc.paths[apiPath]![method]!.responses[status]!;
+  const named = response.$ref ? doc.components.responses[response.$ref.split('/').at(-1)!] : response;
+  const schema = named!.content!['application/json']!.schema;
   // Component references are resolved against the whole document registered above.
   return ajv.compile(
     JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/')) as object,
@@ -34,8 +40,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-function expectValid(apiPath: string, body: unknown): void {
-  const validate = validator(apiPath);
+function expectValid(apiPath: string, body: unknown, method = 'post', status = '200'): void {
+  const validate = validator(apiPath, method, status);
   const ok = validate(body);
   if (!ok)
     throw new Error(
@@ -95,4 +101,50 @@ it('describes real refund and status answers', async () => {
   expectValid('/v1/status/direct', afterRefund.body);
   expectValid('/v1/status/direct', (await post(stack.apiUrl, 'status', merchant.testKey, {})).body);
   expectValid('/v1/status/direct', (await post(stack.apiUrl, 'status', merchant.testKey, { Tid: 'unknown' })).body);
+});
+
+it('describes real dashboard answers', async () => {
+  const paid = await post(stack.apiUrl, 'payment', merchant.testKey, paymentBody());
+  const tid = paid.body.Result!.Tid as string;
+  const browser = new DashboardBrowser(stack.apiUrl);
+  const email = await newDashboardUser(stack.db, merchant.merchantId);
+  const p = '/dashboard/api';
+  const check = async (
+    apiPath: string,
+    method: string,
+    status: string,
+    path: string,
+    body?: unknown,
+    options?: Parameters<DashboardBrowser['call']>[3],
+  ) => {
+    const res = await browser.call(method.toUpperCase(), path, body, options);
+    expect([path, res.status]).toEqual([path, Number(status)]);
+    expectValid(`${p}${apiPath}`, res.body, method, status);
+    return res;
+  };
+  await check('/session', 'post', '401', '/session', { email, password: 'wrong password here' });
+  await check('/session', 'post', '400', '/session', { email });
+  expect((await browser.signIn(email)).status).toBe(200);
+  await check('/session', 'get', '200', '/session');
+  await check('/{mode}/payments', 'get', '200', '/test/payments');
+  await check('/{mode}/payments', 'get', '400', '/test/payments?limit=0');
+  await check('/{mode}/payments/{tid}', 'get', '200', `/test/payments/${encodeURIComponent(tid)}`);
+  await check('/{mode}/payments/{tid}', 'get', '404', '/test/payments/unknown');
+  await check('/{mode}/overview', 'get', '200', '/test/overview');
+  await check('/{mode}/developers', 'get', '200', '/test/developers');
+  await check('/{mode}/payments/{tid}/refund', 'post', '200', `/test/payments/${encodeURIComponent(tid)}/refund`, {});
+  await check('/{mode}/payments/{tid}/refund', 'post', '409', `/test/payments/${encodeURIComponent(tid)}/refund`, {});
+  await check(
+    '/{mode}/payments/{tid}/refund',
+    'post',
+    '403',
+    `/test/payments/${encodeURIComponent(tid)}/refund`,
+    {},
+    {
+      csrf: null,
+    },
+  );
+  await check('/{mode}/webhook-test', 'post', '200', '/live/webhook-test', { url: 'http://127.0.0.1:9/x' });
+  await check('/{mode}/keys', 'post', '200', '/test/keys', { graceHours: 1 });
+  await check('/webhook-secret/rotate', 'post', '200', '/webhook-secret/rotate', {});
 });

@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import ipaddr from 'ipaddr.js';
 import { Agent } from 'undici';
-import { isNonPublicAddress } from '../src/epro/url-rules';
+import { isNonPublicAddress } from '../epro/url-rules';
 
 /**
  * How a webhook reaches a merchant's endpoint, and what of its answer the worker is willing to hold
