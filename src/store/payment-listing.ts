@@ -143,7 +143,8 @@ export async function recordListing(db: Db, payment: PaymentDoc): Promise<void> 
 }
 
 function onlyDuplicates(err: MongoBulkWriteError): boolean {
-  const errors: { code?: number }[] = Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors];
+  const written = err.writeErrors as { code?: number } | { code?: number }[];
+  const errors = Array.isArray(written) ? written : [written];
   return errors.length > 0 && errors.every((e) => e.code === DUPLICATE_KEY);
 }
 
