@@ -7,7 +7,7 @@ import { DUPLICATE_KEY, isDuplicateKeyError, type PaymentDoc, payments } from '.
  * order and the owner live in the keys of small insert-only listing documents (collection `payment_listing`), two
  * per payment:
  *
- * - `{mode}:{merchantId}:t:{inverted ms, 13 digits}:{Tid}` — a merchant's payments, newest first in ascending `_id`
+ * - `{mode}:{merchantId}:t:{inverted ms, 9 base-36 characters}:{Tid}` — a merchant's payments, newest first in ascending `_id`
  *   order;
  * - `{mode}:{merchantId}:u:{Uid}:{inverted ms}:{Tid}` — the same, for one customer (the Uid search).
  *
@@ -101,9 +101,14 @@ export function encodeKeyPart(value: string): string {
   return out;
 }
 
+/**
+ * The inverted time in base 36, 9 characters (36^9 > MAX_MS): fixed width, so text order is number order, and
+ * never a long digit run. Thirteen decimal digits pass the Luhn check one time in ten and look like a card number
+ * to any card-data scanner (docs/fields.md says the same of Tids); a key must not.
+ */
 function inverted(date: Date): string {
   const ms = Math.min(Math.max(date.getTime(), 0), MAX_MS);
-  return String(MAX_MS - ms).padStart(13, '0');
+  return (MAX_MS - ms).toString(36).padStart(9, '0');
 }
 
 const ownerPrefix = (owner: Owner) => `${owner.mode}:${owner.merchantId}:`;
