@@ -13,6 +13,7 @@ import { createLogger, temporalLogger } from './logger';
 import { connectMongo } from './store/mongo';
 import { type OrphanCardPorts, releaseOrphanCards } from './commands/release-orphan-cards';
 import { dropLegacyStartFields, findPayment } from './store/payment-records';
+import { backfillKeyIndex } from './store/api-keys';
 import { backfillListing } from './store/payment-listing';
 import { cardsCreatedBefore, deleteCard, sweepExpiredCards } from './store/vault';
 import { workflowExists } from './temporal/payment-workflows';
@@ -94,8 +95,10 @@ async function main(): Promise<void> {
     if (!listingBackfilled) {
       // Once per process, and a no-op (one `_id` read) once a backfill has finished anywhere.
       listingBackfilled = true;
-      backfillListing(mongo.db).then(
-        (listed) => listed > 0 && logger.info({ listed }, 'listed the payments made before the dashboard lists'),
+      Promise.all([backfillListing(mongo.db), backfillKeyIndex(mongo.db)]).then(
+        ([listed, keys]) =>
+          (listed > 0 || keys > 0) &&
+          logger.info({ listed, keys }, 'listed the payments and filed the API keys made before the dashboard'),
         (err: unknown) => {
           listingBackfilled = false;
           logger.warn({ err }, 'payment listing backfill failed');

@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import type { Config } from '../config';
 import { randomBase62 } from '../crypto';
 import { type KeyRing, sealedKeyId } from '../keyring';
-import { apiKeys } from '../store/api-keys';
+import { apiKeys, fileApiKey, keyIdsOf } from '../store/api-keys';
 import { type MerchantDoc, merchants, type WebhookSecretEntry } from '../store/merchants';
 import { generateApiKey, generateWebhookSecret } from './key-format';
 import type { Mode } from '../../workflows/vocabulary';
@@ -44,6 +44,8 @@ function webhookSecretContext(merchantId: string, secretId: string): string {
 
 export async function issueApiKey(db: Db, merchantId: string, mode: Mode): Promise<string> {
   const { key, keyId } = generateApiKey(mode);
+  // Filed first: an index entry whose key was never written lists nothing, a key missing from the index would.
+  await fileApiKey(db, { _id: keyId, merchantId, mode });
   await apiKeys(db).insertOne({
     _id: keyId,
     merchantId,
@@ -105,7 +107,7 @@ export async function rotateApiKey(
 ): Promise<{ key: string; oldKeysExpireAt: Date }> {
   const oldKeysExpireAt = new Date(Date.now() + graceMs);
   await apiKeys(db).updateMany(
-    { merchantId, mode, revokedAt: null, expiresAt: null },
+    { _id: { $in: await keyIdsOf(db, merchantId, mode) }, merchantId, mode, revokedAt: null, expiresAt: null },
     { $set: { expiresAt: oldKeysExpireAt } },
   );
   return { key: await issueApiKey(db, merchantId, mode), oldKeysExpireAt };

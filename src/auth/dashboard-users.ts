@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import type { Db } from 'mongodb';
 import type { Config } from '../config';
-import { apiKeys } from '../store/api-keys';
+import { hasKeys } from '../store/api-keys';
 import {
   type DashboardRole,
   type DashboardUserDoc,
@@ -144,9 +144,7 @@ export function listDashboardUsers(db: Db, merchantId: string): Promise<Dashboar
 export async function describeUser(db: Db, user: DashboardUserDoc): Promise<DashboardUser | undefined> {
   const merchant = await findMerchant(db, user.merchantId);
   if (!merchant || merchant.status !== 'active') return undefined;
-  const live =
-    merchant.liveConnector !== null ||
-    (await apiKeys(db).findOne({ merchantId: merchant._id, mode: 'live' }, { projection: { _id: 1 } })) !== null;
+  const live = merchant.liveConnector !== null || (await hasKeys(db, merchant._id, 'live'));
   return {
     email: user._id,
     role: user.role,

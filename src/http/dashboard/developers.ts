@@ -3,7 +3,7 @@ import type { Db } from 'mongodb';
 import { revokeApiKey, rotateApiKey, rotateWebhookSecret } from '../../auth/accounts';
 import { parseApiKey } from '../../auth/key-format';
 import type { Config } from '../../config';
-import { type ApiKeyDoc, apiKeys } from '../../store/api-keys';
+import { type ApiKeyDoc, apiKeys, keysOf } from '../../store/api-keys';
 import { findMerchant } from '../../store/merchants';
 import { sendTestEvent } from '../../webhooks/deliver';
 import { refuse } from './errors';
@@ -13,14 +13,14 @@ import { type DashboardState, requireAdmin, requireCsrf, requireSession } from '
 /** The longest grace a rotation may give the keys or secrets it replaces: 30 days. */
 const MAX_GRACE_HOURS = 720;
 
-function keyState(key: ApiKeyDoc, now: number): 'current' | 'expiring' | 'expired' | 'revoked' {
+function keyState(key: Omit<ApiKeyDoc, 'hash'>, now: number): 'current' | 'expiring' | 'expired' | 'revoked' {
   if (key.revokedAt) return 'revoked';
   if (key.expiresAt === null) return 'current';
   return key.expiresAt.getTime() > now ? 'expiring' : 'expired';
 }
 
 /** What the dashboard shows of a key: never the key, never its hash. */
-function keyInfo(key: ApiKeyDoc, now: number) {
+function keyInfo(key: Omit<ApiKeyDoc, 'hash'>, now: number) {
   return {
     keyId: key._id,
     createdAt: key.createdAt.toISOString(),
@@ -32,18 +32,15 @@ function keyInfo(key: ApiKeyDoc, now: number) {
 
 /**
  * Keys, webhook secrets and the webhook test event, through the same account functions as the admin command
- * (src/auth/accounts.ts). The key list is the one dashboard read not on `_id`: `api_keys` holds a handful of
- * documents per merchant and is never on a payment's path.
+ * (src/auth/accounts.ts). The key list is an `_id` range of the merchant's key index, then the keys by `_id`
+ * (src/store/api-keys.ts): no scan, like every dashboard read.
  */
 export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; config: Config }): void {
   const { db, config } = deps;
 
   router.get('/developers', async (ctx) => {
     const now = Date.now();
-    const keys = await apiKeys(db)
-      .find({ merchantId: ctx.state.owner.merchantId, mode: ctx.state.owner.mode }, { projection: { hash: 0 } })
-      .sort({ createdAt: -1 })
-      .toArray();
+    const keys = await keysOf(db, ctx.state.owner.merchantId, ctx.state.owner.mode);
     const merchant = await findMerchant(db, ctx.state.owner.merchantId);
     ctx.body = {
       keys: keys.map((k) => keyInfo(k, now)),
