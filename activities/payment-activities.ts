@@ -143,6 +143,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       if (input.status) patch.status = input.status;
       if (input.message) patch.message = input.message;
       if (input.challengeRedirectUrl) patch.challengeRedirectUrl = input.challengeRedirectUrl;
+      if (input.processorReference) patch.processorReference = input.processorReference;
       if (input.threeDSUrl) {
         patch.threeDS = true;
         patch.threeDSUrl = input.threeDSUrl;

@@ -241,7 +241,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   async function transition(
     next: PaymentStatus,
     nextMessage: string,
-    extra: { threeDSUrl?: string; challengeRedirectUrl?: string } = {},
+    extra: { threeDSUrl?: string; challengeRedirectUrl?: string; processorReference?: string } = {},
     date = new Date().toISOString(),
   ): Promise<void> {
     await store().projectPayment({
@@ -568,7 +568,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
   const current = (): PaymentStatus => status;
   if (current() === 'pending' && outcome !== undefined) {
     if (outcome.kind === 'approved') {
-      await transition('authorized', MESSAGES.authorized);
+      await transition('authorized', MESSAGES.authorized, { processorReference: outcome.pspReference });
       pspReference = outcome.pspReference;
       if (patched('void-after-failed-capture')) {
         const captured = await captureOrVoid(outcome.pspReference);

@@ -299,6 +299,8 @@ export interface ProjectionInput {
   refund?: { reference: string; status: RefundStatus; message: string };
   /** The processor's own challenge page, where SettleFlow's 3-D Secure link sends the cardholder. */
   challengeRedirectUrl?: string;
+  /** The processor's reference of the authorization, kept on the record for reconciliation (the dashboard shows it). */
+  processorReference?: string;
 }
 
 /** The payment's record as the workflow first writes it: its input (no card data) and the time it started. */

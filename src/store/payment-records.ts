@@ -35,6 +35,8 @@ export interface PaymentDoc extends Pick<
   threeDSUrl?: string;
   /** The processor's own challenge page, when the processor hosts the 3-D Secure challenge. */
   challengeRedirectUrl?: string;
+  /** The processor's reference of the authorization (absent on payments authorized before it was kept). */
+  processorReference?: string;
   refund?: { reference: string; status: RefundStatus; message: string; date: Date };
   /** Delivery ids of webhook events, kept here by earlier versions (now in `payment_webhooks`, deliveryIdsOf). */
   webhookDeliveries?: string[];
@@ -70,7 +72,17 @@ export function findPayment(db: Db, key: string): Promise<PaymentDoc | null> {
 }
 
 export type ProjectionPatch = Partial<
-  Pick<PaymentDoc, 'status' | 'message' | 'threeDS' | 'threeDSUrl' | 'challengeRedirectUrl' | 'refund' | 'updatedAt'>
+  Pick<
+    PaymentDoc,
+    | 'status'
+    | 'message'
+    | 'threeDS'
+    | 'threeDSUrl'
+    | 'challengeRedirectUrl'
+    | 'processorReference'
+    | 'refund'
+    | 'updatedAt'
+  >
 >;
 
 /**

@@ -1,4 +1,6 @@
 import { parseApiKey } from '../../src/auth/key-format';
+import { findPayment } from '../../src/store/payment-records';
+import { paymentKey } from '../../workflows/vocabulary';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
 import { DashboardBrowser, newDashboardUser } from '../support/dashboard';
 import { eventually, paymentBody, post, uniqueTid, useStackWithMerchant } from '../support/factories';
@@ -61,8 +63,10 @@ it('a payment page: summary, timeline, webhooks with their attempts; then Refund
     maskedPan: '411111******1111',
   });
   expect(detail.body.timeline.map((t) => t.event)).toEqual(['accepted', 'authorized', 'captured']);
-  // The simulator's authorization reference, read from the authorize step's result in the workflow's history.
-  expect(detail.body.processorReference).toEqual(expect.any(String));
+  // The simulator's authorization reference, kept on the payment's record (so it outlives the workflow's history).
+  expect(detail.body.processorReference).toMatch(/^sim_/);
+  const record = await findPayment(shop.stack.db, paymentKey('test', shop.merchant.merchantId, body.Tid!));
+  expect(record?.processorReference).toBe(detail.body.processorReference);
   expect(detail.body.webhooks[0]).toMatchObject({
     event: 'PAYMENT_CAPTURED',
     attempts: [{ attempt: 1, httpStatus: 200 }],

@@ -76,6 +76,12 @@ async function webhooksOf(db: Db, payment: PaymentDoc) {
   }));
 }
 
+/** Kept on the record since the authorization; from the history for payments authorized before that. */
+function processorReferenceOf(payment: PaymentDoc, history: PaymentHistory | undefined) {
+  const reference = payment.processorReference ?? history?.processorReference;
+  return reference ? { processorReference: reference } : {};
+}
+
 export function paymentDetailRoutes(
   router: Router<DashboardState>,
   deps: { db: Db; client: Client; config: Config },
@@ -91,7 +97,7 @@ export function paymentDetailRoutes(
     ctx.body = {
       ...paymentSummary(payment),
       ...(payment.customer ? { customer: payment.customer } : {}),
-      ...(history?.processorReference ? { processorReference: history.processorReference } : {}),
+      ...processorReferenceOf(payment, history),
       timeline: timelineOf(payment, history),
       webhooks,
       refundable: payment.status === 'captured' && payment.refund?.status !== 'captured',
