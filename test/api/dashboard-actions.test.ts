@@ -1,4 +1,5 @@
 import { parseApiKey } from '../../src/auth/key-format';
+import { TEST_EVENTS_PER_MINUTE } from '../../src/http/dashboard/developers';
 import { findPayment } from '../../src/store/payment-records';
 import { paymentKey } from '../../workflows/vocabulary';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
@@ -310,4 +311,13 @@ it('odd input anywhere is a 4xx with the JSON error shape, never a 500', async (
   // A search for a card number answers nothing, without looking it up.
   const search = await admin.call<{ payments: unknown[] }>('GET', '/test/payments?q=4111111111111111');
   expect(search.body.payments).toEqual([]);
+});
+
+it('test events are limited per merchant: a signed-in account cannot make the gateway a request generator', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < TEST_EVENTS_PER_MINUTE + 1; i++)
+    statuses.push((await admin.call('POST', '/test/webhook-test', { url: callbackUrl })).status);
+  expect(statuses).toContain(429);
+  const refused = await admin.call('POST', '/test/webhook-test', { url: callbackUrl });
+  expect(refused).toMatchObject({ status: 429, body: { error: { code: 'too_many_attempts' } } });
 });

@@ -1,7 +1,9 @@
 import type Router from '@koa/router';
 import type { Db } from 'mongodb';
 import { revokeApiKey, rotateApiKey, rotateWebhookSecret } from '../../auth/accounts';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { parseApiKey } from '../../auth/key-format';
+import { RateLimiterMongoById } from '../../auth/rate-limit-store';
 import type { Config } from '../../config';
 import { type ApiKeyDoc, apiKeys, keysOf } from '../../store/api-keys';
 import { findMerchant } from '../../store/merchants';
@@ -35,8 +37,19 @@ function keyInfo(key: Omit<ApiKeyDoc, 'hash'>, now: number) {
  * (src/auth/accounts.ts). The key list is an `_id` range of the merchant's key index, then the keys by `_id`
  * (src/store/api-keys.ts): no scan, like every dashboard read.
  */
+/**
+ * Test events a merchant may send per minute: each one is a request from SettleFlow to a URL the user types, so
+ * a signed-in account must not turn the gateway into a request generator against someone else's server.
+ */
+export const TEST_EVENTS_PER_MINUTE = 10;
+
 export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; config: Config }): void {
   const { db, config } = deps;
+  const testEvents = new RateLimiterMongoById(db, {
+    keyPrefix: 'dashboard-webhook-test',
+    points: TEST_EVENTS_PER_MINUTE,
+    duration: 60,
+  });
 
   router.get('/developers', async (ctx) => {
     const now = Date.now();
@@ -85,6 +98,13 @@ export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; 
       !/^https?:$/.test(new URL(body.url).protocol)
     )
       throw refuse.invalid('url must be an http(s) URL');
+    try {
+      await testEvents.consume(ctx.state.owner.merchantId);
+    } catch (err) {
+      if (err instanceof RateLimiterRes)
+        throw refuse.tooManyAttempts(`at most ${TEST_EVENTS_PER_MINUTE} test events a minute`);
+      throw err;
+    }
     const sent = await sendTestEvent({ db, config }, ctx.state.owner.merchantId, ctx.state.owner.mode, body.url);
     ctx.body = {
       ...(sent.httpStatus === undefined ? {} : { httpStatus: sent.httpStatus }),

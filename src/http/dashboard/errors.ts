@@ -25,7 +25,8 @@ export const refuse = {
   csrf: () => new DashboardError(403, 'csrf', 'missing or wrong X-CSRF-Token header'),
   /** Another merchant's or mode's things are "not found", never "forbidden": no oracle of what exists. */
   notFound: () => new DashboardError(404, 'not_found', 'not found'),
-  tooManyAttempts: () => new DashboardError(429, 'too_many_attempts', 'too many failed sign-ins, try again later'),
+  tooManyAttempts: (message = 'too many failed sign-ins, try again later') =>
+    new DashboardError(429, 'too_many_attempts', message),
 };
 
 /** Temporal's gRPC errors carry a numeric `code`; MongoDB's unreachable server has its own classes. */
