@@ -13,6 +13,7 @@ import { createLogger, temporalLogger } from './logger';
 import { connectMongo } from './store/mongo';
 import { type OrphanCardPorts, releaseOrphanCards } from './commands/release-orphan-cards';
 import { dropLegacyStartFields, findPayment } from './store/payment-records';
+import { sweepEndedSessions } from './auth/dashboard-sessions';
 import { backfillKeyIndex } from './store/api-keys';
 import { backfillListing } from './store/payment-listing';
 import { cardsCreatedBefore, deleteCard, sweepExpiredCards } from './store/vault';
@@ -115,6 +116,10 @@ async function main(): Promise<void> {
         (err: unknown) => logger.warn({ err }, 'legacy record cleanup failed'),
       );
     }
+    sweepEndedSessions(mongo.db).then(
+      (deleted) => deleted > 0 && logger.info({ deleted }, 'ended dashboard sessions deleted'),
+      (err: unknown) => logger.warn({ err }, 'dashboard session sweep failed'),
+    );
     sweepExpiredCards(mongo.db).then(
       (deleted) => deleted > 0 && logger.info({ deleted }, 'vault sweep'),
       (err: unknown) => logger.warn({ err }, 'vault sweep failed'),

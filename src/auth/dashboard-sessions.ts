@@ -84,3 +84,15 @@ export async function endAllSessions(db: Db, session: DashboardSessionDoc): Prom
 export function csrfMatches(session: DashboardSessionDoc, presented: string | undefined): boolean {
   return typeof presented === 'string' && presented !== '' && constantTimeEqual(presented, session.csrfToken);
 }
+
+/**
+ * Deletes the sessions that are over (idle or past their absolute end) and were never presented again, which
+ * resolveSession cannot see. Run by the worker's housekeeping: a scan, which FerretDB cannot index, over a
+ * collection that holds at most the last 12 hours' sign-ins, and never on a request's path.
+ */
+export async function sweepEndedSessions(db: Db, now = Date.now()): Promise<number> {
+  const result = await dashboardSessions(db).deleteMany({
+    $or: [{ expiresAt: { $lte: new Date(now) } }, { lastSeenAt: { $lte: new Date(now - SESSION_IDLE_MS) } }],
+  });
+  return result.deletedCount;
+}

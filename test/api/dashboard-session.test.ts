@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { sweepEndedSessions } from '../../src/auth/dashboard-sessions';
 import { dashboardSessions } from '../../src/store/dashboard-sessions';
 import { dashboardUsers } from '../../src/store/dashboard-users';
 import { SETTLEFLOW_CLI, settleflowJson } from '../support/cli';
@@ -147,6 +148,19 @@ it('a session ends after 30 idle minutes, and after 12 hours whatever the activi
   expect((await busy.call('GET', '/session')).status).toBe(401);
   // Ended sessions are removed when seen.
   expect(await sessions.countDocuments({ userId: email })).toBe(0);
+});
+
+it('the worker-side sweep deletes ended sessions never presented again, and keeps live ones', async () => {
+  const email = await newDashboardUser(shop.stack.db, shop.merchant.merchantId);
+  const sessions = dashboardSessions(shop.stack.db);
+  const [idle, over, live] = [browser(), browser(), browser()];
+  for (const b of [idle, over, live]) await b.signIn(email);
+  await sessions.updateOne({ _id: hashOf(idle.cookie!) }, { $set: { lastSeenAt: new Date(Date.now() - 31 * 60_000) } });
+  await sessions.updateOne({ _id: hashOf(over.cookie!) }, { $set: { expiresAt: new Date(Date.now() - 1000) } });
+
+  expect(await sweepEndedSessions(shop.stack.db)).toBeGreaterThanOrEqual(2);
+  expect((await sessions.find({ userId: email }).toArray()).map((s) => s._id)).toEqual([hashOf(live.cookie!)]);
+  expect((await live.call('GET', '/session')).status).toBe(200);
 });
 
 it('sign out everywhere ends every session of the user', async () => {
