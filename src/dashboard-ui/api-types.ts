@@ -92,6 +92,8 @@ export interface Overview {
   approvalRate: number | null;
   declinesByReason: { reason: string; count: number }[];
   pending3DS: number;
+  /** The period held more payments than one overview reads: the figures are those of the newest ones. */
+  partial: boolean;
 }
 
 export interface ApiKeyInfo {

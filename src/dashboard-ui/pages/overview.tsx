@@ -46,6 +46,12 @@ export function OverviewPage({ mode }: { mode: Mode }) {
       {overview.loading && <p aria-busy="true">Loading the overview…</p>}
       {o && charts && (
         <>
+          {o.partial && (
+            <p role="status" class="notice">
+              This period holds more payments than an overview reads at once: the figures below are those of its newest
+              5,000 payments.
+            </p>
+          )}
           <section class="metrics" aria-label="Key figures">
             <article>
               <h2>Approval rate</h2>
