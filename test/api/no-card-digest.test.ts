@@ -32,6 +32,7 @@ const RECORD_FIELDS = [
   'message',
   'threeDS',
   'threeDSUrl',
+  'processorReference',
   'returnUrl',
   'callbackUrl',
   'customer',
