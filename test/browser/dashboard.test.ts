@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { CreatedMerchant } from '../../src/auth/accounts';
+import { launchChromium } from '../support/chromium';
 import { SETTLEFLOW_CLI } from '../support/cli';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
@@ -16,7 +17,6 @@ import { WebhookReceiver } from '../../tools/webhook-receiver';
  * fixation attempts fail; axe-core finds no serious or critical accessibility violation on any page
  * (docs/dashboard.md). With DASHBOARD_SCREENSHOTS=1 the run also writes the screenshots of docs/dashboard/.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS === '1';
 const SCREENSHOT_DIR = path.join(__dirname, '..', '..', 'docs', 'dashboard');
@@ -68,26 +68,8 @@ async function pay(overrides: Record<string, string> = {}, key = merchant.testKe
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `No Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`,
-    );
-  [stack, browser] = await Promise.all([
-    connectToStack(),
-    chromium.launch({
-      executablePath: CHROMIUM,
-      // As in three-ds.test.ts: root in CI needs --no-sandbox; the rest keeps Chromium off the (closed) network.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    }),
-  ]);
+  // The browser first: without Chromium, launchChromium throws before the stack is connected to.
+  [browser, stack] = await Promise.all([launchChromium(), connectToStack()]);
 }, 60_000);
 
 /** A merchant with an admin and a viewer, and a few payments of every kind (what a merchant's day looks like). */
