@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { CreatedMerchant } from '../../src/auth/accounts';
 import { launchChromium } from '../support/chromium';
-import { SETTLEFLOW_CLI } from '../support/cli';
+import { settleflowWithStdin } from '../support/cli';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
@@ -34,30 +33,20 @@ let refunded: Record<string, string>;
 let untouched: Record<string, string>;
 
 /** `settleflow user create … --password-stdin`: the password goes in on stdin, never on the command line. */
-function createUser(email: string, role: 'admin' | 'viewer', password: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        SETTLEFLOW_CLI,
-        'user',
-        'create',
-        '--merchant',
-        merchant.merchantId,
-        '--email',
-        email,
-        '--role',
-        role,
-        '--password-stdin',
-      ],
-      { env: process.env, stdio: ['pipe', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`user create exited ${code}: ${stderr}`))));
-    child.stdin.end(`${password}\n`);
-  });
+async function createUser(email: string, role: 'admin' | 'viewer', password: string): Promise<void> {
+  const { code, stderr } = await settleflowWithStdin(
+    `${password}\n`,
+    'user',
+    'create',
+    '--merchant',
+    merchant.merchantId,
+    '--email',
+    email,
+    '--role',
+    role,
+    '--password-stdin',
+  );
+  if (code !== 0) throw new Error(`user create exited ${code}: ${stderr}`);
 }
 
 async function pay(overrides: Record<string, string> = {}, key = merchant.testKey) {
