@@ -13,6 +13,7 @@ import { fieldText } from '../forms';
 import { useApiGet } from '../hooks';
 import { PageTitle } from '../layout';
 import { MODE_LABELS, useSession } from '../session';
+import { Table } from '../table';
 
 const STATE_LABELS: Record<ApiKeyInfo['state'], string> = {
   current: 'Current',
@@ -102,45 +103,34 @@ export function DevelopersPage({ mode }: { mode: Mode }) {
         <h2 id="keys-title">{MODE_LABELS[mode]} API keys</h2>
         {developers.loading && <p aria-busy="true">Loading keys…</p>}
         {d && (
-          <div class="table-scroll">
-            <table>
-              <caption>API keys of this mode (a key itself is shown only once, when it is made)</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Key id</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Revoked</th>
-                  {admin && <th scope="col">Action</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {d.keys.map((key) => (
-                  <tr key={key.keyId}>
-                    <td>
-                      <code>{key.keyId}</code>
-                    </td>
-                    <td>
-                      <span class={`badge ${key.state}`}>{STATE_LABELS[key.state]}</span>
-                    </td>
-                    <td>{formatDateTime(key.createdAt)}</td>
-                    <td>{formatDateTime(key.expiresAt)}</td>
-                    <td>{formatDateTime(key.revokedAt)}</td>
-                    {admin && (
-                      <td>
-                        {(key.state === 'current' || key.state === 'expiring') && (
-                          <button type="button" class="outline small" onClick={() => setRevoking(key.keyId)}>
-                            Revoke <span class="visually-hidden">{key.keyId}</span>
-                          </button>
-                        )}
-                      </td>
+          <Table
+            scroll
+            caption="API keys of this mode (a key itself is shown only once, when it is made)"
+            columns={['Key id', 'State', 'Created', 'Expires', 'Revoked', admin && 'Action']}
+          >
+            {d.keys.map((key) => (
+              <tr key={key.keyId}>
+                <td>
+                  <code>{key.keyId}</code>
+                </td>
+                <td>
+                  <span class={`badge ${key.state}`}>{STATE_LABELS[key.state]}</span>
+                </td>
+                <td>{formatDateTime(key.createdAt)}</td>
+                <td>{formatDateTime(key.expiresAt)}</td>
+                <td>{formatDateTime(key.revokedAt)}</td>
+                {admin && (
+                  <td>
+                    {(key.state === 'current' || key.state === 'expiring') && (
+                      <button type="button" class="outline small" onClick={() => setRevoking(key.keyId)}>
+                        Revoke <span class="visually-hidden">{key.keyId}</span>
+                      </button>
                     )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </Table>
         )}
         {newKey && (
           <ShownOnce
@@ -165,27 +155,17 @@ export function DevelopersPage({ mode }: { mode: Mode }) {
         <h2 id="secrets-title">Webhook signing secret</h2>
         <p>Webhooks of both modes are signed with this secret (docs: webhooks).</p>
         {d && (
-          <table>
-            <caption>Webhook secrets that verify now</caption>
-            <thead>
-              <tr>
-                <th scope="col">Secret id</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
+          <Table caption="Webhook secrets that verify now" columns={['Secret id', 'Created', 'Expires']}>
+            {d.webhookSecrets.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  <code>{s.id}</code>
+                </td>
+                <td>{formatDateTime(s.createdAt)}</td>
+                <td>{formatDateTime(s.expiresAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {d.webhookSecrets.map((s) => (
-                <tr key={s.id}>
-                  <td>
-                    <code>{s.id}</code>
-                  </td>
-                  <td>{formatDateTime(s.createdAt)}</td>
-                  <td>{formatDateTime(s.expiresAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
         {newSecret && (
           <ShownOnce

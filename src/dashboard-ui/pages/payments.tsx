@@ -9,6 +9,7 @@ import { formatAmount, formatDateTime, STATUS_LABELS, toMinorUnits } from '../fo
 import { fieldText } from '../forms';
 import { useApiGet, useMerchantCurrency } from '../hooks';
 import { PageTitle } from '../layout';
+import { Table } from '../table';
 
 const STATUSES = Object.keys(STATUS_LABELS) as PaymentStatus[];
 const PAGE_SIZE = 25;
@@ -191,57 +192,43 @@ function PaymentsTable(props: { mode: Mode; payments: PaymentSummary[]; filtered
   if (props.payments.length === 0)
     return <p>{props.filtered ? 'No payment matches these filters here.' : 'No payments yet in this mode.'}</p>;
   return (
-    <div class="table-scroll">
-      <table class="striped payments">
-        <caption>{props.caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Status</th>
-            <th scope="col" class="amount">
-              Amount
-            </th>
-            <th scope="col">Tid</th>
-            <th scope="col">Reference</th>
-            <th scope="col">Uid</th>
-            <th scope="col">Card</th>
-            <th scope="col">3DS</th>
-            <th scope="col">Date</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.payments.map((p) => (
-            <tr key={p.tid}>
-              <td>
-                <StatusBadge status={p.status} />
-                {p.refund && (
-                  <>
-                    {' '}
-                    <span class={`badge ${p.refund.status === 'captured' ? 'refunded' : 'failed'}`}>
-                      {p.refund.status === 'captured' ? 'Refunded' : 'Refund failed'}
-                    </span>
-                  </>
-                )}
-              </td>
-              <td class="amount">{formatAmount(p.amount, p.currency)}</td>
-              <td>
-                <a href={paymentPath(props.mode, p.tid)}>{p.tid}</a>
-              </td>
-              <td>
-                <code>{p.reference}</code>
-              </td>
-              <td>{p.uid}</td>
-              <td>
-                {p.brand} {p.maskedPan}
-              </td>
-              <td>{p.threeDS ? 'Yes' : 'No'}</td>
-              <td>
-                <time dateTime={p.createdAt}>{formatDateTime(p.createdAt)}</time>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      scroll
+      class="striped payments"
+      caption={props.caption}
+      columns={['Status', { label: 'Amount', amount: true }, 'Tid', 'Reference', 'Uid', 'Card', '3DS', 'Date']}
+    >
+      {props.payments.map((p) => (
+        <tr key={p.tid}>
+          <td>
+            <StatusBadge status={p.status} />
+            {p.refund && (
+              <>
+                {' '}
+                <span class={`badge ${p.refund.status === 'captured' ? 'refunded' : 'failed'}`}>
+                  {p.refund.status === 'captured' ? 'Refunded' : 'Refund failed'}
+                </span>
+              </>
+            )}
+          </td>
+          <td class="amount">{formatAmount(p.amount, p.currency)}</td>
+          <td>
+            <a href={paymentPath(props.mode, p.tid)}>{p.tid}</a>
+          </td>
+          <td>
+            <code>{p.reference}</code>
+          </td>
+          <td>{p.uid}</td>
+          <td>
+            {p.brand} {p.maskedPan}
+          </td>
+          <td>{p.threeDS ? 'Yes' : 'No'}</td>
+          <td>
+            <time dateTime={p.createdAt}>{formatDateTime(p.createdAt)}</time>
+          </td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 
