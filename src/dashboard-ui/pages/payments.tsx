@@ -121,26 +121,8 @@ export function PaymentsPage({ mode }: { mode: Mode }) {
             </label>
           </div>
           <div class="grid">
-            <label>
-              Amount at least ({currency})
-              <input
-                type="text"
-                inputMode="decimal"
-                name="min"
-                defaultValue={query.min ?? ''}
-                pattern="\d+([.,]\d+)?"
-              />
-            </label>
-            <label>
-              Amount at most ({currency})
-              <input
-                type="text"
-                inputMode="decimal"
-                name="max"
-                defaultValue={query.max ?? ''}
-                pattern="\d+([.,]\d+)?"
-              />
-            </label>
+            <AmountFilter name="min" label="Amount at least" currency={currency} value={query.min} />
+            <AmountFilter name="max" label="Amount at most" currency={currency} value={query.max} />
             <label>
               3-D Secure
               <select name="threeDS" defaultValue={query.threeDS ?? ''}>
@@ -185,6 +167,22 @@ export function PaymentsPage({ mode }: { mode: Mode }) {
         )}
       </nav>
     </>
+  );
+}
+
+/** An amount bound in the merchant's currency (12.50 or 12,50); toMinorUnits turns it into the API's minor units. */
+function AmountFilter(props: { name: 'min' | 'max'; label: string; currency: string; value: string | undefined }) {
+  return (
+    <label>
+      {props.label} ({props.currency})
+      <input
+        type="text"
+        inputMode="decimal"
+        name={props.name}
+        defaultValue={props.value ?? ''}
+        pattern="\d+([.,]\d+)?"
+      />
+    </label>
   );
 }
 
