@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sweepEndedSessions } from '../../src/auth/dashboard-sessions';
 import { dashboardSessions } from '../../src/store/dashboard-sessions';
 import { dashboardUsers } from '../../src/store/dashboard-users';
-import { SETTLEFLOW_CLI, settleflowJson } from '../support/cli';
+import { settleflowJson, settleflowWithStdin } from '../support/cli';
 import { DashboardBrowser, newDashboardUser, PASSWORD } from '../support/dashboard';
 import { useStackWithMerchant } from '../support/factories';
 
@@ -218,26 +217,18 @@ it('user create prints a one-time set-password link (24 h, single use); --passwo
   expect((await browser().signIn(email, PASSWORD)).status).toBe(401);
 
   const piped = `stdin-${randomUUID().slice(0, 8)}@shop.example`;
-  const child = spawn(
-    process.execPath,
-    [
-      SETTLEFLOW_CLI,
-      'user',
-      'create',
-      '--merchant',
-      shop.merchant.merchantId,
-      '--email',
-      piped,
-      '--password-stdin',
-      '--json',
-    ],
-    { env: process.env },
+  const { code, stdout } = await settleflowWithStdin(
+    `${PASSWORD}\n`,
+    'user',
+    'create',
+    '--merchant',
+    shop.merchant.merchantId,
+    '--email',
+    piped,
+    '--password-stdin',
+    '--json',
   );
-  child.stdin.end(`${PASSWORD}\n`);
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   expect(code).toBe(0);
-  expect(JSON.parse(out)).toMatchObject({ email: piped, setPasswordLink: null });
+  expect(JSON.parse(stdout)).toMatchObject({ email: piped, setPasswordLink: null });
   expect((await browser().signIn(piped, PASSWORD)).status).toBe(200);
 });

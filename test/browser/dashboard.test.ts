@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { CreatedMerchant } from '../../src/auth/accounts';
-import { SETTLEFLOW_CLI } from '../support/cli';
+import { launchChromium } from '../support/chromium';
+import { settleflowWithStdin } from '../support/cli';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
@@ -16,7 +16,6 @@ import { WebhookReceiver } from '../../tools/webhook-receiver';
  * fixation attempts fail; axe-core finds no serious or critical accessibility violation on any page
  * (docs/dashboard.md). With DASHBOARD_SCREENSHOTS=1 the run also writes the screenshots of docs/dashboard/.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS === '1';
 const SCREENSHOT_DIR = path.join(__dirname, '..', '..', 'docs', 'dashboard');
@@ -34,30 +33,20 @@ let refunded: Record<string, string>;
 let untouched: Record<string, string>;
 
 /** `settleflow user create … --password-stdin`: the password goes in on stdin, never on the command line. */
-function createUser(email: string, role: 'admin' | 'viewer', password: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        SETTLEFLOW_CLI,
-        'user',
-        'create',
-        '--merchant',
-        merchant.merchantId,
-        '--email',
-        email,
-        '--role',
-        role,
-        '--password-stdin',
-      ],
-      { env: process.env, stdio: ['pipe', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`user create exited ${code}: ${stderr}`))));
-    child.stdin.end(`${password}\n`);
-  });
+async function createUser(email: string, role: 'admin' | 'viewer', password: string): Promise<void> {
+  const { code, stderr } = await settleflowWithStdin(
+    `${password}\n`,
+    'user',
+    'create',
+    '--merchant',
+    merchant.merchantId,
+    '--email',
+    email,
+    '--role',
+    role,
+    '--password-stdin',
+  );
+  if (code !== 0) throw new Error(`user create exited ${code}: ${stderr}`);
 }
 
 async function pay(overrides: Record<string, string> = {}, key = merchant.testKey) {
@@ -68,26 +57,8 @@ async function pay(overrides: Record<string, string> = {}, key = merchant.testKe
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `No Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`,
-    );
-  [stack, browser] = await Promise.all([
-    connectToStack(),
-    chromium.launch({
-      executablePath: CHROMIUM,
-      // As in three-ds.test.ts: root in CI needs --no-sandbox; the rest keeps Chromium off the (closed) network.
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    }),
-  ]);
+  // The browser first: without Chromium, launchChromium throws before the stack is connected to.
+  [browser, stack] = await Promise.all([launchChromium(), connectToStack()]);
 }, 60_000);
 
 /** A merchant with an admin and a viewer, and a few payments of every kind (what a merchant's day looks like). */

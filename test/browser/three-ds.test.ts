@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { CreatedMerchant } from '../../src/auth/accounts';
+import { launchChromium } from '../support/chromium';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
 import { ReturnReceiver } from '../support/return-receiver';
 import { signatureMatches } from '../support/signature';
@@ -12,7 +12,6 @@ import { WebhookReceiver } from '../../tools/webhook-receiver';
  * download): open the 3DSecureUrl, click, land back on the merchant's ReturnUrl with the posted fields, and the
  * merchant learns the outcome by status and by a signed webhook.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 let stack: StackClients;
 let merchant: CreatedMerchant;
 let browser: Browser;
@@ -25,23 +24,7 @@ beforeAll(async () => {
   stack = await connectToStack();
   merchant = await newMerchant(stack);
   [callbackUrl, returnUrl] = await Promise.all([webhooks.start(), shop.start()]);
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `No Chromium at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CHROMIUM_PATH`,
-    );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // Root in CI needs --no-sandbox; the rest keeps Chromium off the (closed) network and quick to start.
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

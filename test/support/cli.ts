@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -19,4 +19,27 @@ export async function settleflowJsonIn<T = Record<string, unknown>>(
 /** The same, against the test stack this process was given. */
 export function settleflowJson<T = Record<string, unknown>>(...args: string[]): Promise<T> {
   return settleflowJsonIn<T>(process.env, ...args);
+}
+
+export interface SettleflowRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs the command with `input` on its stdin (as `--password-stdin` reads a password: never on the command line) and
+ * answers how it ended; a failing command does not throw, so that a test can say what it expected.
+ */
+export function settleflowWithStdin(input: string, ...args: string[]): Promise<SettleflowRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SETTLEFLOW_CLI, ...args], { env: process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
 }

@@ -3,6 +3,7 @@
  * is made; the server never shows a key again (only its id and state). Rotation keeps the old one working for a
  * grace period so that the merchant's servers can switch without failed calls (docs/authentication.md).
  */
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, describeError } from '../api';
 import type { ApiKeyInfo, Developers, Mode, RotatedKey, RotatedWebhookSecret, WebhookTestResult } from '../api-types';
@@ -12,6 +13,7 @@ import { fieldText } from '../forms';
 import { useApiGet } from '../hooks';
 import { PageTitle } from '../layout';
 import { MODE_LABELS, useSession } from '../session';
+import { Table } from '../table';
 
 const STATE_LABELS: Record<ApiKeyInfo['state'], string> = {
   current: 'Current',
@@ -45,19 +47,16 @@ export function DevelopersPage({ mode }: { mode: Mode }) {
     }
   };
 
-  const graceOf = (event: SubmitEvent) => {
-    const value = Number(new FormData(event.currentTarget as HTMLFormElement).get('graceHours'));
-    return Number.isFinite(value) && value >= 0 ? value : undefined;
-  };
-
-  const rotateKey = (event: SubmitEvent) => {
-    event.preventDefault();
-    const graceHours = graceOf(event);
-    void run('rotate', async () => {
-      setNewKey(await api<RotatedKey>('POST', `/${mode}/keys`, graceHours === undefined ? {} : { graceHours }));
-      developers.reload();
-    });
-  };
+  /** A rotation: the new key or secret is shown once, and the list shows it by id. */
+  const rotate =
+    <T,>(what: string, path: string, show: (made: T) => void) =>
+    (graceHours: number | undefined) =>
+      void run(what, async () => {
+        show(await api<T>('POST', path, graceHours === undefined ? {} : { graceHours }));
+        developers.reload();
+      });
+  const rotateKey = rotate<RotatedKey>('rotate', `/${mode}/keys`, setNewKey);
+  const rotateSecret = rotate<RotatedWebhookSecret>('secret', '/webhook-secret/rotate', setNewSecret);
 
   const revoke = (keyId: string) =>
     run('revoke', async () => {
@@ -66,21 +65,6 @@ export function DevelopersPage({ mode }: { mode: Mode }) {
       setNote({ ok: true, text: `Key ${keyId} is revoked.` });
       developers.reload();
     });
-
-  const rotateSecret = (event: SubmitEvent) => {
-    event.preventDefault();
-    const graceHours = graceOf(event);
-    void run('secret', async () => {
-      setNewSecret(
-        await api<RotatedWebhookSecret>(
-          'POST',
-          '/webhook-secret/rotate',
-          graceHours === undefined ? {} : { graceHours },
-        ),
-      );
-      developers.reload();
-    });
-  };
 
   const sendTest = (event: SubmitEvent) => {
     event.preventDefault();
@@ -119,63 +103,51 @@ export function DevelopersPage({ mode }: { mode: Mode }) {
         <h2 id="keys-title">{MODE_LABELS[mode]} API keys</h2>
         {developers.loading && <p aria-busy="true">Loading keys…</p>}
         {d && (
-          <div class="table-scroll">
-            <table>
-              <caption>API keys of this mode (a key itself is shown only once, when it is made)</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Key id</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Expires</th>
-                  <th scope="col">Revoked</th>
-                  {admin && <th scope="col">Action</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {d.keys.map((key) => (
-                  <tr key={key.keyId}>
-                    <td>
-                      <code>{key.keyId}</code>
-                    </td>
-                    <td>
-                      <span class={`badge ${key.state}`}>{STATE_LABELS[key.state]}</span>
-                    </td>
-                    <td>{formatDateTime(key.createdAt)}</td>
-                    <td>{formatDateTime(key.expiresAt)}</td>
-                    <td>{formatDateTime(key.revokedAt)}</td>
-                    {admin && (
-                      <td>
-                        {(key.state === 'current' || key.state === 'expiring') && (
-                          <button type="button" class="outline small" onClick={() => setRevoking(key.keyId)}>
-                            Revoke <span class="visually-hidden">{key.keyId}</span>
-                          </button>
-                        )}
-                      </td>
+          <Table
+            scroll
+            caption="API keys of this mode (a key itself is shown only once, when it is made)"
+            columns={['Key id', 'State', 'Created', 'Expires', 'Revoked', admin && 'Action']}
+          >
+            {d.keys.map((key) => (
+              <tr key={key.keyId}>
+                <td>
+                  <code>{key.keyId}</code>
+                </td>
+                <td>
+                  <span class={`badge ${key.state}`}>{STATE_LABELS[key.state]}</span>
+                </td>
+                <td>{formatDateTime(key.createdAt)}</td>
+                <td>{formatDateTime(key.expiresAt)}</td>
+                <td>{formatDateTime(key.revokedAt)}</td>
+                {admin && (
+                  <td>
+                    {(key.state === 'current' || key.state === 'expiring') && (
+                      <button type="button" class="outline small" onClick={() => setRevoking(key.keyId)}>
+                        Revoke <span class="visually-hidden">{key.keyId}</span>
+                      </button>
                     )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </Table>
         )}
         {newKey && (
           <ShownOnce
             label={`New ${MODE_LABELS[mode].toLowerCase()} API key (${newKey.keyId})`}
             value={newKey.key}
-            note={`This key is shown once: store it now.${newKey.oldKeysExpireAt ? ` The previous keys keep working until ${formatDateTime(newKey.oldKeysExpireAt)}.` : ''}`}
+            note={onceNote('key', newKey.oldKeysExpireAt, 'The previous keys keep working')}
           />
         )}
         {admin && (
-          <form onSubmit={rotateKey}>
-            <label>
-              Grace period for the old keys (hours)
-              <input type="number" name="graceHours" min={0} max={720} defaultValue="24" />
-            </label>
-            <button type="submit" aria-busy={busy === 'rotate'} disabled={busy !== null}>
-              Rotate API key
-            </button>
-          </form>
+          <RotateForm
+            label="Grace period for the old keys (hours)"
+            busy={busy === 'rotate'}
+            disabled={busy !== null}
+            onRotate={rotateKey}
+          >
+            Rotate API key
+          </RotateForm>
         )}
       </section>
 
@@ -183,45 +155,38 @@ export function DevelopersPage({ mode }: { mode: Mode }) {
         <h2 id="secrets-title">Webhook signing secret</h2>
         <p>Webhooks of both modes are signed with this secret (docs: webhooks).</p>
         {d && (
-          <table>
-            <caption>Webhook secrets that verify now</caption>
-            <thead>
-              <tr>
-                <th scope="col">Secret id</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
+          <Table caption="Webhook secrets that verify now" columns={['Secret id', 'Created', 'Expires']}>
+            {d.webhookSecrets.map((s) => (
+              <tr key={s.id}>
+                <td>
+                  <code>{s.id}</code>
+                </td>
+                <td>{formatDateTime(s.createdAt)}</td>
+                <td>{formatDateTime(s.expiresAt)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {d.webhookSecrets.map((s) => (
-                <tr key={s.id}>
-                  <td>
-                    <code>{s.id}</code>
-                  </td>
-                  <td>{formatDateTime(s.createdAt)}</td>
-                  <td>{formatDateTime(s.expiresAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
         {newSecret && (
           <ShownOnce
             label="New webhook secret"
             value={newSecret.webhookSecret}
-            note={`This secret is shown once: store it now.${newSecret.oldSecretsExpireAt ? ` Signatures with the previous secret are still sent until ${formatDateTime(newSecret.oldSecretsExpireAt)}.` : ''}`}
+            note={onceNote(
+              'secret',
+              newSecret.oldSecretsExpireAt,
+              'Signatures with the previous secret are still sent',
+            )}
           />
         )}
         {admin && (
-          <form onSubmit={rotateSecret}>
-            <label>
-              Grace period for the old secret (hours)
-              <input type="number" name="graceHours" min={0} max={720} defaultValue="24" />
-            </label>
-            <button type="submit" aria-busy={busy === 'secret'} disabled={busy !== null}>
-              Rotate webhook secret
-            </button>
-          </form>
+          <RotateForm
+            label="Grace period for the old secret (hours)"
+            busy={busy === 'secret'}
+            disabled={busy !== null}
+            onRotate={rotateSecret}
+          >
+            Rotate webhook secret
+          </RotateForm>
         )}
       </section>
 
@@ -259,5 +224,37 @@ export function DevelopersPage({ mode }: { mode: Mode }) {
         </p>
       </ConfirmDialog>
     </>
+  );
+}
+
+/** What the box of a new key or secret says: it is shown once, and until when the previous ones still work. */
+function onceNote(thing: 'key' | 'secret', previousUntil: string | null | undefined, previous: string): string {
+  const grace = previousUntil ? ` ${previous} until ${formatDateTime(previousUntil)}.` : '';
+  return `This ${thing} is shown once: store it now.${grace}`;
+}
+
+/** Rotate a key or the secret, with the grace period (hours) in which the old one still works. */
+function RotateForm(props: {
+  label: string;
+  busy: boolean;
+  disabled: boolean;
+  onRotate: (graceHours: number | undefined) => void;
+  children: ComponentChildren;
+}) {
+  const submit = (event: SubmitEvent) => {
+    event.preventDefault();
+    const value = Number(new FormData(event.currentTarget as HTMLFormElement).get('graceHours'));
+    props.onRotate(Number.isFinite(value) && value >= 0 ? value : undefined);
+  };
+  return (
+    <form onSubmit={submit}>
+      <label>
+        {props.label}
+        <input type="number" name="graceHours" min={0} max={720} defaultValue="24" />
+      </label>
+      <button type="submit" aria-busy={props.busy} disabled={props.disabled}>
+        {props.children}
+      </button>
+    </form>
   );
 }

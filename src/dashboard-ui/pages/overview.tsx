@@ -10,6 +10,7 @@ import { ChartCanvas } from '../chart';
 import { formatAmount, formatDay, formatPercent, fromMinorUnits } from '../format';
 import { useApiGet } from '../hooks';
 import { PageTitle } from '../layout';
+import { Table } from '../table';
 
 const PERIODS = [7, 14, 30] as const;
 const CAPTURED = '#2f7d46';
@@ -96,25 +97,17 @@ export function OverviewPage({ mode }: { mode: Mode }) {
             ) : (
               <>
                 <ChartCanvas config={charts.declines} />
-                <table>
-                  <caption>Declines by reason, last {days} days</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Reason</th>
-                      <th scope="col" class="amount">
-                        Payments
-                      </th>
+                <Table
+                  caption={`Declines by reason, last ${days} days`}
+                  columns={['Reason', { label: 'Payments', amount: true }]}
+                >
+                  {o.declinesByReason.map((r) => (
+                    <tr key={r.reason}>
+                      <td>{r.reason}</td>
+                      <td class="amount">{r.count}</td>
                     </tr>
-                  </thead>
-                  <tbody>
-                    {o.declinesByReason.map((r) => (
-                      <tr key={r.reason}>
-                        <td>{r.reason}</td>
-                        <td class="amount">{r.count}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                  ))}
+                </Table>
               </>
             )}
           </section>
@@ -126,37 +119,26 @@ export function OverviewPage({ mode }: { mode: Mode }) {
 
 function DaysTable({ overview }: { overview: Overview }) {
   return (
-    <table>
-      <caption>Per day ({overview.currency})</caption>
-      <thead>
-        <tr>
-          <th scope="col">Day</th>
-          <th scope="col" class="amount">
-            Payments
-          </th>
-          <th scope="col" class="amount">
-            Captured
-          </th>
-          <th scope="col" class="amount">
-            Declined
-          </th>
-          <th scope="col" class="amount">
-            Captured volume
-          </th>
+    <Table
+      caption={`Per day (${overview.currency})`}
+      columns={[
+        'Day',
+        { label: 'Payments', amount: true },
+        { label: 'Captured', amount: true },
+        { label: 'Declined', amount: true },
+        { label: 'Captured volume', amount: true },
+      ]}
+    >
+      {overview.days.map((d) => (
+        <tr key={d.date}>
+          <th scope="row">{formatDay(d.date)}</th>
+          <td class="amount">{d.count}</td>
+          <td class="amount">{d.captured}</td>
+          <td class="amount">{d.declined}</td>
+          <td class="amount">{formatAmount(d.capturedAmount, overview.currency)}</td>
         </tr>
-      </thead>
-      <tbody>
-        {overview.days.map((d) => (
-          <tr key={d.date}>
-            <th scope="row">{formatDay(d.date)}</th>
-            <td class="amount">{d.count}</td>
-            <td class="amount">{d.captured}</td>
-            <td class="amount">{d.declined}</td>
-            <td class="amount">{formatAmount(d.capturedAmount, overview.currency)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </Table>
   );
 }
 

@@ -11,6 +11,7 @@ import { formatAmount, formatDateTime, formatDuration, TIMELINE_LABELS } from '.
 import { useApiGet } from '../hooks';
 import { PageTitle } from '../layout';
 import { useSession } from '../session';
+import { Table } from '../table';
 import { StatusBadge } from './payments';
 
 export function PaymentPage({ mode, tid }: { mode: Mode; tid: string }) {
@@ -197,33 +198,23 @@ function Delivery({ delivery, path, admin }: { delivery: WebhookDelivery; path: 
           {delivery.deliveredAt && <> · delivered {formatDateTime(delivery.deliveredAt)}</>}
         </small>
       </header>
-      <div class="table-scroll">
-        <table>
-          <caption>Attempts of {delivery.event}</caption>
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Time</th>
-              <th scope="col">HTTP status</th>
-              <th scope="col">Duration</th>
-              <th scope="col">Error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {attempts.map((a) => (
-              <tr key={`${a.attempt}-${a.at}`}>
-                <td>{a.attempt}</td>
-                <td>
-                  <time dateTime={a.at}>{formatDateTime(a.at)}</time>
-                </td>
-                <td>{a.httpStatus ?? '—'}</td>
-                <td>{formatDuration(a.durationMs)}</td>
-                <td>{a.error ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        scroll
+        caption={`Attempts of ${delivery.event}`}
+        columns={['#', 'Time', 'HTTP status', 'Duration', 'Error']}
+      >
+        {attempts.map((a) => (
+          <tr key={`${a.attempt}-${a.at}`}>
+            <td>{a.attempt}</td>
+            <td>
+              <time dateTime={a.at}>{formatDateTime(a.at)}</time>
+            </td>
+            <td>{a.httpStatus ?? '—'}</td>
+            <td>{formatDuration(a.durationMs)}</td>
+            <td>{a.error ?? ''}</td>
+          </tr>
+        ))}
+      </Table>
       {admin && (
         <footer class="actions">
           <button type="button" class="outline" onClick={() => void resend()} aria-busy={busy} disabled={busy}>

@@ -9,6 +9,7 @@ import { formatAmount, formatDateTime, STATUS_LABELS, toMinorUnits } from '../fo
 import { fieldText } from '../forms';
 import { useApiGet, useMerchantCurrency } from '../hooks';
 import { PageTitle } from '../layout';
+import { Table } from '../table';
 
 const STATUSES = Object.keys(STATUS_LABELS) as PaymentStatus[];
 const PAGE_SIZE = 25;
@@ -120,26 +121,8 @@ export function PaymentsPage({ mode }: { mode: Mode }) {
             </label>
           </div>
           <div class="grid">
-            <label>
-              Amount at least ({currency})
-              <input
-                type="text"
-                inputMode="decimal"
-                name="min"
-                defaultValue={query.min ?? ''}
-                pattern="\d+([.,]\d+)?"
-              />
-            </label>
-            <label>
-              Amount at most ({currency})
-              <input
-                type="text"
-                inputMode="decimal"
-                name="max"
-                defaultValue={query.max ?? ''}
-                pattern="\d+([.,]\d+)?"
-              />
-            </label>
+            <AmountFilter name="min" label="Amount at least" currency={currency} value={query.min} />
+            <AmountFilter name="max" label="Amount at most" currency={currency} value={query.max} />
             <label>
               3-D Secure
               <select name="threeDS" defaultValue={query.threeDS ?? ''}>
@@ -187,61 +170,63 @@ export function PaymentsPage({ mode }: { mode: Mode }) {
   );
 }
 
+/** An amount bound in the merchant's currency (12.50 or 12,50); toMinorUnits turns it into the API's minor units. */
+function AmountFilter(props: { name: 'min' | 'max'; label: string; currency: string; value: string | undefined }) {
+  return (
+    <label>
+      {props.label} ({props.currency})
+      <input
+        type="text"
+        inputMode="decimal"
+        name={props.name}
+        defaultValue={props.value ?? ''}
+        pattern="\d+([.,]\d+)?"
+      />
+    </label>
+  );
+}
+
 function PaymentsTable(props: { mode: Mode; payments: PaymentSummary[]; filtered: boolean; caption: string }) {
   if (props.payments.length === 0)
     return <p>{props.filtered ? 'No payment matches these filters here.' : 'No payments yet in this mode.'}</p>;
   return (
-    <div class="table-scroll">
-      <table class="striped payments">
-        <caption>{props.caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Status</th>
-            <th scope="col" class="amount">
-              Amount
-            </th>
-            <th scope="col">Tid</th>
-            <th scope="col">Reference</th>
-            <th scope="col">Uid</th>
-            <th scope="col">Card</th>
-            <th scope="col">3DS</th>
-            <th scope="col">Date</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.payments.map((p) => (
-            <tr key={p.tid}>
-              <td>
-                <StatusBadge status={p.status} />
-                {p.refund && (
-                  <>
-                    {' '}
-                    <span class={`badge ${p.refund.status === 'captured' ? 'refunded' : 'failed'}`}>
-                      {p.refund.status === 'captured' ? 'Refunded' : 'Refund failed'}
-                    </span>
-                  </>
-                )}
-              </td>
-              <td class="amount">{formatAmount(p.amount, p.currency)}</td>
-              <td>
-                <a href={paymentPath(props.mode, p.tid)}>{p.tid}</a>
-              </td>
-              <td>
-                <code>{p.reference}</code>
-              </td>
-              <td>{p.uid}</td>
-              <td>
-                {p.brand} {p.maskedPan}
-              </td>
-              <td>{p.threeDS ? 'Yes' : 'No'}</td>
-              <td>
-                <time dateTime={p.createdAt}>{formatDateTime(p.createdAt)}</time>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      scroll
+      class="striped payments"
+      caption={props.caption}
+      columns={['Status', { label: 'Amount', amount: true }, 'Tid', 'Reference', 'Uid', 'Card', '3DS', 'Date']}
+    >
+      {props.payments.map((p) => (
+        <tr key={p.tid}>
+          <td>
+            <StatusBadge status={p.status} />
+            {p.refund && (
+              <>
+                {' '}
+                <span class={`badge ${p.refund.status === 'captured' ? 'refunded' : 'failed'}`}>
+                  {p.refund.status === 'captured' ? 'Refunded' : 'Refund failed'}
+                </span>
+              </>
+            )}
+          </td>
+          <td class="amount">{formatAmount(p.amount, p.currency)}</td>
+          <td>
+            <a href={paymentPath(props.mode, p.tid)}>{p.tid}</a>
+          </td>
+          <td>
+            <code>{p.reference}</code>
+          </td>
+          <td>{p.uid}</td>
+          <td>
+            {p.brand} {p.maskedPan}
+          </td>
+          <td>{p.threeDS ? 'Yes' : 'No'}</td>
+          <td>
+            <time dateTime={p.createdAt}>{formatDateTime(p.createdAt)}</time>
+          </td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 

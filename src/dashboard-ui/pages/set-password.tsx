@@ -1,7 +1,7 @@
 import { useLocation } from 'preact-iso';
 import { useState } from 'preact/hooks';
-import { api, describeError } from '../api';
-import { fieldText } from '../forms';
+import { api } from '../api';
+import { fieldText, SubmitRow, useFormSubmit } from '../forms';
 import { PageTitle } from '../layout';
 
 // A hint in the browser only: the server applies its own rule and its message is shown when it refuses.
@@ -20,29 +20,17 @@ function takeToken(): string {
 export function SetPasswordPage() {
   const location = useLocation();
   const [token] = useState(takeToken);
-  const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState(false);
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: SubmitEvent) => {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget as HTMLFormElement);
-    const password = fieldText(form, 'password');
-    if (password !== fieldText(form, 'confirm')) {
-      setError('The two passwords differ.');
-      return;
-    }
-    setBusy(true);
-    setError(null);
-    try {
-      await api('POST', '/password', { token, password }, { quiet401: true });
+  const { busy, error, onSubmit } = useFormSubmit(
+    async (form) => {
+      await api('POST', '/password', { token, password: fieldText(form, 'password') }, { quiet401: true });
       setDone(true);
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    {
+      check: (form) =>
+        fieldText(form, 'password') !== fieldText(form, 'confirm') ? 'The two passwords differ.' : null,
+    },
+  );
 
   return (
     <main id="main" class="container narrow">
@@ -64,7 +52,7 @@ export function SetPasswordPage() {
             This link has no token. Open the whole link you were sent, or ask your administrator for a new one.
           </p>
         ) : (
-          <form onSubmit={(e) => void submit(e)}>
+          <form onSubmit={onSubmit}>
             <label>
               New password
               <input
@@ -81,14 +69,9 @@ export function SetPasswordPage() {
               Repeat the password
               <input type="password" name="confirm" autocomplete="new-password" minLength={MIN_LENGTH} required />
             </label>
-            {error && (
-              <p role="alert" class="error">
-                {error}
-              </p>
-            )}
-            <button type="submit" aria-busy={busy} disabled={busy}>
+            <SubmitRow busy={busy} error={error}>
               Set password
-            </button>
+            </SubmitRow>
           </form>
         )}
       </article>

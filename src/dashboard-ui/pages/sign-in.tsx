@@ -1,8 +1,8 @@
 import { useLocation } from 'preact-iso';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect } from 'preact/hooks';
 import { api, ApiError, describeError } from '../api';
 import type { Session } from '../api-types';
-import { fieldText } from '../forms';
+import { fieldText, SubmitRow, useFormSubmit } from '../forms';
 import { PageTitle } from '../layout';
 import { useOptionalSession } from '../session';
 
@@ -12,8 +12,6 @@ import { useOptionalSession } from '../session';
  */
 export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => void }) {
   const location = useLocation();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
   const signedIn = useOptionalSession();
   useEffect(() => {
     // Signed in (just now, or already when a bookmark or Back led here): on to the page asked for, or the payments.
@@ -23,12 +21,8 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
     location.route(safeNext ?? `/dashboard/${signedIn.session.user.modes[0] ?? 'test'}/payments`, true);
   }, [signedIn, location]);
 
-  const submit = async (event: SubmitEvent) => {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget as HTMLFormElement);
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, onSubmit } = useFormSubmit(
+    async (form) => {
       const session = await api<Session>(
         'POST',
         '/session',
@@ -36,16 +30,14 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
         { quiet401: true },
       );
       onSignedIn(session);
-    } catch (err) {
-      setError(
+    },
+    {
+      describe: (err) =>
         err instanceof ApiError && (err.status === 401 || err.status === 400)
           ? 'Wrong email or password.'
           : describeError(err),
-      );
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+  );
 
   return (
     <main id="main" class="container narrow">
@@ -53,7 +45,7 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
         <header>
           <PageTitle title="Sign in">Sign in to the SettleFlow dashboard</PageTitle>
         </header>
-        <form onSubmit={(e) => void submit(e)}>
+        <form onSubmit={onSubmit}>
           <label>
             Email
             <input type="email" name="email" autocomplete="username" required />
@@ -62,14 +54,9 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
             Password
             <input type="password" name="password" autocomplete="current-password" required />
           </label>
-          {error && (
-            <p role="alert" class="error">
-              {error}
-            </p>
-          )}
-          <button type="submit" aria-busy={busy} disabled={busy}>
+          <SubmitRow busy={busy} error={error}>
             Sign in
-          </button>
+          </SubmitRow>
         </form>
         <footer>
           <small>
