@@ -108,6 +108,14 @@ describe('payment listing', () => {
     expect(await paymentListing(db()).countDocuments({ paymentKey: payment.paymentKey })).toBe(2);
   });
 
+  it('keys never hold a digit run a card-data scanner would take for a card number (13 or more digits)', () => {
+    const owner = newOwner();
+    for (let ms = 0; ms < 4_000_000_000_000; ms += 7_919_000_003) {
+      const payment = paymentDoc(owner, 'order-1', new Date(ms));
+      for (const doc of listingDocs(payment)) expect(doc._id).not.toMatch(/\d{13}/);
+    }
+  });
+
   it('lists newest first, pages with an opaque cursor, and ends with next = null', async () => {
     const owner = newOwner();
     const stored: PaymentDoc[] = [];
