@@ -10,7 +10,7 @@ import {
   findDashboardUser,
   passwordTokens,
 } from '../store/dashboard-users';
-import { findMerchant } from '../store/merchants';
+import { findMerchant, type MerchantDoc } from '../store/merchants';
 import { isDuplicateKeyError } from '../store/payment-records';
 import type { Mode } from '../../workflows/vocabulary';
 import { ARGON2_OPTIONS } from './accounts';
@@ -140,11 +140,16 @@ export function listDashboardUsers(db: Db, merchantId: string): Promise<Dashboar
   return dashboardUsers(db).find({ merchantId }).sort({ _id: 1 }).toArray();
 }
 
+/** A merchant works in live mode once it has a live key or a live connector; before that, `/live` is not theirs. */
+export async function hasLiveMode(db: Db, merchant: MerchantDoc): Promise<boolean> {
+  return merchant.liveConnector !== null || (await hasKeys(db, merchant._id, 'live'));
+}
+
 /** What the dashboard shows of a user: the merchant's name and the modes it can switch to. */
 export async function describeUser(db: Db, user: DashboardUserDoc): Promise<DashboardUser | undefined> {
   const merchant = await findMerchant(db, user.merchantId);
   if (!merchant || merchant.status !== 'active') return undefined;
-  const live = merchant.liveConnector !== null || (await hasKeys(db, merchant._id, 'live'));
+  const live = await hasLiveMode(db, merchant);
   return {
     email: user._id,
     role: user.role,

@@ -8,7 +8,7 @@ import { eventually, paymentBody, post, uniqueTid, useStackWithMerchant } from '
 import { signatureMatches } from '../support/signature';
 
 /** What an admin does in the dashboard, checked against what the E-PRO API and the receiver then see. */
-const shop = useStackWithMerchant();
+const shop = useStackWithMerchant({ live: true });
 const receiver = new WebhookReceiver();
 let callbackUrl: string;
 let admin: DashboardBrowser;

@@ -162,6 +162,16 @@ it('the worker-side sweep deletes ended sessions never presented again, and keep
   expect((await live.call('GET', '/session')).status).toBe(200);
 });
 
+it("a merchant without live mode has no /live pages: 404, and the session's modes say so", async () => {
+  const email = await newDashboardUser(shop.stack.db, shop.merchant.merchantId);
+  const b = browser();
+  await b.signIn(email);
+  expect((await b.call('GET', '/session')).body).toMatchObject({ user: { modes: ['test'] } });
+  for (const path of ['/live/payments', '/live/overview', '/live/developers'])
+    expect(await b.call('GET', path)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+  expect((await b.call('GET', '/test/payments')).status).toBe(200);
+});
+
 it('sign out everywhere ends every session of the user', async () => {
   const email = await newDashboardUser(shop.stack.db, shop.merchant.merchantId);
   const laptop = browser();

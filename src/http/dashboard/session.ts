@@ -14,6 +14,7 @@ import {
   DashboardSignIn,
   DashboardUserError,
   describeUser,
+  hasLiveMode,
   normalizeEmail,
   PASSWORD_MAX_LENGTH,
   redeemPasswordLink,
@@ -82,6 +83,8 @@ export function requireMode(db: Db): Middleware<DashboardState> {
     if (mode !== 'test' && mode !== 'live') throw refuse.notFound();
     const merchant = await findMerchant(db, ctx.state.auth.user.merchantId);
     if (!merchant || merchant.status !== 'active') throw refuse.unauthenticated('the account is disabled');
+    // A merchant without live mode has no `/live` pages: not found, as the app's mode switch does not offer them.
+    if (mode === 'live' && !(await hasLiveMode(db, merchant))) throw refuse.notFound();
     ctx.state.owner = { merchantId: merchant._id, mode };
     await next();
   };
