@@ -11,6 +11,7 @@ import { projectRoot } from './binaries';
 import { startStack } from './stack';
 import { freePort } from './ports';
 import { WebhookReceiver } from './webhook-receiver';
+import { temporalConnectionOptions } from '../src/temporal/connection-options';
 
 /**
  * `npm run histories:capture`: records one real workflow history per lifecycle branch into test/replay/histories/,
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
     throw err;
   });
   const mongo = await connectMongo(config, { appName: 'capture-histories' });
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   // The merchant's endpoint: 200, except the first delivery for the Tids told to fail once.
   const failOnceFor = new Set(branches.filter((b) => b.webhookFailsOnce).map((b) => `replay-${b.name}`));

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { type Config, configToEnv } from '../src/config';
+import { type Config, configToEnv, displayMongoUrl } from '../src/config';
 import { ensureBinary, ferretdbSpec, projectRoot, temporalSpec } from './binaries';
 import { type ManagedProcess, readyOrStopped, startProcess, waitUntilReady } from './process';
 import { prepareTemporal, startFerretdb, startTemporalDevServer } from './servers';
@@ -147,7 +147,9 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     log(
       `[stack] Temporal ${config.temporal.embedded ? 'dev server started' : 'cluster'} at ${config.temporal.address}`,
     );
-    log(`[stack] MongoDB wire ${config.mongo.embedded ? '(FerretDB) started' : 'server'} at ${config.mongo.url}`);
+    log(
+      `[stack] MongoDB wire ${config.mongo.embedded ? '(FerretDB) started' : 'server'} at ${displayMongoUrl(config.mongo.url)}`,
+    );
 
     const added = await prepareTemporal(config);
     if (added.length > 0) log(`[stack] registered search attributes: ${added.join(', ')}`);

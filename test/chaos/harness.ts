@@ -51,6 +51,7 @@ import {
   type PlannedScenario,
   type Processor,
 } from './plan';
+import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 
 /**
  * The durability proof: a mixed load through the real API while processes die under it, then invariants checked
@@ -633,7 +634,7 @@ async function runOnStack(
   }
 
   // ── Invariants ───────────────────────────────────────────────────────────────────────────────────────────
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const byDoc = new Map(docs.map((d) => [d.tid, d]));
   let notFinal = 0;

@@ -7,6 +7,7 @@ import { removeStaleRunDirs } from '../../tools/run-dirs';
 import { startStack, type Stack } from '../../tools/stack';
 import type { StackClients } from './stack-client';
 import { testEnv } from './test-env';
+import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 
 /**
  * A whole stack (Temporal dev server, FerretDB, worker, API) for one test file, on ports and a data dir of its
@@ -36,7 +37,7 @@ export async function startPrivateStack(env: Record<string, string> = {}): Promi
   let connection: Connection | undefined;
   try {
     await mongo.connect();
-    connection = await Connection.connect({ address: config.temporal.address });
+    connection = await Connection.connect(temporalConnectionOptions(config));
   } catch (err) {
     await Promise.allSettled([mongo.close(), stack.stop()]);
     throw err;
