@@ -45,12 +45,27 @@ function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
 }
 
+/** An unencrypted P-256 key in PKCS#8, the form every TLS stack here reads (Node's, the worker's Rust core). */
+function newKey(dir: string, file: string): void {
+  openssl(dir, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file]);
+}
+
 /** A P-256 key and a certificate for `subject`, signed by the CA in `dir` with the extensions given. */
 function signedPair(dir: string, name: string, subject: string, extensions: string[], days: number): void {
-  openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key.sec1`]);
-  // PKCS#8, the form every TLS stack here (Node's, the worker's Rust core) reads.
-  openssl(dir, ['pkcs8', '-topk8', '-nocrypt', '-in', `${name}.key.sec1`, '-out', `${name}.key`]);
-  openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${subject}`, '-out', `${name}.csr`]);
+  newKey(dir, `${name}.key`);
+  // The CA's config file, so that no system openssl.cnf is needed; -subj names the subject.
+  openssl(dir, [
+    'req',
+    '-new',
+    '-config',
+    'ca.cnf',
+    '-key',
+    `${name}.key`,
+    '-subj',
+    `/CN=${subject}`,
+    '-out',
+    `${name}.csr`,
+  ]);
   writeFileSync(path.join(dir, `${name}.ext`), `${extensions.join('\n')}\n`);
   openssl(dir, [
     'x509',
@@ -76,8 +91,7 @@ export function makeCertificates(dir: string, options: CertificateOptions = {}):
   const serverNames = options.serverNames ?? ['localhost', '127.0.0.1'];
   const days = options.days ?? 2;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key.sec1']);
-  openssl(dir, ['pkcs8', '-topk8', '-nocrypt', '-in', 'ca.key.sec1', '-out', 'ca.key']);
+  newKey(dir, 'ca.key');
   // The CA's extensions are given in full (no openssl.cnf is read), so the result is the same on every machine.
   writeFileSync(path.join(dir, 'ca.cnf'), CA_CONFIG);
   openssl(dir, [
