@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,6 +135,19 @@ describe('TLS towards Temporal: configuration', () => {
     expect(problemsOf(env({ TEMPORAL_TLS_CERT: certs.clientCert, TEMPORAL_TLS_KEY: other.clientKey }))).toEqual([
       'TEMPORAL_TLS_KEY is not the private key of the certificate in TEMPORAL_TLS_CERT',
     ]);
+  });
+
+  it('refuses an expired client certificate, saying when it expired', () => {
+    // openssl cannot backdate a certificate here: the clock moves past its end instead.
+    const validTo = new X509Certificate(readFileSync(certs.clientCert)).validTo;
+    const now = jest.spyOn(Date, 'now').mockReturnValue(Date.parse(validTo) + 60_000);
+    try {
+      expect(problemsOf(env({ TEMPORAL_TLS_CERT: certs.clientCert, TEMPORAL_TLS_KEY: certs.clientKey }))).toEqual([
+        `TEMPORAL_TLS_CERT: the certificate expired on ${new Date(validTo).toISOString()}`,
+      ]);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('reports every problem at once', () => {
