@@ -264,6 +264,20 @@ function loadVaultKey(read: Reader, env: Config['env'], dataDir: string): Buffer
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }
 
+/**
+ * Where Temporal is and how to reach it securely. Code that starts a dev server of its own (the private test stacks,
+ * the chaos run) drops all of them from the environment it inherits: that server listens in plaintext.
+ */
+export const TEMPORAL_CONNECTION_VARIABLES = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CA',
+  'TEMPORAL_TLS_CERT',
+  'TEMPORAL_TLS_KEY',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'TEMPORAL_API_KEY',
+] as const;
+
 type PemKind = 'certificate' | 'private key';
 
 /**

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createMerchant } from '../src/auth/accounts';
-import { loadConfig } from '../src/config';
+import { loadConfig, TEMPORAL_CONNECTION_VARIABLES } from '../src/config';
 import { connectMongo } from '../src/store/mongo';
 import { cardNumbersIn, exportHistory } from '../src/temporal/histories';
 import { type PaymentOutcome, paymentWorkflowId } from '../workflows/vocabulary';
@@ -122,7 +122,7 @@ async function main(): Promise<void> {
   const [api, temporalPort, uiPort, ferretdbPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   // Always a fresh embedded stack, whatever servers this shell points at: the histories must be reproducible.
   const env = { ...process.env };
-  for (const name of ['TEMPORAL_ADDRESS', 'MONGODB_URL', 'VAULT_KEY']) delete env[name];
+  for (const name of [...TEMPORAL_CONNECTION_VARIABLES, 'MONGODB_URL', 'VAULT_KEY']) delete env[name];
   const config = loadConfig({
     ...env,
     NODE_ENV: 'test',
