@@ -13,6 +13,7 @@ import { createLogger } from '../src/logger';
 import { findMerchant } from '../src/store/merchants';
 import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../workflows/search-attributes';
 import { BENCH_TASK_QUEUE, benchDecisionUpdate, type benchNoopWorkflow } from './workflows';
+import { temporalConnectionOptions } from '../src/temporal/connection-options';
 
 /**
  * The baselines of the benchmark, in a process of their own (so the API's numbers are not shared with them):
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   if (!merchant) throw new Error(`no merchant ${merchantId}`);
   const principal: Principal = { keyId: 'bench', mode: 'test', merchant };
 
-  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '5s' });
+  const connection = Connection.lazy({ ...temporalConnectionOptions(config), connectTimeout: '5s' });
   const client = new Client({ connection, namespace: config.temporal.namespace });
 
   const router = new Router<EproState>();

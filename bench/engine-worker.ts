@@ -3,6 +3,7 @@ import { loadConfig } from '../src/config';
 import { createLogger, temporalLogger } from '../src/logger';
 import { workerOptions } from '../src/temporal/worker-options';
 import { BENCH_TASK_QUEUE, type BenchActivities } from './workflows';
+import { temporalConnectionOptions } from '../src/temporal/connection-options';
 
 /**
  * The engine-ceiling worker: the payment worker's settings (src/temporal/worker-options.ts) on a task queue of
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('bench-engine-worker', config.logLevel);
   Runtime.install({ logger: temporalLogger(logger) });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const worker = await Worker.create({
     ...workerOptions(config, connection),
     taskQueue: BENCH_TASK_QUEUE,

@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, type KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import ms from 'ms';
 import { DEFAULT_TASK_QUEUE } from '../workflows/vocabulary';
 import { KeyRing } from './keyring';
 import { projectRoot } from './paths';
+import { Secret } from './secret';
 
 /**
  * One typed configuration, read from the environment once. Every problem is collected and reported together,
@@ -25,8 +26,13 @@ export interface Config {
     taskQueue: string;
     uiPort: number;
     uiUrl: string;
+    /** TLS towards the frontend (docs/deploying.md, "Connecting securely"); undefined: a plain connection. */
+    tls?: TemporalTlsConfig;
+    /** TEMPORAL_API_KEY (Temporal Cloud), sent as a bearer token on every call; never logged or printed. */
+    apiKey?: Secret;
   };
   mongo: {
+    /** TLS and credentials, when the server wants them, are options of the connection string itself. */
     url: string;
     embedded: boolean;
     dbName: string;
@@ -74,6 +80,20 @@ export interface Config {
      */
     allowTestKeysForLive: boolean;
   };
+}
+
+/**
+ * Files, not their contents: the configuration holds no key material. loadConfig checks that each file reads and
+ * parses; the connection options (src/temporal/connection-options.ts) read them when a connection is made.
+ */
+export interface TemporalTlsConfig {
+  /** TEMPORAL_TLS_CA: the CA that signed the frontend's certificate; absent, the system's trusted roots. */
+  caFile?: string;
+  /** TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: this client's certificate and key for mTLS, both or neither. */
+  clientCertFile?: string;
+  clientKeyFile?: string;
+  /** TEMPORAL_TLS_SERVER_NAME: the name checked on the frontend's certificate, when it is not the address's host. */
+  serverName?: string;
 }
 
 export interface ThrottleConfig {
@@ -244,6 +264,98 @@ function loadVaultKey(read: Reader, env: Config['env'], dataDir: string): Buffer
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }
 
+/**
+ * Where Temporal is and how to reach it securely. Code that starts a dev server of its own (the private test stacks,
+ * the chaos run) drops all of them from the environment it inherits: that server listens in plaintext.
+ */
+export const TEMPORAL_CONNECTION_VARIABLES = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CA',
+  'TEMPORAL_TLS_CERT',
+  'TEMPORAL_TLS_KEY',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'TEMPORAL_API_KEY',
+] as const;
+
+type PemKind = 'certificate' | 'private key';
+
+/**
+ * Reads and parses a PEM file named by `name`. Problems name the variable and the file, never what the file holds:
+ * a private key must not reach a log through an error message.
+ */
+function readPem(read: Reader, name: string, kind: 'certificate'): X509Certificate | undefined;
+function readPem(read: Reader, name: string, kind: 'private key'): KeyObject | undefined;
+function readPem(read: Reader, name: string, kind: PemKind): X509Certificate | KeyObject | undefined {
+  const file = read.optional(name);
+  if (file === undefined) return undefined;
+  let pem: Buffer;
+  try {
+    pem = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    read.problems.push(`${name}: cannot read ${file} (${code})`);
+    return undefined;
+  }
+  try {
+    return kind === 'certificate' ? new X509Certificate(pem) : createPrivateKey(pem);
+  } catch {
+    const what = kind === 'certificate' ? 'a PEM certificate' : 'an unencrypted PEM private key';
+    read.problems.push(`${name}: ${file} is not ${what}`);
+    return undefined;
+  }
+}
+
+/**
+ * TLS towards Temporal is on when any TEMPORAL_TLS_* file or name is set, or when TEMPORAL_API_KEY is (Temporal
+ * Cloud takes API keys over TLS only); TEMPORAL_TLS=true turns it on with the system's roots alone, and
+ * TEMPORAL_TLS=false turns it off for an API key sent to a plaintext endpoint (a local proxy that adds TLS).
+ */
+function loadTemporalTls(read: Reader, apiKey: Secret | undefined): TemporalTlsConfig | undefined {
+  const settings = {
+    caFile: read.optional('TEMPORAL_TLS_CA'),
+    clientCertFile: read.optional('TEMPORAL_TLS_CERT'),
+    clientKeyFile: read.optional('TEMPORAL_TLS_KEY'),
+    serverName: read.optional('TEMPORAL_TLS_SERVER_NAME'),
+  };
+  // Only the settings given, so that a configuration read back from configToEnv is equal to the original.
+  const tls: TemporalTlsConfig = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+  const anySetting = Object.keys(tls).length > 0;
+  const wanted = read.boolean('TEMPORAL_TLS');
+  if (wanted === false && anySetting) {
+    read.problems.push(
+      'TEMPORAL_TLS=false contradicts the TEMPORAL_TLS_* settings that are set: remove one or the other',
+    );
+    return undefined;
+  }
+  readPem(read, 'TEMPORAL_TLS_CA', 'certificate');
+  const cert = readPem(read, 'TEMPORAL_TLS_CERT', 'certificate');
+  const key = readPem(read, 'TEMPORAL_TLS_KEY', 'private key');
+  if ((tls.clientCertFile === undefined) !== (tls.clientKeyFile === undefined)) {
+    read.problems.push(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: a client certificate is useless without its key, and a key without its certificate',
+    );
+  } else if (cert && key) {
+    if (key.type !== 'private' || !cert.checkPrivateKey(key))
+      read.problems.push('TEMPORAL_TLS_KEY is not the private key of the certificate in TEMPORAL_TLS_CERT');
+    if (Date.parse(cert.validTo) < Date.now())
+      read.problems.push(`TEMPORAL_TLS_CERT: the certificate expired on ${new Date(cert.validTo).toISOString()}`);
+  }
+  return anySetting || wanted === true || (wanted === undefined && apiKey !== undefined) ? tls : undefined;
+}
+
+/** MONGODB_URL with its password hidden, for banners and logs: credentials travel in the connection string. */
+export function displayMongoUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password === '') return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable MONGODB_URL)';
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const read = new Reader(env);
   const nodeEnv = read.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
@@ -257,6 +369,13 @@ export function loadConfig(env: Env = process.env): Config {
   const temporalPort = read.port('TEMPORAL_PORT', 7233);
   const uiPort = read.port('TEMPORAL_UI_PORT', 8233);
   const mongoUrl = read.optional('MONGODB_URL');
+  if (mongoUrl !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongoUrl)) {
+    // Not echoed: the connection string carries the database password.
+    read.problems.push('MONGODB_URL must be a MongoDB connection string (mongodb:// or mongodb+srv://)');
+  }
+  const apiKeyValue = read.optional('TEMPORAL_API_KEY');
+  const apiKey = apiKeyValue === undefined ? undefined : new Secret(apiKeyValue);
+  const temporalTls = loadTemporalTls(read, apiKey);
   const mongoPort = read.port('FERRETDB_PORT', 27017);
 
   const config: Config = {
@@ -273,6 +392,8 @@ export function loadConfig(env: Env = process.env): Config {
       taskQueue: read.string('TEMPORAL_TASK_QUEUE', DEFAULT_TASK_QUEUE),
       uiPort,
       uiUrl: read.url('TEMPORAL_UI_URL', `http://127.0.0.1:${uiPort}`),
+      ...(temporalTls ? { tls: temporalTls } : {}),
+      ...(apiKey ? { apiKey } : {}),
     },
     mongo: {
       url: mongoUrl ?? `mongodb://127.0.0.1:${mongoPort}/`,
@@ -317,6 +438,12 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[A-Z]{3}$/.test(config.accountDefaults.currency)) {
     read.problems.push(`DEFAULT_CURRENCY must be an ISO 4217 code like EUR, got "${config.accountDefaults.currency}"`);
   }
+  if (config.temporal.embedded && (config.temporal.tls !== undefined || config.temporal.apiKey !== undefined)) {
+    // The dev server the local stack starts listens in plaintext: a TLS handshake with it could only time out.
+    read.problems.push(
+      'TEMPORAL_TLS_* and TEMPORAL_API_KEY are for a Temporal server of your own: set TEMPORAL_ADDRESS to its frontend (the embedded dev server takes plain connections only)',
+    );
+  }
   if (nodeEnv === 'production' && config.webhook.allowPrivateTargets) {
     // A hosted gateway's private network is exactly what an SSRF reaches: sandbox keys are handed to anyone.
     read.problems.push(
@@ -330,7 +457,25 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
-/** The environment a child process needs to see exactly this configuration. */
+/** The TLS and API key settings of the Temporal connection, as environment; nothing when the connection is plain. */
+function temporalSecurityEnv({ tls, apiKey }: Config['temporal']): Record<string, string> {
+  if (tls === undefined && apiKey === undefined) return {};
+  return {
+    // Explicit both ways, so that a child reads the same decision whatever the API key's default would be.
+    TEMPORAL_TLS: String(tls !== undefined),
+    ...(tls?.caFile ? { TEMPORAL_TLS_CA: tls.caFile } : {}),
+    ...(tls?.clientCertFile ? { TEMPORAL_TLS_CERT: tls.clientCertFile } : {}),
+    ...(tls?.clientKeyFile ? { TEMPORAL_TLS_KEY: tls.clientKeyFile } : {}),
+    ...(tls?.serverName ? { TEMPORAL_TLS_SERVER_NAME: tls.serverName } : {}),
+    ...(apiKey ? { TEMPORAL_API_KEY: apiKey.reveal() } : {}),
+  };
+}
+
+/**
+ * The environment a child process needs to see exactly this configuration. It carries secrets (VAULT_KEY,
+ * TEMPORAL_API_KEY, the password in MONGODB_URL) because the child needs them: it is handed to `spawn`, never
+ * printed or logged.
+ */
 export function configToEnv(config: Config): Record<string, string> {
   return {
     NODE_ENV: config.env,
@@ -344,6 +489,7 @@ export function configToEnv(config: Config): Record<string, string> {
     TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
     TEMPORAL_UI_PORT: String(config.temporal.uiPort),
     TEMPORAL_UI_URL: config.temporal.uiUrl,
+    ...temporalSecurityEnv(config.temporal),
     MONGODB_URL: config.mongo.url,
     MONGODB_DB: config.mongo.dbName,
     ...config.vaultKeys.toEnv(),

@@ -22,6 +22,12 @@ const REDACTED_PATHS = [
   '*.apiKey',
   '*.secret',
   '*.webhookSecret',
+  // Temporal connection options (src/temporal/connection-options.ts) logged whole, or inside another object: the
+  // API key is a bearer credential, the client key the other half of mTLS.
+  'tls.clientCertPair.key',
+  '*.tls.clientCertPair.key',
+  'temporal.apiKey',
+  '*.temporal.apiKey',
 ];
 
 /** Errors are logged under `err` (pino's serializer: type, message, stack), everywhere the same shape. */

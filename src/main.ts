@@ -4,6 +4,7 @@ import { createApiKeyVerifier } from './auth/verifier';
 import { ConfigError, loadConfig } from './config';
 import { createApp } from './http/app';
 import { createLogger } from './logger';
+import { temporalConnectionOptions } from './temporal/connection-options';
 
 /**
  * The API process. It boots even while Temporal or MongoDB are unreachable (both connect lazily), so that it
@@ -19,7 +20,7 @@ function main(): void {
     retryWrites: false,
   });
   const db = mongoClient.db(config.mongo.dbName);
-  const connection = Connection.lazy({ address: config.temporal.address, connectTimeout: '5s' });
+  const connection = Connection.lazy({ ...temporalConnectionOptions(config), connectTimeout: '5s' });
   const client = new Client({ connection, namespace: config.temporal.namespace });
 
   const verifier = createApiKeyVerifier(db, config);

@@ -19,6 +19,7 @@ import { backfillListing } from './store/payment-listing';
 import { cardsCreatedBefore, deleteCard, sweepExpiredCards } from './store/vault';
 import { workflowExists } from './temporal/payment-workflows';
 import { workerOptions } from './temporal/worker-options';
+import { temporalConnectionOptions } from './temporal/connection-options';
 import { workflowBundle } from './temporal/workflow-bundle';
 import { FAILURE_PROCESSOR_CREDENTIALS, workflowIdOfKey } from '../workflows/vocabulary';
 
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   // The SDK's own lines (workflow and activity logs, retries, shutdown) go through the same JSON logger.
   Runtime.install({ logger: temporalLogger(logger) });
   const mongo = await connectMongo(config, { appName: 'settleflow-worker' });
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
 
   const worker = await Worker.create({
     ...workerOptions(config, connection),
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
   // payment uses, once the request that made them is surely over; once per process, what earlier versions left on
   // payment records (their request digests), and the dashboard listing of payments made before it existed.
   const client = new Client({
-    connection: await Connection.connect({ address: config.temporal.address }),
+    connection: await Connection.connect(temporalConnectionOptions(config)),
     namespace: config.temporal.namespace,
   });
   const orphanPorts: OrphanCardPorts = {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createMerchant } from '../src/auth/accounts';
-import { loadConfig } from '../src/config';
+import { loadConfig, TEMPORAL_CONNECTION_VARIABLES } from '../src/config';
 import { connectMongo } from '../src/store/mongo';
 import { cardNumbersIn, exportHistory } from '../src/temporal/histories';
 import { type PaymentOutcome, paymentWorkflowId } from '../workflows/vocabulary';
@@ -11,6 +11,7 @@ import { projectRoot } from './binaries';
 import { startStack } from './stack';
 import { freePort } from './ports';
 import { WebhookReceiver } from './webhook-receiver';
+import { temporalConnectionOptions } from '../src/temporal/connection-options';
 
 /**
  * `npm run histories:capture`: records one real workflow history per lifecycle branch into test/replay/histories/,
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
   const [api, temporalPort, uiPort, ferretdbPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   // Always a fresh embedded stack, whatever servers this shell points at: the histories must be reproducible.
   const env = { ...process.env };
-  for (const name of ['TEMPORAL_ADDRESS', 'MONGODB_URL', 'VAULT_KEY']) delete env[name];
+  for (const name of [...TEMPORAL_CONNECTION_VARIABLES, 'MONGODB_URL', 'VAULT_KEY']) delete env[name];
   const config = loadConfig({
     ...env,
     NODE_ENV: 'test',
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
     throw err;
   });
   const mongo = await connectMongo(config, { appName: 'capture-histories' });
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   // The merchant's endpoint: 200, except the first delivery for the Tids told to fail once.
   const failOnceFor = new Set(branches.filter((b) => b.webhookFailsOnce).map((b) => `replay-${b.name}`));

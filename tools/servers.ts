@@ -4,6 +4,7 @@ import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { Connection } from '@temporalio/client';
 import type { Config } from '../src/config';
+import { temporalConnectionOptions } from '../src/temporal/connection-options';
 import { ensureNamespace, ensureSearchAttributes } from '../src/temporal/setup';
 import { ensureBinary, stripeMockBundledFixtures, stripeMockSpec } from './binaries';
 import { freePort } from './ports';
@@ -81,6 +82,7 @@ export async function startTemporalDevServer(config: Config, binary: string): Pr
   await readyOrStopped(proc, () =>
     waitUntilReady(proc, 'Temporal dev server', async () => {
       if (!(await portIsOpen(host, port))) return false;
+      // The dev server we start listens in plaintext (loadConfig refuses TLS settings without TEMPORAL_ADDRESS).
       const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '2s' });
       try {
         await connection.workflowService.describeNamespace({ namespace: config.temporal.namespace });
@@ -95,7 +97,7 @@ export async function startTemporalDevServer(config: Config, binary: string): Pr
 
 /** Namespace and search attributes, on the embedded server or on a configured cluster alike. */
 export async function prepareTemporal(config: Config): Promise<string[]> {
-  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '10s' });
+  const connection = await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: '10s' });
   try {
     await ensureNamespace(connection, config.temporal.namespace);
     return await ensureSearchAttributes(connection, config.temporal.namespace);

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { type Config, configToEnv } from '../src/config';
+import { type Config, configToEnv, displayMongoUrl, TEMPORAL_CONNECTION_VARIABLES } from '../src/config';
 import { ensureBinary, ferretdbSpec, projectRoot, temporalSpec } from './binaries';
 import { type ManagedProcess, readyOrStopped, startProcess, waitUntilReady } from './process';
 import { prepareTemporal, startFerretdb, startTemporalDevServer } from './servers';
@@ -68,6 +68,17 @@ export function localStackConfig(config: Config): Config {
   return { ...config, webhook: { ...config.webhook, allowPrivateTargets: true } };
 }
 
+/**
+ * A child's environment: this process's, with `config` on top. Temporal's connection settings come from `config`
+ * alone: TLS variables this process inherited but `config` does not use (a stack with a dev server of its own,
+ * started from a shell set up for a secured cluster) must not reach a child that connects to that dev server.
+ */
+function childEnv(config: Config, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of TEMPORAL_CONNECTION_VARIABLES) delete env[name];
+  return { ...env, ...configToEnv(localStackConfig(config)), ...extra };
+}
+
 /** Starts a worker process for `config`; resolves once it polls its task queue. */
 export async function startWorkerProcess(
   config: Config,
@@ -79,7 +90,7 @@ export async function startWorkerProcess(
   const from = logLength(logFile);
   const proc = startProcess(name, process.execPath, [path.join(distDir, 'src', 'worker.js')], {
     logDir,
-    env: { ...process.env, ...configToEnv(localStackConfig(config)), ...env },
+    env: childEnv(config, env),
   });
   await readyOrStopped(proc, () =>
     waitUntilReady(proc, name, () => Promise.resolve(logSince(logFile, from).includes('settleflow-worker ready'))),
@@ -95,7 +106,7 @@ export async function startApiProcess(
 ): Promise<ManagedProcess> {
   const proc = startProcess(name, process.execPath, [path.join(distDir, 'src', 'main.js')], {
     logDir: path.join(config.dataDir, 'logs'),
-    env: { ...process.env, ...configToEnv(localStackConfig(config)), ...env },
+    env: childEnv(config, env),
   });
   const url = `http://${config.host}:${config.port}/ready`;
   await readyOrStopped(proc, () => waitUntilReady(proc, name, async () => (await fetch(url)).status === 200));
@@ -147,7 +158,9 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     log(
       `[stack] Temporal ${config.temporal.embedded ? 'dev server started' : 'cluster'} at ${config.temporal.address}`,
     );
-    log(`[stack] MongoDB wire ${config.mongo.embedded ? '(FerretDB) started' : 'server'} at ${config.mongo.url}`);
+    log(
+      `[stack] MongoDB wire ${config.mongo.embedded ? '(FerretDB) started' : 'server'} at ${displayMongoUrl(config.mongo.url)}`,
+    );
 
     const added = await prepareTemporal(config);
     if (added.length > 0) log(`[stack] registered search attributes: ${added.join(', ')}`);

@@ -1,5 +1,5 @@
 import { MongoClient } from 'mongodb';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, displayMongoUrl, loadConfig } from '../src/config';
 import { ensureDemoMerchant } from './demo-merchant';
 import { startStack } from './stack';
 
@@ -38,7 +38,7 @@ SettleFlow is running (up in ${seconds}s). Ctrl-C stops everything; data stays i
   API                 ${stack.apiUrl}   (POST /v1/payment/direct, /v1/refund/direct, /v1/status/direct)
   Temporal Web UI     ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows
   Temporal gRPC       ${config.temporal.address}   namespace ${config.temporal.namespace}
-  MongoDB wire        ${config.mongo.url}   database ${config.mongo.dbName}
+  MongoDB wire        ${displayMongoUrl(config.mongo.url)}   database ${config.mongo.dbName}
   Logs                ${config.dataDir}/logs/
   Webhooks            ${webhookTargets}
 

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config';
+import { temporalConnectionOptions } from './connection-options';
 
 export interface Temporal {
   connection: Connection;
@@ -7,7 +8,7 @@ export interface Temporal {
 }
 
 export async function connectTemporal(config: Config): Promise<Temporal> {
-  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '5s' });
+  const connection = await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: '5s' });
   const client = new Client({ connection, namespace: config.temporal.namespace });
   return { connection, client };
 }

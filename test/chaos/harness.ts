@@ -6,7 +6,7 @@ import { simulatorLedger } from '../../activities/psp/simulator';
 import { simulatorCalls } from '../../activities/psp/simulator-calls';
 import { createMerchant } from '../../src/auth/accounts';
 import { connectProcessor } from '../../src/auth/processor-credentials';
-import { loadConfig } from '../../src/config';
+import { loadConfig, TEMPORAL_CONNECTION_VARIABLES } from '../../src/config';
 import type { PaymentDoc } from '../../src/store/payment-records';
 import { stateQuery } from '../../workflows/messages';
 import {
@@ -51,6 +51,7 @@ import {
   type PlannedScenario,
   type Processor,
 } from './plan';
+import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 
 /**
  * The durability proof: a mixed load through the real API while processes die under it, then invariants checked
@@ -156,7 +157,7 @@ async function runOnStack(
     STRIPE_ALLOW_TEST_KEYS_FOR_LIVE: 'true',
   };
   const baseEnv = { ...process.env };
-  delete baseEnv.TEMPORAL_ADDRESS;
+  for (const name of TEMPORAL_CONNECTION_VARIABLES) delete baseEnv[name];
   delete baseEnv.MONGODB_URL;
   const config = loadConfig({ ...baseEnv, ...env });
   const stack: Stack = await startStack(config, { log });
@@ -633,7 +634,7 @@ async function runOnStack(
   }
 
   // ── Invariants ───────────────────────────────────────────────────────────────────────────────────────────
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const byDoc = new Map(docs.map((d) => [d.tid, d]));
   let notFinal = 0;

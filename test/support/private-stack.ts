@@ -2,11 +2,12 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
-import { loadConfig } from '../../src/config';
+import { loadConfig, TEMPORAL_CONNECTION_VARIABLES } from '../../src/config';
 import { removeStaleRunDirs } from '../../tools/run-dirs';
 import { startStack, type Stack } from '../../tools/stack';
 import type { StackClients } from './stack-client';
 import { testEnv } from './test-env';
+import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 
 /**
  * A whole stack (Temporal dev server, FerretDB, worker, API) for one test file, on ports and a data dir of its
@@ -26,7 +27,7 @@ const PRIVATE_ROOT = path.resolve(__dirname, '..', '..', '.data', 'test-private'
 export async function startPrivateStack(env: Record<string, string> = {}): Promise<PrivateStack> {
   const base: Record<string, string | undefined> = { ...process.env };
   // Set by the global setup for the shared stack: with them, this stack would reuse those servers.
-  for (const name of ['TEMPORAL_ADDRESS', 'MONGODB_URL', 'VAULT_KEY']) delete base[name];
+  for (const name of [...TEMPORAL_CONNECTION_VARIABLES, 'MONGODB_URL', 'VAULT_KEY']) delete base[name];
   removeStaleRunDirs(PRIVATE_ROOT);
   const dataDir = path.join(PRIVATE_ROOT, `run-${process.pid}`);
   rmSync(dataDir, { recursive: true, force: true });
@@ -36,7 +37,7 @@ export async function startPrivateStack(env: Record<string, string> = {}): Promi
   let connection: Connection | undefined;
   try {
     await mongo.connect();
-    connection = await Connection.connect({ address: config.temporal.address });
+    connection = await Connection.connect(temporalConnectionOptions(config));
   } catch (err) {
     await Promise.allSettled([mongo.close(), stack.stop()]);
     throw err;

@@ -3,6 +3,7 @@ import { createConnectors } from '../../activities/psp';
 import { Client, Connection } from '@temporalio/client';
 import { MongoClient, type Db } from 'mongodb';
 import { type Config, loadConfig } from '../../src/config';
+import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 
 /** Real connections to the test stack's servers, for tests that check what the system wrote. */
 export interface StackClients {
@@ -17,7 +18,7 @@ export async function connectToStack(): Promise<StackClients> {
   const config = loadConfig(process.env);
   const mongo = new MongoClient(config.mongo.url, { retryWrites: false });
   await mongo.connect();
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config));
   return {
     config,
     apiUrl: process.env.SETTLEFLOW_TEST_API_URL!,

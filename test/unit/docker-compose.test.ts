@@ -32,6 +32,12 @@ const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
 
 const APP_SERVICES = ['setup', 'worker', 'api'] as const;
 const VALID_VAULT_KEY = Buffer.alloc(32, 7).toString('base64');
+/** What a Docker user exports before `docker compose up` (the comment at the top of docker-compose.yml). */
+const HOST_ENV: Record<string, string> = {
+  VAULT_KEY: VALID_VAULT_KEY,
+  MONGO_ROOT_USERNAME: 'settleflow',
+  MONGO_ROOT_PASSWORD: 'c0ffee'.repeat(8),
+};
 
 function service(name: string): ComposeService {
   const found = compose.services[name];
@@ -43,9 +49,22 @@ function environmentOf(name: string): Record<string, string> {
   return service(name).environment ?? {};
 }
 
-/** The environment as the container would see it once the host's VAULT_KEY (and no retired key) has been interpolated. */
-function interpolated(name: string): Record<string, string> {
-  return { ...environmentOf(name), VAULT_KEY: VALID_VAULT_KEY, VAULT_KEYS_PREVIOUS: '' };
+/** Compose's `${NAME:?message}` (required) and `${NAME:-default}` references, the two forms this file uses. */
+const REFERENCE = /\$\{(\w+)(?::([?-])([^}]*))?\}/g;
+
+/** A value as the container sees it, with the host's variables substituted; throws where Compose would refuse. */
+function interpolate(value: string, host: Record<string, string>): string {
+  return value.replace(REFERENCE, (_all, variable: string, kind?: string, rest?: string) => {
+    const given = host[variable];
+    if (given !== undefined && given !== '') return given;
+    if (kind === '?') throw new Error(`compose refuses to start: ${variable} unset (${rest})`);
+    return kind === '-' ? (rest ?? '') : '';
+  });
+}
+
+/** The environment as the container would see it once the host's variables (HOST_ENV) have been interpolated. */
+function interpolated(name: string, host: Record<string, string> = HOST_ENV): Record<string, string> {
+  return Object.fromEntries(Object.entries(environmentOf(name)).map(([key, value]) => [key, interpolate(value, host)]));
 }
 
 /** Short port syntax `[host_ip:]published:target[/proto]`. */
@@ -116,6 +135,18 @@ describe('docker-compose.yml', () => {
       expect(environmentOf(name).VAULT_KEY).toMatch(/^\$\{VAULT_KEY:\?.+\}$/);
     });
 
+    it('logs in to MongoDB with the root user the mongo service creates, and refuses to start without one', () => {
+      const url = new URL(interpolated(name).MONGODB_URL ?? '');
+      expect(url.username).toBe(HOST_ENV.MONGO_ROOT_USERNAME);
+      expect(url.password).toBe(HOST_ENV.MONGO_ROOT_PASSWORD);
+      // The root user lives in the admin database, not in MONGODB_DB.
+      expect(url.searchParams.get('authSource')).toBe('admin');
+      for (const unset of ['MONGO_ROOT_USERNAME', 'MONGO_ROOT_PASSWORD']) {
+        const host = Object.fromEntries(Object.entries(HOST_ENV).filter(([key]) => key !== unset));
+        expect(() => interpolated(name, host)).toThrow(`${unset} unset`);
+      }
+    });
+
     it('yields a production configuration aimed at the compose services', () => {
       const config = loadConfig(interpolated(name));
       expect(config.env).toBe('production');
@@ -126,7 +157,7 @@ describe('docker-compose.yml', () => {
     });
 
     it('reaches Temporal and MongoDB through services that exist', () => {
-      const env = environmentOf(name);
+      const env = interpolated(name);
       const temporalHost = (env.TEMPORAL_ADDRESS ?? '').split(':')[0] ?? '';
       const mongoHost = new URL(env.MONGODB_URL ?? 'mongodb://unset').hostname;
       expect(Object.keys(compose.services)).toEqual(expect.arrayContaining([temporalHost, mongoHost]));
@@ -145,6 +176,20 @@ describe('docker-compose.yml', () => {
     expect(environmentOf('worker')).toEqual(api);
     expect(environmentOf('setup')).toEqual(api);
     expect(loadConfig(interpolated('api')).host).toBe('0.0.0.0');
+  });
+
+  it('runs MongoDB with authentication on: a root user from the host, required, never a default', () => {
+    const env = environmentOf('mongo');
+    // The image's entrypoint starts mongod with --auth once a root user is given.
+    expect(env.MONGO_INITDB_ROOT_USERNAME).toMatch(/^\$\{MONGO_ROOT_USERNAME:\?.+\}$/);
+    expect(env.MONGO_INITDB_ROOT_PASSWORD).toMatch(/^\$\{MONGO_ROOT_PASSWORD:\?.+\}$/);
+    expect(service('mongo').command ?? []).not.toContain('--noauth');
+  });
+
+  it('gives no variable a non-empty default: a committed credential would protect nothing', () => {
+    const text = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
+    const defaulted = [...text.matchAll(REFERENCE)].filter(([, , kind, rest]) => kind === '-' && rest !== '');
+    expect(defaulted.map(([reference]) => reference)).toEqual([]);
   });
 
   it('starts the worker and the API only after setup has succeeded', () => {
