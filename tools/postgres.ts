@@ -206,10 +206,15 @@ export async function startPostgres(options: PostgresOptions): Promise<Postgres>
     binDir,
     server: await start(),
     async query(database, sql) {
-      const result = await run(path.join(binDir, 'psql'), [...psqlArgs(database), '-v', 'ON_ERROR_STOP=1', '-tAc', sql], {
-        env,
-      });
-      if (result.code !== 0) throw new Error(`psql on ${database} failed (exit ${result.code}): ${result.output.trim()}`);
+      const result = await run(
+        path.join(binDir, 'psql'),
+        [...psqlArgs(database), '-v', 'ON_ERROR_STOP=1', '-tAc', sql],
+        {
+          env,
+        },
+      );
+      if (result.code !== 0)
+        throw new Error(`psql on ${database} failed (exit ${result.code}): ${result.output.trim()}`);
       return result.output.trim();
     },
     stop: () => postgres.server.stop(30_000),

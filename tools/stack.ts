@@ -219,7 +219,11 @@ export async function startStack(requested: Config, options: StackOptions = {}):
         : undefined,
     ]);
     if (stack.cluster) stack.temporal = stack.cluster.processes.get('frontend');
-    const temporalKind = !config.temporal.embedded ? 'cluster' : stack.cluster ? 'cluster started' : 'dev server started';
+    const temporalKind = !config.temporal.embedded
+      ? 'cluster'
+      : stack.cluster
+        ? 'cluster started'
+        : 'dev server started';
     log(`[stack] Temporal ${temporalKind} at ${config.temporal.address}`);
     log(`[stack] MongoDB wire ${config.mongo.embedded ? '(FerretDB) started' : 'server'} at ${config.mongo.url}`);
 

@@ -4,7 +4,7 @@ import { Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
 import { ensureNamespace } from '../src/temporal/setup';
 import { type ClusterBinaries, ensureClusterBinaries, temporalPostgresSchemaDirs } from './binaries';
-import { freePort } from './ports';
+import { freePort, freePortBelow32768 } from './ports';
 import { type Postgres, startPostgres } from './postgres';
 import { type ManagedProcess, portIsOpen, readyOrStopped, startProcess, waitUntilReady } from './process';
 
@@ -239,8 +239,18 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   const frontendAddress = `${host}:${options.frontendPort}`;
   const uiUrl = `http://${host}:${options.uiPort}`;
   const processes = new Map<string, ManagedProcess>();
-  const commands = new Map<string, { binary: string; args: string[]; ready: (proc: ManagedProcess) => Promise<void> }>();
+  const commands = new Map<
+    string,
+    { binary: string; args: string[]; ready: (proc: ManagedProcess) => Promise<void> }
+  >();
 
+  for (const [what, port, envVar] of [
+    ['the Temporal frontend', options.frontendPort, 'TEMPORAL_PORT'],
+    ['the Temporal Web UI', options.uiPort, 'TEMPORAL_UI_PORT'],
+  ] as const) {
+    if (await portIsOpen(host, port))
+      throw new Error(`${host}:${port}, ${what}'s port, is already in use: stop whatever holds it, or set ${envVar}`);
+  }
   const postgres = await startPostgres({ dir: path.join(options.dir, 'postgres'), logDir: options.logDir, log });
   const stop = async () => {
     // The UI and the frontend first (no new calls), then the rest, PostgreSQL last.
@@ -254,7 +264,8 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
 
     const ports = async (grpcPort?: number): Promise<ServicePorts> => ({
       grpcPort: grpcPort ?? (await freePort()),
-      membershipPort: await freePort(),
+      // Kept in a SMALLINT column of the membership table: below 32768 (tools/ports.ts).
+      membershipPort: await freePortBelow32768(),
       metricsPort: await freePort(),
     });
     const shared = {

@@ -70,10 +70,12 @@ function sql(database: string, statement: string): string {
   });
 
   it('runs frontend, matching, worker and two history hosts as processes of their own, sharing the shards', () => {
-    // Roles as the server numbers them: 1 frontend, 2 history, 3 matching, 4 worker (internal).
+    // Roles as the server numbers them: 1 frontend, 2 history, 3 matching, 4 worker (internal). A host is live
+    // while it heartbeats (every 10 s or so); the server itself counts one as gone after 20 s without.
     const live = sql(
       'temporal',
-      "SELECT role, count(*) FROM cluster_membership WHERE record_expiry > now() AT TIME ZONE 'UTC' GROUP BY role ORDER BY role",
+      'SELECT role, count(*) FROM cluster_membership ' +
+        "WHERE last_heartbeat > now() AT TIME ZONE 'UTC' - interval '20 seconds' GROUP BY role ORDER BY role",
     );
     expect(live.split('\n')).toEqual(['1|1', `2|${HISTORY_HOSTS}`, '3|1', '4|1']);
     // Every shard is owned, by one of the two history hosts, and both own some (the owner's address is in the
