@@ -202,22 +202,24 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     if (config.temporal.embedded && !clusterBinaries) binaries.temporal = await ensureBinary(temporalSpec, log);
     if (config.mongo.embedded) binaries.ferretdb = await ensureBinary(ferretdbSpec, log);
     const { host: temporalHost, port: temporalPort } = splitHostPort(config.temporal.address);
-    [stack.temporal, stack.ferretdb, stack.cluster] = await Promise.all([
-      binaries.temporal ? startTemporalDevServer(config, binaries.temporal) : undefined,
-      binaries.ferretdb ? startFerretdb(config, binaries.ferretdb) : undefined,
-      clusterBinaries
-        ? startTemporalCluster({
-            dir: path.join(config.dataDir, 'temporal-cluster'),
-            logDir: path.join(config.dataDir, 'logs'),
-            host: temporalHost,
-            frontendPort: temporalPort,
-            uiPort: config.temporal.uiPort,
-            namespace: config.temporal.namespace,
-            binaries: clusterBinaries,
-            log,
-          })
-        : undefined,
+    // Settled, not raced: when one server fails to start, the others are up (or failed) before the stack stops
+    // them, none is left running unseen.
+    const started = await Promise.allSettled([
+      binaries.temporal && startTemporalDevServer(config, binaries.temporal).then((proc) => (stack.temporal = proc)),
+      binaries.ferretdb && startFerretdb(config, binaries.ferretdb).then((proc) => (stack.ferretdb = proc)),
+      clusterBinaries &&
+        startTemporalCluster({
+          dir: path.join(config.dataDir, 'temporal-cluster'),
+          logDir: path.join(config.dataDir, 'logs'),
+          host: temporalHost,
+          frontendPort: temporalPort,
+          uiPort: config.temporal.uiPort,
+          namespace: config.temporal.namespace,
+          binaries: clusterBinaries,
+          log,
+        }).then((cluster) => (stack.cluster = cluster)),
     ]);
+    for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
     if (stack.cluster) stack.temporal = stack.cluster.processes.get('frontend');
     const temporalKind = !config.temporal.embedded
       ? 'cluster'
