@@ -1,7 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../src/paths';
 import { freePort } from './ports';
 import { type ManagedProcess, readyOrStopped, startProcess, waitUntilReady } from './process';
 
@@ -80,10 +91,30 @@ function run(
   });
 }
 
+/**
+ * Run as root, the server runs as the postgres account, which must be able to enter every folder above its data
+ * directory. The data dirs of the stack are created owner-only (the vault key lives there), so the folders from
+ * `dir` up that lie inside the checkout or inside `dataRoot` are made enterable by others (o+x: enter a known
+ * name, never list); folders elsewhere are left alone, and initdb's error then names the one in the way.
+ */
+function openPathTo(dir: string, dataRoot: string | undefined): void {
+  const inside = (folder: string, root: string) => {
+    const relative = path.relative(root, folder);
+    return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  };
+  for (let folder = path.resolve(dir); folder !== path.dirname(folder); folder = path.dirname(folder)) {
+    if (!inside(folder, projectRoot) && !(dataRoot && inside(folder, path.resolve(dataRoot)))) break;
+    const mode = statSync(folder).mode;
+    if ((mode & 0o001) === 0) chmodSync(folder, (mode & 0o7777) | 0o001);
+  }
+}
+
 export interface PostgresOptions {
   /** Holds the data directory (`data/`) and the superuser's password (`password`, readable by its owner only). */
   dir: string;
   logDir: string;
+  /** The run's data dir: run as root, the folders down to `dir` inside it may be made enterable (openPathTo). */
+  dataRoot?: string;
   /** Default: a free one. Never 5432, the system cluster's. */
   port?: number;
   log?: (line: string) => void;
@@ -154,9 +185,9 @@ export async function startPostgres(options: PostgresOptions): Promise<Postgres>
   const binDir = findPostgresBinDir();
   const dataDir = path.join(options.dir, 'data');
   const passwordFile = path.join(options.dir, 'password');
-  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-  // The postgres account must be able to reach its data directory below this one.
-  if (serverAccount()) chmodSync(options.dir, 0o711);
+  mkdirSync(options.dir, { recursive: true });
+  chmodSync(options.dir, 0o700);
+  if (serverAccount()) openPathTo(options.dir, options.dataRoot);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     rmSync(dataDir, { recursive: true, force: true });
     await initialize(binDir, dataDir, passwordFile, log);

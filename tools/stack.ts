@@ -210,6 +210,7 @@ export async function startStack(requested: Config, options: StackOptions = {}):
       clusterBinaries &&
         startTemporalCluster({
           dir: path.join(config.dataDir, 'temporal-cluster'),
+          dataRoot: config.dataDir,
           logDir: path.join(config.dataDir, 'logs'),
           host: temporalHost,
           frontendPort: temporalPort,

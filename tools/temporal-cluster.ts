@@ -26,6 +26,8 @@ export type ClusterServiceName = 'frontend' | 'matching' | 'worker' | `history-$
 export interface TemporalClusterOptions {
   /** Everything the cluster keeps: PostgreSQL's data, the generated configs. */
   dir: string;
+  /** The run's data dir, which holds `dir` (tools/postgres.ts opens the way down to PostgreSQL's data in it). */
+  dataRoot?: string;
   logDir: string;
   host?: string;
   /** The frontend's gRPC port: where SettleFlow and the admin commands connect. */
@@ -251,7 +253,12 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     if (await portIsOpen(host, port))
       throw new Error(`${host}:${port}, ${what}'s port, is already in use: stop whatever holds it, or set ${envVar}`);
   }
-  const postgres = await startPostgres({ dir: path.join(options.dir, 'postgres'), logDir: options.logDir, log });
+  const postgres = await startPostgres({
+    dir: path.join(options.dir, 'postgres'),
+    dataRoot: options.dataRoot,
+    logDir: options.logDir,
+    log,
+  });
   const stop = async () => {
     // The UI and the frontend first (no new calls), then the rest, PostgreSQL last.
     await Promise.all(['ui', 'frontend'].map((name) => processes.get(name)?.stop()));
@@ -313,7 +320,13 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
         // No authorizer yet: with mTLS (later) the frontend's TLS config decides who may call.
         args: ['--root', dir, '--config', '.', '--env', 'cluster', '--allow-no-auth', 'start', '--service', service],
         ready: (proc) =>
-          waitUntilReady(proc, `Temporal ${name}`, () => portIsOpen(host, own.grpcPort), 180_000).then(async () => {
+          // The internal worker serves no gRPC: it is up once its membership listener is.
+          waitUntilReady(
+            proc,
+            `Temporal ${name}`,
+            () => portIsOpen(host, service === 'worker' ? own.membershipPort : own.grpcPort),
+            180_000,
+          ).then(async () => {
             if (service !== 'frontend') return;
             await waitUntilReady(proc, 'Temporal frontend', async () => {
               const connection = await Connection.connect({ address: frontendAddress, connectTimeout: '2s' });
