@@ -190,7 +190,8 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     },
     async stop() {
       // Apps first, so nothing is mid-call when the servers go away; servers in parallel after that.
-      await Promise.all([stack.api, stack.worker, ...stack.moreApis, ...stack.moreWorkers].map((proc) => proc?.stop()));
+      const apps = [stack.api, stack.worker, ...stack.moreApis, ...stack.moreWorkers];
+      await Promise.all(apps.flatMap((proc) => (proc ? [proc.stop()] : [])));
       await Promise.all([stack.cluster ? stack.cluster.stop() : stack.temporal?.stop(), stack.ferretdb?.stop()]);
     },
   };
@@ -205,20 +206,23 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     // Settled, not raced: when one server fails to start, the others are up (or failed) before the stack stops
     // them, none is left running unseen.
     const started = await Promise.allSettled([
-      binaries.temporal && startTemporalDevServer(config, binaries.temporal).then((proc) => (stack.temporal = proc)),
-      binaries.ferretdb && startFerretdb(config, binaries.ferretdb).then((proc) => (stack.ferretdb = proc)),
-      clusterBinaries &&
-        startTemporalCluster({
-          dir: path.join(config.dataDir, 'temporal-cluster'),
-          dataRoot: config.dataDir,
-          logDir: path.join(config.dataDir, 'logs'),
-          host: temporalHost,
-          frontendPort: temporalPort,
-          uiPort: config.temporal.uiPort,
-          namespace: config.temporal.namespace,
-          binaries: clusterBinaries,
-          log,
-        }).then((cluster) => (stack.cluster = cluster)),
+      binaries.temporal
+        ? startTemporalDevServer(config, binaries.temporal).then((proc) => (stack.temporal = proc))
+        : undefined,
+      binaries.ferretdb ? startFerretdb(config, binaries.ferretdb).then((proc) => (stack.ferretdb = proc)) : undefined,
+      clusterBinaries
+        ? startTemporalCluster({
+            dir: path.join(config.dataDir, 'temporal-cluster'),
+            dataRoot: config.dataDir,
+            logDir: path.join(config.dataDir, 'logs'),
+            host: temporalHost,
+            frontendPort: temporalPort,
+            uiPort: config.temporal.uiPort,
+            namespace: config.temporal.namespace,
+            binaries: clusterBinaries,
+            log,
+          }).then((cluster) => (stack.cluster = cluster))
+        : undefined,
     ]);
     for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
     if (stack.cluster) stack.temporal = stack.cluster.processes.get('frontend');

@@ -261,7 +261,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
   });
   const stop = async () => {
     // The UI and the frontend first (no new calls), then the rest, PostgreSQL last.
-    await Promise.all(['ui', 'frontend'].map((name) => processes.get(name)?.stop()));
+    await Promise.all(['ui', 'frontend'].map((name) => processes.get(name)?.stop() ?? Promise.resolve()));
     await Promise.all([...processes.entries()].map(([, proc]) => proc.stop()));
     await postgres.stop();
   };
