@@ -234,6 +234,31 @@ async function prepareSchema(
   }
 }
 
+/**
+ * The history hosts own every shard between them (each shard's record names its owner's address): until then a
+ * workflow of an unowned shard cannot start. Also a way to see the shards move after a history host is lost.
+ */
+export async function shardOwners(postgres: Postgres, host = '127.0.0.1'): Promise<Map<string, number>> {
+  const address = `${host.replace(/[^0-9a-zA-Z]/g, (c) => `\\${c}`)}:[0-9]+`;
+  const rows = await postgres.query(
+    DATABASES.main,
+    `SELECT substring(encode(data, 'escape') from '${address}'), count(*) FROM shards GROUP BY 1`,
+  );
+  const owners = new Map<string, number>();
+  for (const line of rows.split('\n').filter(Boolean)) {
+    const [owner, count] = line.split('|');
+    owners.set(owner ?? '', Number(count));
+  }
+  return owners;
+}
+
+async function waitForShards(postgres: Postgres, host: string, hosts: string[]): Promise<void> {
+  await waitUntilReady(undefined, `${NUM_HISTORY_SHARDS} history shards owned by ${hosts.join(' and ')}`, async () => {
+    const owners = await shardOwners(postgres, host);
+    return hosts.reduce((sum, owner) => sum + (owners.get(owner) ?? 0), 0) === NUM_HISTORY_SHARDS;
+  });
+}
+
 export async function startTemporalCluster(options: TemporalClusterOptions): Promise<TemporalCluster> {
   const log = options.log ?? ((line: string) => console.log(line));
   const host = options.host ?? '127.0.0.1';
@@ -362,9 +387,19 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       await readyOrStopped(proc, () => command.ready(proc));
     };
 
+    // The previous run's hosts are gone (this PostgreSQL is the cluster's own, and nothing of it runs yet), but
+    // their membership rows would count as live for 20 s after their last heartbeat: a quick restart would put
+    // dead hosts in the ring and give them shards. Forget them.
+    await postgres.query(DATABASES.main, 'DELETE FROM cluster_membership');
+
     // All services at once: each waits in membership for the others it needs.
     const started = Date.now();
     await Promise.all(services.map(({ name }) => launch(name)));
+    await waitForShards(
+      postgres,
+      host,
+      historyHosts.map((ports) => `${host}:${ports.grpcPort}`),
+    );
     // The namespace Temporal's tools open by default (the server's own auto-setup image creates it too).
     const connection = await Connection.connect({ address: frontendAddress, connectTimeout: '10s' });
     try {
