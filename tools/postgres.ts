@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -9,8 +9,10 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../src/paths';
 import { freePort } from './ports';
@@ -109,6 +111,32 @@ function openPathTo(dir: string, dataRoot: string | undefined): void {
   }
 }
 
+/** Whether every folder from the root down to `dir` lets others enter it (the postgres account is an other). */
+function enterableByOthers(dir: string): boolean {
+  for (let folder = path.resolve(dir); ; folder = path.dirname(folder)) {
+    if ((statSync(folder).mode & 0o001) === 0) return false;
+    if (folder === path.dirname(folder)) return true;
+  }
+}
+
+/**
+ * Where PostgreSQL's data directory lives: `<dir>/data`, unless (run as root) the postgres account cannot reach it
+ * because a folder above the checkout is owner-only (a checkout in root's home): then in a folder of its own under
+ * the system's temporary folder, named after `dir`, with `<dir>/data` a symbolic link to it.
+ */
+function dataDirFor(dir: string): string {
+  const home = path.join(dir, 'data');
+  if (!serverAccount() || enterableByOthers(dir)) return home;
+  const outside = path.join(
+    os.tmpdir(),
+    `settleflow-postgres-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`,
+  );
+  mkdirSync(outside, { recursive: true });
+  chmodSync(outside, 0o711);
+  if (!existsSync(home)) symlinkSync(path.join(outside, 'data'), home);
+  return path.join(outside, 'data');
+}
+
 export interface PostgresOptions {
   /** Holds the data directory (`data/`) and the superuser's password (`password`, readable by its owner only). */
   dir: string;
@@ -183,11 +211,11 @@ async function initialize(binDir: string, dataDir: string, passwordFile: string,
 export async function startPostgres(options: PostgresOptions): Promise<Postgres> {
   const log = options.log ?? ((line: string) => console.log(line));
   const binDir = findPostgresBinDir();
-  const dataDir = path.join(options.dir, 'data');
   const passwordFile = path.join(options.dir, 'password');
   mkdirSync(options.dir, { recursive: true });
   chmodSync(options.dir, 0o700);
   if (serverAccount()) openPathTo(options.dir, options.dataRoot);
+  const dataDir = dataDirFor(options.dir);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
     rmSync(dataDir, { recursive: true, force: true });
     await initialize(binDir, dataDir, passwordFile, log);
