@@ -24,6 +24,14 @@ export const TEMPORAL_CLI_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 // Later tags carry a `replace` directive in their go.mod and cannot be `go install`ed.
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const STRIPE_MOCK_MODULE = 'github.com/stripe/stripe-mock';
+/**
+ * The production-shaped cluster (tools/temporal-cluster.ts): the Temporal server of the same version the CLI's dev
+ * server embeds, its SQL schema tool, and the standalone Web UI server of the version the CLI embeds.
+ */
+export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
+export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
+export const TEMPORAL_UI_SERVER_MODULE = 'github.com/temporalio/ui-server/v2';
+export const TEMPORAL_UI_SERVER_VERSION = 'v2.42.1';
 export const STRIPE_MOCK_VERSION = 'v0.203.0';
 
 import { projectRoot } from '../src/paths';
@@ -136,6 +144,48 @@ function goInstalledSpec(name: string, module: string, version: string, buildFla
 
 export const temporalSpec: BinarySpec = goInstalledSpec('temporal', TEMPORAL_CLI_MODULE, TEMPORAL_CLI_VERSION);
 
+/** The Temporal server; one binary runs any of its services (`start --service history`, …). */
+export const temporalServerSpec: BinarySpec = goInstalledSpec(
+  'temporal-server',
+  `${TEMPORAL_SERVER_MODULE}/cmd/server`,
+  TEMPORAL_SERVER_VERSION,
+);
+
+/** `temporal-sql-tool`: creates the server's databases and sets up or upgrades their schema. */
+export const temporalSqlToolSpec: BinarySpec = goInstalledSpec(
+  'temporal-sql-tool',
+  `${TEMPORAL_SERVER_MODULE}/cmd/tools/sql`,
+  TEMPORAL_SERVER_VERSION,
+);
+
+/** The Temporal Web UI as a server of its own (its assets are embedded in the module), pointed at any frontend. */
+export const temporalUiServerSpec: BinarySpec = goInstalledSpec(
+  'temporal-ui-server',
+  `${TEMPORAL_UI_SERVER_MODULE}/cmd/server`,
+  TEMPORAL_UI_SERVER_VERSION,
+);
+
+/** Where the Go module cache holds a module's source (downloading it, checked against the checksum database, if needed). */
+export function goModuleDir(module: string, version: string): string {
+  const go = findGo();
+  const info = JSON.parse(capture(go, ['mod', 'download', '-json', `${module}@${version}`], projectRoot, goEnv())) as {
+    Dir?: string;
+    Error?: string;
+  };
+  if (!info.Dir)
+    throw new Error(`go mod download ${module}@${version} gave no source folder: ${info.Error ?? 'no error given'}`);
+  return info.Dir;
+}
+
+/**
+ * The versioned schema folders the server module ships for PostgreSQL (v12 and later): `temporal` for the main
+ * store, `visibility` for SQL visibility. `temporal-sql-tool update-schema` applies them in version order.
+ */
+export function temporalPostgresSchemaDirs(): { temporal: string; visibility: string } {
+  const root = path.join(goModuleDir(TEMPORAL_SERVER_MODULE, TEMPORAL_SERVER_VERSION), 'schema', 'postgresql', 'v12');
+  return { temporal: path.join(root, 'temporal', 'versioned'), visibility: path.join(root, 'visibility', 'versioned') };
+}
+
 /**
  * stripe-mock learns its version from the linker (its releases are built that way; a `go install` says "master"):
  * set here, its log and its Stripe-Mock-Version response header name the version we pinned.
@@ -151,15 +201,8 @@ export const stripeMockSpec: BinarySpec = goInstalledSpec('stripe-mock', STRIPE_
  * …) to the one instance stripe-mock answers with, the request's own fields copied in.
  */
 export function stripeMockBundledFixtures(): { resources: Record<string, Record<string, unknown>> } {
-  const go = findGo();
-  const info = JSON.parse(
-    capture(go, ['mod', 'download', '-json', `${STRIPE_MOCK_MODULE}@${STRIPE_MOCK_VERSION}`], projectRoot, goEnv()),
-  ) as { Dir?: string; Error?: string };
-  if (!info.Dir)
-    throw new Error(
-      `go mod download ${STRIPE_MOCK_MODULE}@${STRIPE_MOCK_VERSION} gave no source folder: ${info.Error ?? 'no error given'}`,
-    );
-  return JSON.parse(readFileSync(path.join(info.Dir, 'embedded', 'openapi', 'fixtures3.json'), 'utf8')) as {
+  const dir = goModuleDir(STRIPE_MOCK_MODULE, STRIPE_MOCK_VERSION);
+  return JSON.parse(readFileSync(path.join(dir, 'embedded', 'openapi', 'fixtures3.json'), 'utf8')) as {
     resources: Record<string, Record<string, unknown>>;
   };
 }
@@ -338,4 +381,19 @@ export async function ensureAllBinaries(log?: (line: string) => void): Promise<B
   const ferretdb = await ensureBinary(ferretdbSpec, log);
   const stripeMock = await ensureBinary(stripeMockSpec, log);
   return { temporal, ferretdb, stripeMock };
+}
+
+export interface ClusterBinaries {
+  server: string;
+  sqlTool: string;
+  uiServer: string;
+}
+
+/** The binaries of the production-shaped cluster profile (`npm run start:cluster`, SETTLEFLOW_STACK=cluster). */
+export async function ensureClusterBinaries(log?: (line: string) => void): Promise<ClusterBinaries> {
+  // The schema tool shares nearly all its packages with the server: built second, it comes from Go's build cache.
+  const server = await ensureBinary(temporalServerSpec, log);
+  const sqlTool = await ensureBinary(temporalSqlToolSpec, log);
+  const uiServer = await ensureBinary(temporalUiServerSpec, log);
+  return { server, sqlTool, uiServer };
 }

@@ -1,11 +1,18 @@
-import { ensureAllBinaries } from './binaries';
+import { ensureAllBinaries, ensureClusterBinaries } from './binaries';
 
 // `npm run servers:build`: builds (or confirms up to date) the Go-built Temporal CLI, FerretDB launcher and
-// stripe-mock (the tests' Stripe API simulator).
-ensureAllBinaries().then(
-  (paths) => console.log(`[build] ready: ${paths.temporal}, ${paths.ferretdb}, ${paths.stripeMock}`),
-  (err: unknown) => {
-    console.error(`[build] ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+// stripe-mock (the tests' Stripe API simulator), then the cluster profile's Temporal server, schema tool and Web UI
+// server (tools/temporal-cluster.ts).
+async function main(): Promise<void> {
+  const started = Date.now();
+  const paths = await ensureAllBinaries();
+  console.log(`[build] ready: ${paths.temporal}, ${paths.ferretdb}, ${paths.stripeMock}`);
+  const cluster = await ensureClusterBinaries();
+  console.log(`[build] cluster profile ready: ${cluster.server}, ${cluster.sqlTool}, ${cluster.uiServer}`);
+  console.log(`[build] all servers ready in ${Math.round((Date.now() - started) / 1000)}s`);
+}
+
+main().catch((err: unknown) => {
+  console.error(`[build] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

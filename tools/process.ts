@@ -23,6 +23,11 @@ export function startProcess(
     cwd?: string;
     /** Only stderr goes to the log, for a program that writes what must not be kept (card data) to stdout. */
     discardStdout?: boolean;
+    /** Run as this user and group (PostgreSQL refuses to run as root: tools/postgres.ts). */
+    uid?: number;
+    gid?: number;
+    /** The signal of a gentle stop; default SIGTERM (PostgreSQL's fast shutdown is SIGINT). */
+    stopSignal?: NodeJS.Signals;
   },
 ): ManagedProcess {
   mkdirSync(options.logDir, { recursive: true });
@@ -31,6 +36,8 @@ export function startProcess(
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
+    uid: options.uid,
+    gid: options.gid,
     stdio: ['ignore', options.discardStdout ? 'ignore' : 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log, { end: false });
@@ -53,7 +60,7 @@ export function startProcess(
     exited,
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
+      child.kill(options.stopSignal ?? 'SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);

@@ -1,26 +1,53 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, configToEnv, displayMongoUrl, TEMPORAL_CONNECTION_VARIABLES } from '../src/config';
-import { ensureBinary, ferretdbSpec, projectRoot, temporalSpec } from './binaries';
-import { type ManagedProcess, readyOrStopped, startProcess, waitUntilReady } from './process';
+import { ensureBinary, ensureClusterBinaries, ferretdbSpec, projectRoot, temporalSpec } from './binaries';
+import { freePort } from './ports';
+import { type ManagedProcess, readyOrStopped, splitHostPort, startProcess, waitUntilReady } from './process';
 import { prepareTemporal, startFerretdb, startTemporalDevServer } from './servers';
+import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
+
+/**
+ * Which Temporal the embedded stack runs: `dev`, the CLI's single-process dev server on SQLite; `cluster`, the
+ * production-shaped cluster of tools/temporal-cluster.ts (separate frontend, matching, worker and two history
+ * processes on PostgreSQL). Either way a configured TEMPORAL_ADDRESS is used as it is and nothing is started.
+ */
+export type StackProfile = 'dev' | 'cluster';
+
+/** The profile named by SETTLEFLOW_STACK (default dev): how `npm test` and the benchmarks are pointed at the cluster. */
+export function stackProfileFromEnv(env: Record<string, string | undefined> = process.env): StackProfile {
+  const raw = env.SETTLEFLOW_STACK?.trim() || 'dev';
+  if (raw !== 'dev' && raw !== 'cluster') throw new Error(`SETTLEFLOW_STACK must be dev or cluster, got "${raw}"`);
+  return raw;
+}
 
 /**
  * The whole local system, started by the same code for `npm start`, the test suite and the benchmarks:
- * Temporal dev server and FerretDB (unless configured servers are given), then the worker and the API as
- * child processes of their own, so each can be killed and restarted on its own.
+ * Temporal (dev server or cluster) and FerretDB (unless configured servers are given), then the worker and the API
+ * as child processes of their own, so each can be killed and restarted on its own.
  */
 export interface Stack {
   config: Config;
+  profile: StackProfile;
+  /** The dev server's process (dev profile); the cluster's frontend process (cluster profile). */
   temporal?: ManagedProcess;
+  /** The cluster profile's Temporal: every service process, PostgreSQL, the UI. */
+  cluster?: TemporalCluster;
   ferretdb?: ManagedProcess;
   worker?: ManagedProcess;
   api?: ManagedProcess;
   apiUrl: string;
+  /** Further worker and API processes beside the first (`replicas` > 1), and every API's URL, the first's first. */
+  moreWorkers: ManagedProcess[];
+  moreApis: ManagedProcess[];
+  apiUrls: string[];
   /** Starts (or restarts) the worker process; the returned promise resolves once it polls its task queue. */
   startWorker(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
   startApi(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
-  /** Stops an embedded server and starts it again on the same data (fault injection, upgrades). */
+  /**
+   * Stops an embedded server and starts it again on the same data (fault injection, upgrades). On the cluster
+   * profile `temporal` is its frontend; `stack.cluster.restartService` reaches every other process.
+   */
   restartServer(which: 'temporal' | 'ferretdb', downForMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -30,6 +57,10 @@ export interface StackOptions {
   apps?: boolean;
   /** Extra environment for the worker and API (e.g. short timeouts in tests). */
   appEnv?: Record<string, string>;
+  /** Default dev. */
+  profile?: StackProfile;
+  /** How many worker and API processes (each); default 1. The APIs after the first listen on free ports. */
+  replicas?: number;
   log?: (line: string) => void;
 }
 
@@ -113,15 +144,38 @@ export async function startApiProcess(
   return proc;
 }
 
+/**
+ * Namespace and search attributes. A fresh cluster learns of a new namespace in each service's namespace cache
+ * (refreshed every few seconds), so there the registration is retried until the whole of it went through.
+ */
+async function prepareTemporalWithRetry(config: Config, retry: boolean): Promise<string[]> {
+  const deadline = Date.now() + (retry ? 60_000 : 0);
+  const added = new Set<string>();
+  for (;;) {
+    try {
+      for (const name of await prepareTemporal(config)) added.add(name);
+      return [...added];
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
 export async function startStack(requested: Config, options: StackOptions = {}): Promise<Stack> {
   const config = localStackConfig(requested);
   const log = options.log ?? ((line: string) => console.log(line));
+  const profile = options.profile ?? 'dev';
   const binaries: { temporal?: string; ferretdb?: string } = {};
   const apiUrl = `http://${config.host}:${config.port}`;
 
   const stack: Stack = {
     config,
+    profile,
     apiUrl,
+    moreWorkers: [],
+    moreApis: [],
+    apiUrls: [apiUrl],
     async startWorker(extraEnv = {}) {
       await stack.worker?.stop();
       stack.worker = await startWorkerProcess(config, { ...options.appEnv, ...extraEnv });
@@ -133,6 +187,11 @@ export async function startStack(requested: Config, options: StackOptions = {}):
       return stack.api;
     },
     async restartServer(which, downForMs = 0) {
+      if (which === 'temporal' && stack.cluster) {
+        await stack.cluster.restartService('frontend', { downForMs });
+        stack.temporal = stack.cluster.processes.get('frontend');
+        return;
+      }
       const binary = binaries[which];
       if (!binary) throw new Error(`${which} is not embedded: nothing to restart`);
       await stack[which]?.stop();
@@ -142,34 +201,68 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     },
     async stop() {
       // Apps first, so nothing is mid-call when the servers go away; servers in parallel after that.
-      await Promise.all([stack.api?.stop(), stack.worker?.stop()]);
-      await Promise.all([stack.temporal?.stop(), stack.ferretdb?.stop()]);
+      const apps = [stack.api, stack.worker, ...stack.moreApis, ...stack.moreWorkers];
+      await Promise.all(apps.flatMap((proc) => (proc ? [proc.stop()] : [])));
+      await Promise.all([stack.cluster ? stack.cluster.stop() : stack.temporal?.stop(), stack.ferretdb?.stop()]);
     },
   };
 
   try {
     // Build sequentially (two Go builds at once are slower on two cores), then start both servers together.
-    if (config.temporal.embedded) binaries.temporal = await ensureBinary(temporalSpec, log);
+    const clusterBinaries =
+      config.temporal.embedded && profile === 'cluster' ? await ensureClusterBinaries(log) : undefined;
+    if (config.temporal.embedded && !clusterBinaries) binaries.temporal = await ensureBinary(temporalSpec, log);
     if (config.mongo.embedded) binaries.ferretdb = await ensureBinary(ferretdbSpec, log);
-    [stack.temporal, stack.ferretdb] = await Promise.all([
-      binaries.temporal ? startTemporalDevServer(config, binaries.temporal) : undefined,
-      binaries.ferretdb ? startFerretdb(config, binaries.ferretdb) : undefined,
+    const { host: temporalHost, port: temporalPort } = splitHostPort(config.temporal.address);
+    // Settled, not raced: when one server fails to start, the others are up (or failed) before the stack stops
+    // them, none is left running unseen.
+    const started = await Promise.allSettled([
+      binaries.temporal
+        ? startTemporalDevServer(config, binaries.temporal).then((proc) => (stack.temporal = proc))
+        : undefined,
+      binaries.ferretdb ? startFerretdb(config, binaries.ferretdb).then((proc) => (stack.ferretdb = proc)) : undefined,
+      clusterBinaries
+        ? startTemporalCluster({
+            dir: path.join(config.dataDir, 'temporal-cluster'),
+            dataRoot: config.dataDir,
+            logDir: path.join(config.dataDir, 'logs'),
+            host: temporalHost,
+            frontendPort: temporalPort,
+            uiPort: config.temporal.uiPort,
+            namespace: config.temporal.namespace,
+            binaries: clusterBinaries,
+            log,
+          }).then((cluster) => (stack.cluster = cluster))
+        : undefined,
     ]);
-    log(
-      `[stack] Temporal ${config.temporal.embedded ? 'dev server started' : 'cluster'} at ${config.temporal.address}`,
-    );
+    for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
+    if (stack.cluster) stack.temporal = stack.cluster.processes.get('frontend');
+    const temporalKind = !config.temporal.embedded
+      ? 'cluster'
+      : stack.cluster
+        ? 'cluster started'
+        : 'dev server started';
+    log(`[stack] Temporal ${temporalKind} at ${config.temporal.address}`);
     log(
       `[stack] MongoDB wire ${config.mongo.embedded ? '(FerretDB) started' : 'server'} at ${displayMongoUrl(config.mongo.url)}`,
     );
 
-    const added = await prepareTemporal(config);
+    const added = await prepareTemporalWithRetry(config, stack.cluster !== undefined);
     if (added.length > 0) log(`[stack] registered search attributes: ${added.join(', ')}`);
 
     if (options.apps !== false) {
+      const replicas = options.replicas ?? 1;
       await stack.startWorker();
-      log('[stack] worker polling');
+      for (let i = 2; i <= replicas; i++)
+        stack.moreWorkers.push(await startWorkerProcess(config, { ...options.appEnv }, `worker-${i}`));
+      log(`[stack] ${replicas === 1 ? 'worker' : `${replicas} workers`} polling`);
       await stack.startApi();
-      log(`[stack] API ready at ${apiUrl}`);
+      for (let i = 2; i <= replicas; i++) {
+        const port = await freePort();
+        stack.moreApis.push(await startApiProcess({ ...config, port }, { ...options.appEnv }, `api-${i}`));
+        stack.apiUrls.push(`http://${config.host}:${port}`);
+      }
+      log(`[stack] API ready at ${stack.apiUrls.join(', ')}`);
     }
     return stack;
   } catch (err) {

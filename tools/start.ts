@@ -1,16 +1,26 @@
+import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { ConfigError, displayMongoUrl, loadConfig } from '../src/config';
+import { projectRoot } from './binaries';
 import { ensureDemoMerchant } from './demo-merchant';
-import { startStack } from './stack';
+import { type Stack, stackProfileFromEnv, startStack } from './stack';
 
 /**
  * `npm start`: the whole system on embedded defaults (or on the servers named by TEMPORAL_ADDRESS and
  * MONGODB_URL), a demo sandbox merchant, and one banner with everything needed to send a first payment.
+ * `npm run start:cluster` (`--cluster`, or SETTLEFLOW_STACK=cluster): the same on the production-shaped Temporal
+ * cluster (tools/temporal-cluster.ts), with two workers and two APIs, its data in `.data/cluster` unless DATA_DIR
+ * says otherwise (the dev server's workflows and the cluster's must not share one MongoDB database).
  */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const profile = process.argv.includes('--cluster') ? 'cluster' : stackProfileFromEnv();
+  const config = loadConfig(
+    profile === 'cluster' && !process.env.DATA_DIR
+      ? { ...process.env, DATA_DIR: path.join(projectRoot, '.data', 'cluster') }
+      : process.env,
+  );
   const started = Date.now();
-  const stack = await startStack(config);
+  const stack = await startStack(config, { profile, replicas: profile === 'cluster' ? 2 : 1 });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -35,10 +45,10 @@ async function main(): Promise<void> {
   console.log(`
 SettleFlow is running (up in ${seconds}s). Ctrl-C stops everything; data stays in ${config.dataDir}.
 
-  API                 ${stack.apiUrl}   (POST /v1/payment/direct, /v1/refund/direct, /v1/status/direct)
+  API                 ${stack.apiUrls.join('   ')}   (POST /v1/payment/direct, /v1/refund/direct, /v1/status/direct)
   Temporal Web UI     ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows
   Temporal gRPC       ${config.temporal.address}   namespace ${config.temporal.namespace}
-  MongoDB wire        ${displayMongoUrl(config.mongo.url)}   database ${config.mongo.dbName}
+${clusterLines(stack)}  MongoDB wire        ${displayMongoUrl(config.mongo.url)}   database ${config.mongo.dbName}
   Logs                ${config.dataDir}/logs/
   Webhooks            ${webhookTargets}
 
@@ -53,6 +63,21 @@ Try it:
     -d Amount=1234 -d Uid=customer-42 -d Tid=order-$(date +%s) -d Email=jane@example.com \\
     -d CardNumber=4111111111111111 -d CardMonth=12 -d CardYear=2030 -d CardCVV=123
 `);
+}
+
+/** The cluster profile's processes, one line each: what runs where. */
+function clusterLines(stack: Stack): string {
+  const cluster = stack.cluster;
+  if (!cluster) return '';
+  const pids = [...cluster.processes.entries()].map(([name, proc]) => `${name} ${proc.child.pid}`).join(', ');
+  const workers = [stack.worker, ...stack.moreWorkers].map((proc) => proc?.child.pid).join(', ');
+  return (
+    `  Temporal cluster    processes (pid): ${pids}\n` +
+    `  PostgreSQL          ${cluster.postgres.host}:${cluster.postgres.port}   user ${cluster.postgres.user}, ` +
+    `databases temporal, temporal_visibility (pid ${cluster.postgres.server.child.pid}; ` +
+    `password in ${path.join(stack.config.dataDir, 'temporal-cluster', 'postgres', 'password')})\n` +
+    `  SettleFlow workers  pids ${workers}\n`
+  );
 }
 
 main().catch((err: unknown) => {

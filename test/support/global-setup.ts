@@ -1,6 +1,6 @@
 import { loadConfig } from '../../src/config';
 import { type StripeMock, startStripeMock } from '../../tools/servers';
-import { type Stack, startStack } from '../../tools/stack';
+import { type Stack, stackProfileFromEnv, startStack } from '../../tools/stack';
 import { testEnv } from './test-env';
 
 declare global {
@@ -19,14 +19,16 @@ export default async function globalSetup(): Promise<void> {
   const stripeMock = await startStripeMock({ dir: config.dataDir, log });
   let stack: Stack;
   try {
-    stack = await startStack(config, { log });
+    // SETTLEFLOW_STACK=cluster runs the suite on the production-shaped Temporal cluster (tools/temporal-cluster.ts),
+    // one worker and one API on it as on the dev server (the worker-crash tests stop "the" worker).
+    stack = await startStack(config, { log, profile: stackProfileFromEnv() });
   } catch (err) {
     // The teardown does not run after a failed setup.
     await stripeMock.stop();
     throw err;
   }
   process.stderr.write(
-    `[test] stack and stripe-mock up in ${((Date.now() - started) / 1000).toFixed(1)}s, data and logs in ${config.dataDir}\n`,
+    `[test] ${stack.profile} stack and stripe-mock up in ${((Date.now() - started) / 1000).toFixed(1)}s, data and logs in ${config.dataDir}\n`,
   );
   globalThis.settleflowTestStack = stack;
   globalThis.settleflowTestStripeMock = stripeMock;
@@ -37,5 +39,6 @@ export default async function globalSetup(): Promise<void> {
     ...config.vaultKeys.toEnv(),
     SETTLEFLOW_TEST_API_URL: stack.apiUrl,
     SETTLEFLOW_TEST_STRIPE_MOCK_URL: stripeMock.url,
+    ...(stack.cluster ? { SETTLEFLOW_TEST_POSTGRES_PORT: String(stack.cluster.postgres.port) } : {}),
   });
 }
