@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Config, ConfigError, configToEnv, loadConfig } from '../../src/config';
+import { problemsOf } from '../support/config-problems';
 import { localStackConfig } from '../../tools/stack';
 import { keyIdOf } from '../../src/keyring';
 
@@ -45,17 +46,6 @@ afterAll(() => {
 
 function env(overrides: Env = {}): Env {
   return { VAULT_KEY: vaultKey, DATA_DIR: path.join(tmp, 'data'), ...overrides };
-}
-
-/** The problems of the ConfigError that loadConfig throws; fails the test if it does not throw one. */
-function problemsOf(input: Env): string[] {
-  try {
-    loadConfig(input);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('loadConfig accepted the configuration');
 }
 
 describe('loadConfig defaults (README, what runs where)', () => {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import type { ConnectionOptions } from '@temporalio/client';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-import { ConfigError, configToEnv, displayMongoUrl, loadConfig } from '../../src/config';
+import { configToEnv, displayMongoUrl, loadConfig } from '../../src/config';
+import { problemsOf } from '../support/config-problems';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 import { type CertificateFiles, makeCertificates } from '../../tools/certificates';
 
@@ -39,16 +40,6 @@ function env(overrides: Env = {}): Env {
     TEMPORAL_ADDRESS: 'temporal.example:7233',
     ...overrides,
   };
-}
-
-function problemsOf(input: Env): string[] {
-  try {
-    loadConfig(input);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('loadConfig accepted the configuration');
 }
 
 const mtls = () => ({
