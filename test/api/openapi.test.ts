@@ -36,7 +36,7 @@ const validator = (apiPath: string, method = 'post', status = '200') => {
 
 beforeAll(async () => {
   stack = await connectToStack();
-  merchant = await newMerchant(stack);
+  merchant = await newMerchant(stack, { live: true });
 });
 afterAll(() => stack.close());
 
