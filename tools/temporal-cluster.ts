@@ -392,9 +392,19 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     // dead hosts in the ring and give them shards. Forget them.
     await postgres.query(DATABASES.main, 'DELETE FROM cluster_membership');
 
-    // All services at once: each waits in membership for the others it needs.
+    // On a fresh database the first service to start writes the cluster's metadata row; two starting at once race
+    // on that insert and the loser exits (seen in CI: history-2, duplicate key on cluster_metadata_info). So one
+    // service starts first, the others once the row is there; then each waits in membership for those it needs.
     const started = Date.now();
-    await Promise.all(services.map(({ name }) => launch(name)));
+    const [first, ...others] = services;
+    const firstUp = launch(first!.name);
+    firstUp.catch(() => undefined); // awaited below; a failure is reported there
+    await waitUntilReady(
+      processes.get(first!.name),
+      'the cluster metadata',
+      async () => Number(await postgres.query(DATABASES.main, 'SELECT count(*) FROM cluster_metadata_info')) > 0,
+    );
+    await Promise.all([firstUp, ...others.map(({ name }) => launch(name))]);
     await waitForShards(
       postgres,
       host,
