@@ -21,11 +21,8 @@ export const BILLING_FIELDS = {
   ClientIp: '203.0.113.7',
 };
 
-export const BILLING_CUSTOMER: CustomerDetails = {
-  email: 'jane@example.com',
-  description: 'Order 42',
-  customerId: 'cust-7',
-  cardOwner: 'Jane Doe',
+/** The billing part of those customer details: what a payment request's `billing` holds once validated. */
+export const BILLING_DETAILS = {
   firstname: 'Jane',
   lastname: 'Doe',
   address: '1 rue de la Paix',
@@ -36,4 +33,12 @@ export const BILLING_CUSTOMER: CustomerDetails = {
   birthDate: '1990-04-01',
   birthPlace: 'Lyon',
   clientIp: '203.0.113.7',
+};
+
+export const BILLING_CUSTOMER: CustomerDetails = {
+  email: 'jane@example.com',
+  description: 'Order 42',
+  customerId: 'cust-7',
+  cardOwner: 'Jane Doe',
+  ...BILLING_DETAILS,
 };

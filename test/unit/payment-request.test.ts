@@ -1,5 +1,5 @@
 import { customerDetails } from '../../src/epro/customer';
-import { BILLING_CUSTOMER, BILLING_FIELDS } from '../support/billing';
+import { BILLING_CUSTOMER, BILLING_DETAILS, BILLING_FIELDS } from '../support/billing';
 import { EproError } from '../../src/epro/errors';
 import { type AccountRules, validatePaymentRequest } from '../../src/epro/payment-request';
 
@@ -116,18 +116,7 @@ describe('the base request', () => {
         owner: 'Jane Doe',
         brand: 'visa',
       },
-      billing: {
-        firstname: 'Jane',
-        lastname: 'Doe',
-        address: '1 rue de la Paix',
-        zipCode: '75002',
-        city: 'Paris',
-        country: 'FRA',
-        phone: '+33 1 23 45 67 89',
-        birthDate: '1990-04-01',
-        birthPlace: 'Lyon',
-        clientIp: '203.0.113.7',
-      },
+      billing: BILLING_DETAILS,
       returnUrl: 'https://shop.example.com/return',
       callbackUrl: 'https://shop.example.com/webhook',
       threeDS: true,
