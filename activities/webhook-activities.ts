@@ -3,8 +3,6 @@ import { paymentResult, refundResult } from '../src/epro/result';
 import { fileDelivery, type WebhookEventDoc, webhookEvents } from '../src/store/webhook-attempts';
 import { deliverEvent, type WebhookDeps } from '../src/webhooks/deliver';
 
-export { deliverEvent, type Resolver, type WebhookDeps } from '../src/webhooks/deliver';
-
 function webhookBody(input: DeliverWebhookInput): string {
   const { payload } = input;
   const result =

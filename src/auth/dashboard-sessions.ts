@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { constantTimeEqual } from '../crypto';
+import { constantTimeEqual, sha256Hex } from '../crypto';
 import { dashboardSessions, type DashboardSessionDoc } from '../store/dashboard-sessions';
 import { type DashboardUserDoc, dashboardUsers, findDashboardUser } from '../store/dashboard-users';
 
@@ -14,8 +14,6 @@ export const SESSION_ABSOLUTE_MS = 12 * 3600_000;
 /** The idle clock is moved at most this often: one write a minute per active session, not one per request. */
 const TOUCH_EVERY_MS = 60_000;
 
-const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
-
 export interface ActiveSession {
   session: DashboardSessionDoc;
   user: DashboardUserDoc;
@@ -26,7 +24,7 @@ export async function createSession(db: Db, user: DashboardUserDoc): Promise<{ t
   const csrfToken = randomBytes(32).toString('base64url');
   const now = new Date();
   await dashboardSessions(db).insertOne({
-    _id: hashToken(token),
+    _id: sha256Hex(token),
     userId: user._id,
     merchantId: user.merchantId,
     csrfToken,
@@ -44,7 +42,7 @@ export async function createSession(db: Db, user: DashboardUserDoc): Promise<{ t
  */
 export async function resolveSession(db: Db, token: string | undefined): Promise<ActiveSession | undefined> {
   if (!token || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
-  const id = hashToken(token);
+  const id = sha256Hex(token);
   const session = await dashboardSessions(db).findOne({ _id: id });
   if (!session) return undefined;
   const now = Date.now();

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import type { Db } from 'mongodb';
 import type { Config } from '../config';
+import { sha256Hex } from '../crypto';
 import { hasKeys } from '../store/api-keys';
 import {
   type DashboardRole,
@@ -38,8 +39,6 @@ export interface DashboardUser {
 }
 
 export class DashboardUserError extends Error {}
-
-const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');
 
 export function checkPasswordStrength(password: string): string | undefined {
   if (password.length < PASSWORD_MIN_LENGTH) return `a password has at least ${PASSWORD_MIN_LENGTH} characters`;
@@ -86,7 +85,7 @@ export async function issuePasswordLink(db: Db, config: Pick<Config, 'publicBase
   const token = randomBytes(32).toString('base64url');
   const now = Date.now();
   await passwordTokens(db).insertOne({
-    _id: sha256(token),
+    _id: sha256Hex(token),
     userId: email.toLowerCase(),
     createdAt: new Date(now),
     expiresAt: new Date(now + PASSWORD_LINK_TTL_MS),
@@ -117,7 +116,7 @@ export async function redeemPasswordLink(db: Db, token: string, password: string
   const weak = checkPasswordStrength(password);
   if (weak) throw new DashboardUserError(weak);
   if (!/^[A-Za-z0-9_-]{16,128}$/.test(token)) return false;
-  const spent = await passwordTokens(db).findOneAndDelete({ _id: sha256(token) });
+  const spent = await passwordTokens(db).findOneAndDelete({ _id: sha256Hex(token) });
   if (!spent || spent.expiresAt.getTime() <= Date.now()) return false;
   const user = await findDashboardUser(db, spent.userId);
   if (!user || user.disabledAt) return false;
@@ -199,7 +198,7 @@ export class DashboardSignIn {
   }
 
   async signIn(email: string, password: string, address: string): Promise<SignInResult> {
-    const emailKey = sha256(email);
+    const emailKey = sha256Hex(email);
     if (await this.throttle.lockedOut(emailKey, address)) return { ok: false, reason: 'throttled' };
     const user = await findDashboardUser(this.db, email);
     const usable = user !== null && user.passwordHash !== null && !user.disabledAt;
