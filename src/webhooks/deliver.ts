@@ -123,14 +123,13 @@ async function sendSigned(
  */
 export async function sendTestEvent(
   deps: WebhookDeps,
-  merchantId: string,
+  merchant: MerchantDoc,
   mode: Mode,
   target: string,
 ): Promise<{ delivered: boolean; httpStatus?: number; durationMs: number; error?: string; deliveryId: string }> {
   const started = Date.now();
   const deliveryId = `evt_test_${randomBase62(20)}`;
   const body = JSON.stringify({ Code: 0, Event: 'TEST', Mode: mode, Date: new Date(started).toISOString() });
-  const merchant = await findMerchant(deps.db, merchantId);
   const { outcome } = await sendSigned(deps, merchant, mode, target, { event: 'TEST', deliveryId, body });
   return {
     delivered: outcome.delivered,

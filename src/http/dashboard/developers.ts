@@ -6,7 +6,6 @@ import { parseApiKey } from '../../auth/key-format';
 import { RateLimiterMongoById } from '../../auth/rate-limit-store';
 import type { Config } from '../../config';
 import { type ApiKeyDoc, apiKeys, keysOf } from '../../store/api-keys';
-import { findMerchant } from '../../store/merchants';
 import { sendTestEvent } from '../../webhooks/deliver';
 import { refuse } from './errors';
 import { optionalHours, readJsonObject } from './json';
@@ -54,10 +53,9 @@ export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; 
   router.get('/developers', async (ctx) => {
     const now = Date.now();
     const keys = await keysOf(db, ctx.state.owner.merchantId, ctx.state.owner.mode);
-    const merchant = await findMerchant(db, ctx.state.owner.merchantId);
     ctx.body = {
       keys: keys.map((k) => keyInfo(k, now)),
-      webhookSecrets: (merchant?.webhookSecrets ?? []).map((s) => ({
+      webhookSecrets: ctx.state.merchant.webhookSecrets.map((s) => ({
         id: s.id,
         createdAt: s.createdAt.toISOString(),
         expiresAt: s.expiresAt?.toISOString() ?? null,
@@ -105,7 +103,7 @@ export function developerRoutes(router: Router<DashboardState>, deps: { db: Db; 
         throw refuse.tooManyAttempts(`at most ${TEST_EVENTS_PER_MINUTE} test events a minute`);
       throw err;
     }
-    const sent = await sendTestEvent({ db, config }, ctx.state.owner.merchantId, ctx.state.owner.mode, body.url);
+    const sent = await sendTestEvent({ db, config }, ctx.state.merchant, ctx.state.owner.mode, body.url);
     ctx.body = {
       ...(sent.httpStatus === undefined ? {} : { httpStatus: sent.httpStatus }),
       durationMs: sent.durationMs,

@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import type { Db } from 'mongodb';
-import { findMerchant } from '../../store/merchants';
 import { listPayments, type Owner } from '../../store/payment-listing';
 import type { PaymentDoc } from '../../store/payment-records';
 import { refuse } from './errors';
@@ -45,8 +44,7 @@ export function overviewRoutes(router: Router<DashboardState>, db: Db): void {
     const days = rawDays === undefined ? 14 : Number(rawDays);
     if (days < 1 || days > 90) throw refuse.invalid('days must be from 1 to 90');
     const owner = ctx.state.owner;
-    const merchant = await findMerchant(db, owner.merchantId);
-    if (!merchant) throw refuse.notFound();
+    const merchant = ctx.state.merchant;
 
     const today = new Date();
     today.setUTCHours(0, 0, 0, 0);

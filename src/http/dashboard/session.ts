@@ -20,7 +20,7 @@ import {
   redeemPasswordLink,
 } from '../../auth/dashboard-users';
 import type { Config } from '../../config';
-import { findMerchant } from '../../store/merchants';
+import { findMerchant, type MerchantDoc } from '../../store/merchants';
 import type { Mode } from '../../../workflows/vocabulary';
 import type { RequestState } from '../request-id';
 import { refuse } from './errors';
@@ -32,6 +32,8 @@ export interface DashboardState extends RequestState {
   auth: ActiveSession;
   /** The merchant and mode every query of a `/{mode}/…` route is built from. */
   owner: { merchantId: string; mode: Mode };
+  /** The session's merchant as `requireMode` read it for this request: the routes below use it, not a second read. */
+  merchant: MerchantDoc;
 }
 
 /**
@@ -86,6 +88,7 @@ export function requireMode(db: Db): Middleware<DashboardState> {
     // A merchant without live mode has no `/live` pages: not found, as the app's mode switch does not offer them.
     if (mode === 'live' && !(await hasLiveMode(db, merchant))) throw refuse.notFound();
     ctx.state.owner = { merchantId: merchant._id, mode };
+    ctx.state.merchant = merchant;
     await next();
   };
 }
