@@ -15,6 +15,7 @@ import {
 import { findReference } from '../src/store/references';
 import { ensureBinary, ferretdbSpec } from '../tools/binaries';
 import { readyOrStopped, startProcess, waitUntilReady } from '../tools/process';
+import { percentile } from './load';
 import { populateTo, type StoredPayment } from './populate';
 import { dashboardSection } from './report';
 import { freePort } from '../tools/ports';
@@ -56,10 +57,9 @@ export interface DashboardProbe {
 
 const DASHBOARD_SAMPLES = 40;
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return Math.round((sorted[Math.max(at, 0)] ?? 0) * 10) / 10;
+/** The load tool's percentile (bench/load.ts), to 0.1 ms. */
+function percentileMs(sorted: number[], p: number): number {
+  return Math.round(percentile(sorted, p) * 10) / 10;
 }
 
 function median(values: number[]): number {
@@ -253,7 +253,8 @@ export async function probeDashboard(db: Db, merchantId: string, stored: StoredP
       await run();
       samples.push(performance.now() - started);
     }
-    timings.push({ name, target, p50Ms: percentile(samples, 50), p95Ms: percentile(samples, 95) });
+    const sorted = [...samples].sort((a, b) => a - b);
+    timings.push({ name, target, p50Ms: percentileMs(sorted, 50), p95Ms: percentileMs(sorted, 95) });
   }
 
   const prefix = `test:${merchantId}:`;
