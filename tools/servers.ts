@@ -31,6 +31,19 @@ async function refuseBusyPort(what: string, host: string, port: number, envVar: 
   }
 }
 
+/** Dynamic config SettleFlow relies on, given to the dev server and to every service of the cluster profile. */
+export const TEMPORAL_DYNAMIC_CONFIG = {
+  // Update-with-start answers the payment request in one round trip.
+  'frontend.enableExecuteMultiOperation': true,
+  'frontend.enableUpdateWorkflowExecution': true,
+  // Every workflow and activity task a payment schedules is a transfer task of the dev server's single history
+  // shard, and the transfer queue is read at most 20 times a second by default: past ~5 payments/s each hop
+  // waited for the next read (~25–40 ms per task in the recorded histories, +150 ms per payment).
+  'history.transferProcessorMaxPollRPS': 1000,
+  // Search attributes added at runtime are usable at once, not after a cache refresh.
+  'system.forceSearchAttributesCacheRefreshOnRead': true,
+} as const;
+
 export async function startTemporalDevServer(config: Config, binary: string): Promise<ManagedProcess> {
   const { host, port } = splitHostPort(config.temporal.address);
   await refuseBusyPort('Temporal dev server', host, port, 'TEMPORAL_ADDRESS');
@@ -63,19 +76,10 @@ export async function startTemporalDevServer(config: Config, binary: string): Pr
       config.temporal.namespace,
       '--log-level',
       'warn',
-      // Update-with-start answers the payment request in one round trip.
-      '--dynamic-config-value',
-      'frontend.enableExecuteMultiOperation=true',
-      '--dynamic-config-value',
-      'frontend.enableUpdateWorkflowExecution=true',
-      // Every workflow and activity task a payment schedules is a transfer task of the dev server's single history
-      // shard, and the transfer queue is read at most 20 times a second by default: past ~5 payments/s each hop
-      // waited for the next read (~25–40 ms per task in the recorded histories, +150 ms per payment).
-      '--dynamic-config-value',
-      'history.transferProcessorMaxPollRPS=1000',
-      // Search attributes added at runtime are usable at once, not after a cache refresh.
-      '--dynamic-config-value',
-      'system.forceSearchAttributesCacheRefreshOnRead=true',
+      ...Object.entries(TEMPORAL_DYNAMIC_CONFIG).flatMap(([key, value]) => [
+        '--dynamic-config-value',
+        `${key}=${String(value)}`,
+      ]),
     ],
     { logDir: path.join(config.dataDir, 'logs') },
   );

@@ -7,6 +7,7 @@ import { type ClusterBinaries, ensureClusterBinaries, temporalPostgresSchemaDirs
 import { freePort, freePortBelow32768 } from './ports';
 import { type Postgres, startPostgres } from './postgres';
 import { type ManagedProcess, portIsOpen, readyOrStopped, startProcess, waitUntilReady } from './process';
+import { TEMPORAL_DYNAMIC_CONFIG } from './servers';
 
 /**
  * The cluster profile's Temporal: the server of the same version as the dev server, run as production runs it —
@@ -60,17 +61,9 @@ interface ServicePorts {
   metricsPort: number;
 }
 
-/** Dynamic config shared by every service: the same settings the dev server is given in tools/servers.ts. */
+/** Dynamic config shared by every service: the dev server's settings (TEMPORAL_DYNAMIC_CONFIG, tools/servers.ts). */
 function dynamicConfig(): Record<string, { value: unknown }[]> {
-  return {
-    // Update-with-start answers the payment request in one round trip.
-    'frontend.enableExecuteMultiOperation': [{ value: true }],
-    'frontend.enableUpdateWorkflowExecution': [{ value: true }],
-    // The transfer queue is read at most 20 times a second per shard by default (see tools/servers.ts).
-    'history.transferProcessorMaxPollRPS': [{ value: 1000 }],
-    // Search attributes added at runtime are usable at once, not after a cache refresh.
-    'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true }],
-  };
+  return Object.fromEntries(Object.entries(TEMPORAL_DYNAMIC_CONFIG).map(([key, value]) => [key, [{ value }]]));
 }
 
 function sqlStore(postgres: Postgres, databaseName: string, maxConns: number) {
