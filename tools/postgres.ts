@@ -58,8 +58,12 @@ export function findPostgresBinDir(): string {
  * PostgreSQL refuses to run as root. Run as root (CI, containers), the server and initdb run as the distribution's
  * `postgres` account instead, which must own the data directory; otherwise as whoever runs the stack.
  */
+let knownAccount: { uid: number; gid: number } | undefined;
+
+/** Looked up once per process: every start and restart asks, and the account does not change while we run. */
 function serverAccount(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
+  if (knownAccount) return knownAccount;
   const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
   const uid = id('-u');
   const gid = id('-g');
@@ -68,7 +72,8 @@ function serverAccount(): { uid: number; gid: number } | undefined {
       'PostgreSQL cannot run as root, and there is no `postgres` account to run it as (the distribution package ' +
         'creates one). Run the stack as an ordinary user, or create that account.',
     );
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  knownAccount = { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  return knownAccount;
 }
 
 function run(
