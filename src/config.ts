@@ -281,13 +281,22 @@ export const TEMPORAL_CONNECTION_VARIABLES = [
 type PemKind = 'certificate' | 'private key';
 
 /**
- * Reads and parses a PEM file named by `name`. Problems name the variable and the file, never what the file holds:
+ * Reads and parses the PEM file that the variable `name` set (`file`). Problems name the variable and the file, never what the file holds:
  * a private key must not reach a log through an error message.
  */
-function readPem(read: Reader, name: string, kind: 'certificate'): X509Certificate | undefined;
-function readPem(read: Reader, name: string, kind: 'private key'): KeyObject | undefined;
-function readPem(read: Reader, name: string, kind: PemKind): X509Certificate | KeyObject | undefined {
-  const file = read.optional(name);
+function readPem(
+  read: Reader,
+  name: string,
+  file: string | undefined,
+  kind: 'certificate',
+): X509Certificate | undefined;
+function readPem(read: Reader, name: string, file: string | undefined, kind: 'private key'): KeyObject | undefined;
+function readPem(
+  read: Reader,
+  name: string,
+  file: string | undefined,
+  kind: PemKind,
+): X509Certificate | KeyObject | undefined {
   if (file === undefined) return undefined;
   let pem: Buffer;
   try {
@@ -328,9 +337,9 @@ function loadTemporalTls(read: Reader, apiKey: Secret | undefined): TemporalTlsC
     );
     return undefined;
   }
-  readPem(read, 'TEMPORAL_TLS_CA', 'certificate');
-  const cert = readPem(read, 'TEMPORAL_TLS_CERT', 'certificate');
-  const key = readPem(read, 'TEMPORAL_TLS_KEY', 'private key');
+  readPem(read, 'TEMPORAL_TLS_CA', settings.caFile, 'certificate');
+  const cert = readPem(read, 'TEMPORAL_TLS_CERT', settings.clientCertFile, 'certificate');
+  const key = readPem(read, 'TEMPORAL_TLS_KEY', settings.clientKeyFile, 'private key');
   if ((tls.clientCertFile === undefined) !== (tls.clientKeyFile === undefined)) {
     read.problems.push(
       'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: a client certificate is useless without its key, and a key without its certificate',
