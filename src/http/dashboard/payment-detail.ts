@@ -5,7 +5,13 @@ import { refundPayment } from '../../commands/refund-payment';
 import type { Config } from '../../config';
 import { EproError } from '../../epro/errors';
 import type { PaymentDoc } from '../../store/payment-records';
-import { deliveryIdsOf, deliveryLog, webhookAttempts, webhookEvents } from '../../store/webhook-attempts';
+import {
+  deliveryIdsOf,
+  deliveryLog,
+  type WebhookAttemptDoc,
+  webhookAttempts,
+  webhookEvents,
+} from '../../store/webhook-attempts';
 import { paymentHistory, type PaymentHistory } from '../../temporal/payment-timeline';
 import { deliverEvent } from '../../webhooks/deliver';
 import { DashboardError, refuse } from './errors';
@@ -66,14 +72,19 @@ async function webhooksOf(db: Db, payment: PaymentDoc) {
     url: e.url,
     delivered: e.delivered,
     ...(e.deliveredAt ? { deliveredAt: e.deliveredAt.toISOString() } : {}),
-    attempts: e.attemptLog.map((a) => ({
-      attempt: a.attempt,
-      at: a.at.toISOString(),
-      durationMs: a.durationMs,
-      ...(a.httpStatus === undefined || a.httpStatus === null ? {} : { httpStatus: a.httpStatus }),
-      ...(a.error ? { error: a.error } : {}),
-    })),
+    attempts: e.attemptLog.map(attemptView),
   }));
+}
+
+/** What the dashboard shows of one delivery attempt (never the receiver's answer). */
+function attemptView(a: WebhookAttemptDoc) {
+  return {
+    attempt: a.attempt,
+    at: a.at.toISOString(),
+    durationMs: a.durationMs,
+    ...(a.httpStatus === undefined || a.httpStatus === null ? {} : { httpStatus: a.httpStatus }),
+    ...(a.error ? { error: a.error } : {}),
+  };
 }
 
 /** Kept on the record since the authorization; from the history for payments authorized before that. */
@@ -123,21 +134,13 @@ export function paymentDetailRoutes(
     await readJsonObject(ctx);
     const payment = await findOwnedPayment(db, ctx.state.owner, ctx.params.tid!);
     const deliveryId = ctx.params.deliveryId!;
-    if (!(await deliveryIdsOf(db, payment)).includes(deliveryId)) throw refuse.notFound();
+    // The event names its payment: one of another payment (or merchant, or mode) is not found.
     const event = await webhookEvents(db).findOne({ _id: deliveryId });
     if (!event || event.paymentKey !== payment._id) throw refuse.notFound();
     const attempt = event.attempts + 1;
     await deliverEvent({ db, config }, event, attempt, null);
     const logged = await webhookAttempts(db).findOne({ _id: `${deliveryId}:${attempt}` });
     if (!logged) throw new Error(`attempt ${attempt} of ${deliveryId} was not logged`);
-    ctx.body = {
-      attempt: {
-        attempt: logged.attempt,
-        at: logged.at.toISOString(),
-        durationMs: logged.durationMs,
-        ...(logged.httpStatus === undefined || logged.httpStatus === null ? {} : { httpStatus: logged.httpStatus }),
-        ...(logged.error ? { error: logged.error } : {}),
-      },
-    };
+    ctx.body = { attempt: attemptView(logged) };
   });
 }
