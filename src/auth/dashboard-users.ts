@@ -207,7 +207,9 @@ export class DashboardSignIn {
     if (!checked.ran) return { ok: false, reason: 'throttled' };
     if (usable && checked.value) {
       await this.throttle.clearKey(emailKey);
-      await dashboardUsers(this.db).updateOne({ _id: user._id }, { $set: { failedAttempts: 0, lockedUntil: null } });
+      // The mirror `user list` shows is reset only when it holds something: a sign-in is not a write otherwise.
+      if (user.failedAttempts !== 0 || user.lockedUntil !== null)
+        await dashboardUsers(this.db).updateOne({ _id: user._id }, { $set: { failedAttempts: 0, lockedUntil: null } });
       return { ok: true, user };
     }
     await this.throttle.recordFailure(emailKey, address);
