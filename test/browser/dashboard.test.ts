@@ -6,6 +6,7 @@ import type { CreatedMerchant } from '../../src/auth/accounts';
 import { launchChromium } from '../support/chromium';
 import { settleflowWithStdin } from '../support/cli';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
+import { DashboardBrowser } from '../support/dashboard';
 import { connectToStack, type StackClients } from '../support/stack-client';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
 
@@ -143,15 +144,14 @@ async function sessionCookie(context: BrowserContext): Promise<string | undefine
 
 /** The dashboard API as a script (or an attacker) calls it, with a given cookie and CSRF header. */
 async function dashboardApi(method: string, p: string, cookie: string | undefined, csrf?: string) {
-  const headers: Record<string, string> = { accept: 'application/json', 'content-type': 'application/json' };
-  if (cookie) headers.cookie = `${COOKIE}=${cookie}`;
-  if (csrf !== undefined) headers['x-csrf-token'] = csrf;
-  const res = await fetch(dashboard(`/api${p}`), { method, headers, body: method === 'GET' ? undefined : '{}' });
-  const text = await res.text();
-  return {
-    status: res.status,
-    body: (text ? JSON.parse(text) : undefined) as { error?: { code: string } } & Record<string, unknown>,
-  };
+  const api = new DashboardBrowser(stack.apiUrl);
+  api.cookie = cookie;
+  return api.call<{ error?: { code: string } } & Record<string, unknown>>(
+    method,
+    p,
+    method === 'GET' ? undefined : {},
+    { csrf: csrf ?? null },
+  );
 }
 
 async function statusOf(tid: string) {
