@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +16,7 @@ import { processorCredentialsCollection, processorCredentialsId } from '../../sr
 import { newMerchant, paymentBody, post } from '../support/factories';
 import { connectToStack, type StackClients } from '../support/stack-client';
 import { type PaymentInput, paymentWorkflowId } from '../../workflows/vocabulary';
-import { SETTLEFLOW_CLI } from '../support/cli';
+import { settleflowRun } from '../support/cli';
 
 /**
  * `settleflow merchant connect` as an operator runs it (docs/connectors.md, "Connecting a processor account"): the
@@ -43,23 +42,13 @@ const outputs: string[] = [];
 const secrets: string[] = [];
 
 /** The built command, with `input` on its stdin (a pipe, as in `settleflow … < file` or `… | settleflow …`). */
-function settleflow(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SETTLEFLOW_CLI, ...args], {
-      env: { ...process.env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      outputs.push(stdout, stderr);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(options.input ?? '');
-  });
+async function settleflow(
+  args: string[],
+  options: { input?: string; env?: Record<string, string> } = {},
+): Promise<Run> {
+  const run = await settleflowRun(args, options);
+  outputs.push(run.stdout, run.stderr);
+  return { ...run, code: run.code ?? -1 };
 }
 
 function json<T = Record<string, unknown>>(run: Run): T {

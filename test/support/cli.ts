@@ -32,14 +32,22 @@ export interface SettleflowRun {
  * answers how it ended; a failing command does not throw, so that a test can say what it expected.
  */
 export function settleflowWithStdin(input: string, ...args: string[]): Promise<SettleflowRun> {
+  return settleflowRun(args, { input });
+}
+
+/** The same, with variables added to the command's environment. */
+export function settleflowRun(
+  args: string[],
+  options: { input?: string; env?: Record<string, string> } = {},
+): Promise<SettleflowRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SETTLEFLOW_CLI, ...args], { env: process.env });
+    const child = spawn(process.execPath, [SETTLEFLOW_CLI, ...args], { env: { ...process.env, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
+    child.stdin.end(options.input ?? '');
   });
 }
