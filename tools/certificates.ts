@@ -23,6 +23,11 @@ export interface CertificateOptions {
   serverNames?: string[];
   clientName?: string;
   days?: number;
+  /**
+   * The server certificate may also authenticate as a client: a cluster's services call one another over mTLS
+   * with the one certificate each (Temporal's `internode` group), so it must be good for both ends.
+   */
+  serverIsAlsoClient?: boolean;
 }
 
 const IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-f:]+:[0-9a-f:]*)$/i;
@@ -114,7 +119,8 @@ export function makeCertificates(dir: string, options: CertificateOptions = {}):
     'authorityKeyIdentifier=keyid',
   ];
   const san = serverNames.map((n) => (IP.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
-  signedPair(dir, 'server', serverNames[0] ?? 'localhost', [...leaf('serverAuth'), `subjectAltName=${san}`], days);
+  const serverUsage = options.serverIsAlsoClient ? 'serverAuth,clientAuth' : 'serverAuth';
+  signedPair(dir, 'server', serverNames[0] ?? 'localhost', [...leaf(serverUsage), `subjectAltName=${san}`], days);
   signedPair(dir, 'client', options.clientName ?? 'settleflow-client', leaf('clientAuth'), days);
   return {
     dir,

@@ -163,7 +163,8 @@ async function prepareTemporalWithRetry(config: Config, retry: boolean): Promise
 }
 
 export async function startStack(requested: Config, options: StackOptions = {}): Promise<Stack> {
-  const config = localStackConfig(requested);
+  // Reassigned once the cluster is up (its client certificate); the closures below read the variable, not a copy.
+  let config = localStackConfig(requested);
   const log = options.log ?? ((line: string) => console.log(line));
   const profile = options.profile ?? 'dev';
   const binaries: { temporal?: string; ferretdb?: string } = {};
@@ -236,7 +237,13 @@ export async function startStack(requested: Config, options: StackOptions = {}):
         : undefined,
     ]);
     for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
-    if (stack.cluster) stack.temporal = stack.cluster.processes.get('frontend');
+    if (stack.cluster) {
+      stack.temporal = stack.cluster.processes.get('frontend');
+      // Its frontend requires mTLS: the stack's own calls and every process it starts present the client certificate
+      // (the children read it as TEMPORAL_TLS_*, with TEMPORAL_ADDRESS, through configToEnv).
+      config = { ...config, temporal: { ...config.temporal, tls: stack.cluster.clientTls } };
+      stack.config = config;
+    }
     const temporalKind = !config.temporal.embedded
       ? 'cluster'
       : stack.cluster

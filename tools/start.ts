@@ -76,6 +76,12 @@ function clusterLines(stack: Stack): string {
     `  PostgreSQL          ${cluster.postgres.host}:${cluster.postgres.port}   user ${cluster.postgres.user}, ` +
     `databases temporal, temporal_visibility (pid ${cluster.postgres.server.child.pid}; ` +
     `password in ${path.join(stack.config.dataDir, 'temporal-cluster', 'postgres', 'password')})\n` +
+    `  Temporal mTLS       the frontend requires a client certificate of the cluster's CA (made at start, 30 days):\n` +
+    `                      TEMPORAL_TLS_CA=${cluster.clientTls.caFile}\n` +
+    `                      TEMPORAL_TLS_CERT=${cluster.clientTls.clientCertFile}\n` +
+    `                      TEMPORAL_TLS_KEY=${cluster.clientTls.clientKeyFile}\n` +
+    `                      TEMPORAL_TLS_SERVER_NAME=${cluster.clientTls.serverName}\n` +
+    `                      (with TEMPORAL_ADDRESS=${cluster.frontendAddress}: what \`npx settleflow …\` needs to reach it)\n` +
     `  SettleFlow workers  pids ${workers}\n`
   );
 }

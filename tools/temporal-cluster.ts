@@ -2,8 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { stringify } from 'yaml';
+import type { TemporalTlsConfig } from '../src/config';
+import { temporalTlsOptions } from '../src/temporal/connection-options';
 import { ensureNamespace } from '../src/temporal/setup';
 import { type ClusterBinaries, ensureClusterBinaries, temporalPostgresSchemaDirs } from './binaries';
+import { type CertificateFiles, makeCertificates } from './certificates';
 import { freePort, freePortBelow32768 } from './ports';
 import { type Postgres, startPostgres } from './postgres';
 import { type ManagedProcess, portIsOpen, readyOrStopped, startProcess, waitUntilReady } from './process';
@@ -15,6 +18,11 @@ import { TEMPORAL_DYNAMIC_CONFIG } from './servers';
  * on PostgreSQL (tools/postgres.ts) for both the main store and SQL visibility — plus the standalone Web UI server
  * pointed at the frontend. Each process gets a config file of its own, generated at every start (its ports change
  * from one start to the next; the data stays).
+ *
+ * Every connection is mTLS, as a self-hosted production cluster runs (docs/deploying.md, "Self-hosted cluster:
+ * mTLS"): the frontend requires a client certificate signed by the cluster's CA, and the services call one another
+ * with certificates of the same CA. The certificates are made with `openssl` at every start (throwaway, valid 30
+ * days), in `<dir>/tls`; SettleFlow's processes connect with the client certificate `clientTls` names.
  */
 
 /** Fixed when the cluster's database is created: Temporal refuses to start with another count on the same data. */
@@ -45,6 +53,10 @@ export interface TemporalClusterOptions {
 export interface TemporalCluster {
   frontendAddress: string;
   uiUrl: string;
+  /** What a client needs to pass the frontend's mTLS: the CA, and a client certificate and key it signed. */
+  clientTls: Required<Pick<TemporalTlsConfig, 'caFile' | 'clientCertFile' | 'clientKeyFile' | 'serverName'>>;
+  /** The cluster's CA and its key: a test signs certificates of its own with them (or makes a foreign CA). */
+  certificates: CertificateFiles;
   postgres: Postgres;
   /** The running processes by service name, and the UI server as `ui`. */
   processes: Map<string, ManagedProcess>;
@@ -52,6 +64,9 @@ export interface TemporalCluster {
   restartService(name: ClusterServiceName | 'ui', options?: { downForMs?: number; kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** The name every service's certificate carries (with the loopback address), and every client checks. */
+const SERVER_NAME = 'localhost';
 
 const DATABASES = { main: 'temporal', visibility: 'temporal_visibility' } as const;
 
@@ -94,10 +109,24 @@ function serverConfig(options: {
   own: ServicePorts;
   dynamicConfigFile: string;
   logLevel: string;
+  certificates: CertificateFiles;
 }): string {
   const rpc = (ports: ServicePorts) => ({
     rpc: { grpcPort: ports.grpcPort, membershipPort: ports.membershipPort, bindOnIP: options.host },
   });
+  const { certificates } = options;
+  // Server side: this service's certificate, and a client certificate of the cluster's CA required of every caller.
+  // Client side: the CA that signed the server it calls, and the name to check on its certificate. Named, not left to
+  // the address: some of the server's own clients dial without one (and an IP is no TLS server name).
+  const mtls = {
+    server: {
+      certFile: certificates.serverCert,
+      keyFile: certificates.serverKey,
+      clientCaFiles: [certificates.ca],
+      requireClientAuth: true,
+    },
+    client: { rootCaFiles: [certificates.ca], serverName: SERVER_NAME },
+  };
   const config = {
     log: { stdout: true, level: options.logLevel },
     persistence: {
@@ -110,6 +139,9 @@ function serverConfig(options: {
       },
     },
     global: {
+      // The internal worker calls the frontend with the internode certificate and the frontend group's client
+      // settings (no `systemWorker` section): that certificate is made good for client authentication too.
+      tls: { internode: mtls, frontend: mtls },
       membership: { maxJoinDuration: '30s', broadcastAddress: options.host },
       metrics: {
         prometheus: {
@@ -144,24 +176,32 @@ function serverConfig(options: {
     namespaceDefaults: { archival: { history: { state: 'disabled' }, visibility: { state: 'disabled' } } },
     dynamicConfigClient: { filepath: options.dynamicConfigFile, pollInterval: '10s' },
   };
-  // Where mTLS goes (a later step of the cluster profile): `global.tls.frontend` with the server's certificate and
-  // `requireClientAuth: true` and the client CA, plus `global.tls.internode` for the services among themselves.
-  // The internal worker reaches the frontend through membership (no `publicClient` section), with the frontend TLS
-  // group's client settings: give it a certificate the frontend accepts.
   return (
     '# Generated by tools/temporal-cluster.ts at every start of the cluster profile: edits here are lost.\n' +
-    '# mTLS: global.tls.frontend (server + requireClientAuth + client CA) and global.tls.internode, not set yet.\n' +
     stringify(config)
   );
 }
 
-/** The UI server's config: the frontend it talks to, where it listens, the namespace it opens on. */
-function uiConfig(options: { host: string; port: number; frontend: string; namespace: string }): string {
+/** The UI server's config: the frontend it talks to (over mTLS), where it listens, the namespace it opens on. */
+function uiConfig(options: {
+  host: string;
+  port: number;
+  frontend: string;
+  namespace: string;
+  certificates: CertificateFiles;
+}): string {
+  const { certificates } = options;
   return (
     '# Generated by tools/temporal-cluster.ts at every start of the cluster profile.\n' +
-    '# mTLS to the frontend (later): tls.caFile, tls.certFile, tls.keyFile, tls.serverName.\n' +
     stringify({
       temporalGrpcAddress: options.frontend,
+      tls: {
+        caFile: certificates.ca,
+        certFile: certificates.clientCert,
+        keyFile: certificates.clientKey,
+        enableHostVerification: true,
+        serverName: SERVER_NAME,
+      },
       host: options.host,
       port: options.port,
       enableUi: true,
@@ -271,6 +311,20 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     if (await portIsOpen(host, port))
       throw new Error(`${host}:${port}, ${what}'s port, is already in use: stop whatever holds it, or set ${envVar}`);
   }
+  const certificates = makeCertificates(path.join(options.dir, 'tls'), {
+    serverNames: [SERVER_NAME, host],
+    clientName: 'settleflow',
+    days: 30,
+    serverIsAlsoClient: true,
+  });
+  const clientTls = {
+    caFile: certificates.ca,
+    clientCertFile: certificates.clientCert,
+    clientKeyFile: certificates.clientKey,
+    serverName: SERVER_NAME,
+  };
+  const connectFrontend = (connectTimeout: '2s' | '10s') =>
+    Connection.connect({ address: frontendAddress, tls: temporalTlsOptions(clientTls), connectTimeout });
   const postgres = await startPostgres({
     dir: path.join(options.dir, 'postgres'),
     dataRoot: options.dataRoot,
@@ -330,12 +384,13 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
           own,
           dynamicConfigFile,
           logLevel: options.logLevel ?? 'warn',
+          certificates,
         }),
         { mode: 0o600 },
       );
       commands.set(name, {
         binary: binaries.server,
-        // No authorizer yet: with mTLS (later) the frontend's TLS config decides who may call.
+        // No authorizer: who may call is decided by the frontend's mTLS (a client certificate of the cluster's CA).
         args: ['--root', dir, '--config', '.', '--env', 'cluster', '--allow-no-auth', 'start', '--service', service],
         ready: (proc) =>
           // The internal worker serves no gRPC: it is up once its membership listener is.
@@ -347,7 +402,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
           ).then(async () => {
             if (service !== 'frontend') return;
             await waitUntilReady(proc, 'Temporal frontend', async () => {
-              const connection = await Connection.connect({ address: frontendAddress, connectTimeout: '2s' });
+              const connection = await connectFrontend('2s');
               try {
                 await connection.workflowService.getSystemInfo({});
                 return true;
@@ -363,7 +418,8 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     mkdirSync(uiDir, { recursive: true });
     writeFileSync(
       path.join(uiDir, 'cluster.yaml'),
-      uiConfig({ host, port: options.uiPort, frontend: frontendAddress, namespace: options.namespace }),
+      uiConfig({ host, port: options.uiPort, frontend: frontendAddress, namespace: options.namespace, certificates }),
+      { mode: 0o600 },
     );
     commands.set('ui', {
       binary: binaries.uiServer,
@@ -404,7 +460,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       historyHosts.map((ports) => `${host}:${ports.grpcPort}`),
     );
     // The namespace Temporal's tools open by default (the server's own auto-setup image creates it too).
-    const connection = await Connection.connect({ address: frontendAddress, connectTimeout: '10s' });
+    const connection = await connectFrontend('10s');
     try {
       await ensureNamespace(connection, 'default');
     } finally {
@@ -419,6 +475,8 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     return {
       frontendAddress,
       uiUrl,
+      clientTls,
+      certificates,
       postgres,
       processes,
       async restartService(name, { downForMs = 0, kill = false } = {}) {

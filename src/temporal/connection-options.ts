@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
-import type { Config } from '../config';
+import type { Config, TemporalTlsConfig } from '../config';
 
 /**
  * What every connection to Temporal is made with — the API's and the admin command's `Connection`, the worker's
@@ -21,15 +21,18 @@ export interface TemporalConnectionOptions {
 export function temporalConnectionOptions(config: Config): TemporalConnectionOptions {
   const { address, tls, apiKey } = config.temporal;
   const options: TemporalConnectionOptions = { address };
-  if (tls !== undefined) {
-    options.tls = {
-      ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
-      ...(tls.caFile ? { serverRootCACertificate: readFileSync(tls.caFile) } : {}),
-      ...(tls.clientCertFile && tls.clientKeyFile
-        ? { clientCertPair: { crt: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) } }
-        : {}),
-    };
-  }
+  if (tls !== undefined) options.tls = temporalTlsOptions(tls);
   if (apiKey !== undefined) options.apiKey = apiKey.reveal();
   return options;
+}
+
+/** The SDK's TLS options for the TEMPORAL_TLS_* files (also what the local cluster's own tools connect with). */
+export function temporalTlsOptions(tls: TemporalTlsConfig): TLSConfig {
+  return {
+    ...(tls.serverName ? { serverNameOverride: tls.serverName } : {}),
+    ...(tls.caFile ? { serverRootCACertificate: readFileSync(tls.caFile) } : {}),
+    ...(tls.clientCertFile && tls.clientKeyFile
+      ? { clientCertPair: { crt: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) } }
+      : {}),
+  };
 }

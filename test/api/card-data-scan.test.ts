@@ -175,8 +175,18 @@ it('finds no card number or CVV in any collection, log, history, webhook, answer
   expect(report.collections.payments).toBe(made.length);
   // The processor's records of this test's payments: what a leak into processor traffic would land in.
   expect(report.collections.simulator_ledger).toBeGreaterThanOrEqual(made.length);
-  // Every process of this stack, and only this stack, wrote there.
-  expect(Object.keys(report.logFiles).sort()).toEqual(['api.log', 'ferretdb.log', 'temporal.log', 'worker.log']);
+  // Every process of this stack, and only this stack, wrote there: on the cluster profile each Temporal service,
+  // the UI server, the schema tool and PostgreSQL have a log of their own.
+  const temporalLogs = stack.stack.cluster
+    ? [
+        ...[...stack.stack.cluster.processes.keys()].map((name) => `temporal-${name}.log`),
+        'temporal-sql-tool.log',
+        'postgres.log',
+      ]
+    : ['temporal.log'];
+  expect(Object.keys(report.logFiles).sort()).toEqual(
+    ['api.log', 'ferretdb.log', 'worker.log', ...temporalLogs].sort(),
+  );
   // The worker did log at debug: the level the scan is about.
   expect(readFileSync(path.join(logDir, 'worker.log'), 'utf8')).toContain('"level":20');
   // And the scan would have seen the card in all that: the rule finds every card this test used.

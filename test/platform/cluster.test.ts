@@ -1,6 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { Connection, type TLSConfig } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { temporalConnectionOptions, temporalTlsOptions } from '../../src/temporal/connection-options';
+import { makeCertificates } from '../../tools/certificates';
 import { findPostgresBinDir } from '../../tools/postgres';
 import { HISTORY_HOSTS, NUM_HISTORY_SHARDS } from '../../tools/temporal-cluster';
 import { SA_STATUS } from '../../workflows/search-attributes';
@@ -89,5 +94,54 @@ function sql(database: string, statement: string): string {
       "SELECT count(*), count(DISTINCT substring(encode(data, 'escape') from '127\\.0\\.0\\.1:[0-9]+')) FROM shards",
     );
     expect(owners).toBe(`${NUM_HISTORY_SHARDS}|${HISTORY_HOSTS}`);
+  });
+
+  describe('its frontend, which requires mTLS', () => {
+    /** Whether a client with these TLS options gets an answer from the frontend (getSystemInfo, at connect). */
+    async function answers(tls: TLSConfig | undefined): Promise<boolean> {
+      const address = shop.stack.config.temporal.address;
+      const connection = await Connection.connect({ address, tls, connectTimeout: '3s' }).catch(() => undefined);
+      if (!connection) return false;
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await connection.close();
+      }
+    }
+
+    it('answers a client with a certificate of the cluster CA, the one the stack gave its processes', async () => {
+      const options = temporalConnectionOptions(shop.stack.config);
+      expect(options.tls?.clientCertPair).toBeDefined();
+      expect(await answers(options.tls)).toBe(true);
+    });
+
+    it('refuses a client without a certificate, with one of another CA, and one speaking plaintext', async () => {
+      const ours = shop.stack.config.temporal.tls!;
+      const foreignDir = mkdtempSync(path.join(os.tmpdir(), 'settleflow-foreign-ca-'));
+      try {
+        // A certificate for the same client name, signed by a CA the cluster never heard of.
+        const foreign = makeCertificates(foreignDir, { clientName: 'settleflow' });
+        const caOnly = temporalTlsOptions({ caFile: ours.caFile, serverName: ours.serverName });
+        const otherCa = temporalTlsOptions({
+          caFile: ours.caFile,
+          serverName: ours.serverName,
+          clientCertFile: foreign.clientCert,
+          clientKeyFile: foreign.clientKey,
+        });
+        expect(await answers(caOnly)).toBe(false);
+        expect(await answers(otherCa)).toBe(false);
+        expect(await answers(undefined)).toBe(false);
+        // The worker's connection (the SDK's Rust core) is refused alike without the client certificate.
+        const address = shop.stack.config.temporal.address;
+        await expect(NativeConnection.connect({ address, tls: caOnly })).rejects.toThrow();
+        // And the same client certificate from the cluster CA is what makes the difference.
+        expect(await answers(temporalTlsOptions(ours))).toBe(true);
+      } finally {
+        rmSync(foreignDir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../src/config';
+import { configToEnv, loadConfig, TEMPORAL_CONNECTION_VARIABLES } from '../../src/config';
 import { type StripeMock, startStripeMock } from '../../tools/servers';
 import { type Stack, stackProfileFromEnv, startStack } from '../../tools/stack';
 import { testEnv } from './test-env';
@@ -32,8 +32,13 @@ export default async function globalSetup(): Promise<void> {
   );
   globalThis.settleflowTestStack = stack;
   globalThis.settleflowTestStripeMock = stripeMock;
-  // Test files run in worker processes forked after this point: they read the stack's coordinates from env.
-  Object.assign(process.env, runEnv, {
+  // Test files run in worker processes forked after this point: they read the stack's coordinates from env. The
+  // cluster's frontend requires mTLS: its client certificate goes with the address (TEMPORAL_TLS_*).
+  const stackEnv = configToEnv(stack.config);
+  const temporalSecurity = Object.fromEntries(
+    TEMPORAL_CONNECTION_VARIABLES.flatMap((name) => (stackEnv[name] !== undefined ? [[name, stackEnv[name]]] : [])),
+  );
+  Object.assign(process.env, runEnv, temporalSecurity, {
     TEMPORAL_ADDRESS: config.temporal.address,
     MONGODB_URL: config.mongo.url,
     ...config.vaultKeys.toEnv(),

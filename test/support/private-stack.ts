@@ -4,15 +4,16 @@ import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { loadConfig, TEMPORAL_CONNECTION_VARIABLES } from '../../src/config';
 import { removeStaleRunDirs } from '../../tools/run-dirs';
-import { startStack, type Stack } from '../../tools/stack';
+import { type Stack, stackProfileFromEnv, startStack } from '../../tools/stack';
 import type { StackClients } from './stack-client';
 import { testEnv } from './test-env';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 
 /**
- * A whole stack (Temporal dev server, FerretDB, worker, API) for one test file, on ports and a data dir of its
- * own: for a test that must see everything a stack wrote (every collection, every log file) and nothing another
- * file wrote. `env` overrides the test settings (e.g. LOG_LEVEL). The stack the global setup started is not used.
+ * A whole stack (Temporal, FerretDB, worker, API) for one test file, on ports and a data dir of its own: for a test
+ * that must see everything a stack wrote (every collection, every log file) and nothing another file wrote. `env`
+ * overrides the test settings (e.g. LOG_LEVEL). The stack the global setup started is not used; the profile is the
+ * same (SETTLEFLOW_STACK: the dev server, or a cluster of its own).
  */
 export interface PrivateStack extends StackClients {
   stack: Stack;
@@ -31,8 +32,12 @@ export async function startPrivateStack(env: Record<string, string> = {}): Promi
   removeStaleRunDirs(PRIVATE_ROOT);
   const dataDir = path.join(PRIVATE_ROOT, `run-${process.pid}`);
   rmSync(dataDir, { recursive: true, force: true });
-  const config = loadConfig({ ...base, ...(await testEnv()), DATA_DIR: dataDir, ...env });
-  const stack = await startStack(config, { log: () => undefined });
+  const stack = await startStack(loadConfig({ ...base, ...(await testEnv()), DATA_DIR: dataDir, ...env }), {
+    log: () => undefined,
+    profile: stackProfileFromEnv(),
+  });
+  // The stack's own: on the cluster profile it carries the client certificate its frontend requires.
+  const config = stack.config;
   const mongo = new MongoClient(config.mongo.url, { retryWrites: false });
   let connection: Connection | undefined;
   try {
