@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { configToEnv, loadConfig } from '../../src/config';
+import { type ComposeService, defaultedReferences, interpolate, publishedPorts, readCompose } from '../support/compose';
 
 /**
  * No Docker engine runs in CI, so docker-compose.yml and the Dockerfile are checked by reading them: a
@@ -11,23 +11,7 @@ import { configToEnv, loadConfig } from '../../src/config';
 
 const root = path.resolve(__dirname, '..', '..');
 
-interface ComposeService {
-  image?: string;
-  build?: { context?: string; dockerfile?: string };
-  pull_policy?: string;
-  command?: string[];
-  environment?: Record<string, string>;
-  ports?: string[];
-  depends_on?: Record<string, { condition: string }>;
-  healthcheck?: { test: string[] };
-}
-
-interface ComposeFile {
-  services: Record<string, ComposeService>;
-}
-
-// Compose shares the application environment through a YAML anchor and merge key (`<<`).
-const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as ComposeFile;
+const { text: composeText, compose } = readCompose(path.join(root, 'docker-compose.yml'));
 const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
 
 const APP_SERVICES = ['setup', 'worker', 'api'] as const;
@@ -49,32 +33,9 @@ function environmentOf(name: string): Record<string, string> {
   return service(name).environment ?? {};
 }
 
-/** Compose's `${NAME:?message}` (required) and `${NAME:-default}` references, the two forms this file uses. */
-const REFERENCE = /\$\{(\w+)(?::([?-])([^}]*))?\}/g;
-
-/** A value as the container sees it, with the host's variables substituted; throws where Compose would refuse. */
-function interpolate(value: string, host: Record<string, string>): string {
-  return value.replace(REFERENCE, (_all, variable: string, kind?: string, rest?: string) => {
-    const given = host[variable];
-    if (given !== undefined && given !== '') return given;
-    if (kind === '?') throw new Error(`compose refuses to start: ${variable} unset (${rest})`);
-    return kind === '-' ? (rest ?? '') : '';
-  });
-}
-
 /** The environment as the container would see it once the host's variables (HOST_ENV) have been interpolated. */
 function interpolated(name: string, host: Record<string, string> = HOST_ENV): Record<string, string> {
   return Object.fromEntries(Object.entries(environmentOf(name)).map(([key, value]) => [key, interpolate(value, host)]));
-}
-
-/** Short port syntax `[host_ip:]published:target[/proto]`. */
-function publishedPorts(name: string): { published: number; target: number }[] {
-  return (service(name).ports ?? []).map((spec) => {
-    const parts = String(spec)
-      .replace(/\/(tcp|udp)$/, '')
-      .split(':');
-    return { published: Number(parts.at(-2)), target: Number(parts.at(-1)) };
-  });
 }
 
 /** `node dist/x/y.js` runs what tsc compiled from `x/y.ts` (outDir dist, rootDir the repository). */
@@ -103,7 +64,7 @@ describe('docker-compose.yml', () => {
     { name: 'api', published: 3000, target: 3000 },
     { name: 'temporal-ui', published: 8233, target: 8080 },
   ])('publishes $name on host port $published', ({ name, published, target }) => {
-    expect(publishedPorts(name)).toContainEqual({ published, target });
+    expect(publishedPorts(service(name))).toContainEqual({ hostIp: '127.0.0.1', published, target });
   });
 
   const pulledImages = Object.entries(compose.services)
@@ -187,9 +148,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('gives no variable a non-empty default: a committed credential would protect nothing', () => {
-    const text = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
-    const defaulted = [...text.matchAll(REFERENCE)].filter(([, , kind, rest]) => kind === '-' && rest !== '');
-    expect(defaulted.map(([reference]) => reference)).toEqual([]);
+    expect(defaultedReferences(composeText)).toEqual([]);
   });
 
   it('starts the worker and the API only after setup has succeeded', () => {
@@ -199,7 +158,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('probes the API for readiness on its configured port', () => {
-    const probe = service('api').healthcheck?.test.join(' ') ?? '';
+    const probe = service('api').healthcheck?.test?.join(' ') ?? '';
     const { port } = loadConfig(interpolated('api'));
     expect(probe).toContain(`127.0.0.1:${port}/ready`);
   });
