@@ -60,6 +60,8 @@ export interface TemporalCluster {
   postgres: Postgres;
   /** The running processes by service name, and the UI server as `ui`. */
   processes: Map<string, ManagedProcess>;
+  /** Each service's gRPC address: a history host's is the owner its shard records name (`shardOwners`). */
+  addresses: Map<ClusterServiceName, string>;
   /** Stops one service process (SIGTERM, or SIGKILL when `kill`) and starts it again with the same config. */
   restartService(name: ClusterServiceName | 'ui', options?: { downForMs?: number; kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
@@ -479,6 +481,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       certificates,
       postgres,
       processes,
+      addresses: new Map(services.map(({ name, own }) => [name, `${host}:${own.grpcPort}`])),
       async restartService(name, { downForMs = 0, kill = false } = {}) {
         const proc = processes.get(name);
         if (!commands.has(name)) throw new Error(`no cluster process named ${name}`);

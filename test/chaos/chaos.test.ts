@@ -3,50 +3,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { execSync } from 'node:child_process';
 import { type ChaosReport, runChaos } from './harness';
-import { describeShares, type Fault, planRun, rerunCommand } from './plan';
+import { stackProfileFromEnv } from '../../tools/stack';
+import { DEFAULT_PAYMENTS, describeShares, FAULT_LISTS, faultName, planRun, rerunCommand } from './plan';
 
 /**
  * `npm test` runs a reduced chaos round (every kind of fault once, tens of payments); `npm run chaos` runs the
  * full one (CHAOS_SCALE=full: ≥ 1,000 payments, every fault several times) and records its figures in
- * RELIABILITY.md. Either way the invariants must hold with zero violations. The seed alone fixes what runs
+ * RELIABILITY.md. With SETTLEFLOW_STACK=cluster either runs on the Temporal cluster profile, whose processes
+ * (history hosts, matching, frontend, PostgreSQL) are faults of their own. Either way the invariants must hold with zero violations. The seed alone fixes what runs
  * (plan.ts): the command to rerun it is printed at the start and again on failure.
  */
 const full = process.env.CHAOS_SCALE === 'full';
 const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 2 ** 31);
 const payments = process.env.CHAOS_PAYMENTS === undefined ? undefined : Number(process.env.CHAOS_PAYMENTS);
 
-const REDUCED: Fault[] = [
-  'kill-worker',
-  'dual-start',
-  'kill-api',
-  'restart-temporal',
-  'lose-stripe-answer',
-  'dual-stop',
-  'restart-ferretdb',
-  'kill-worker',
-];
-const FULL: Fault[] = [
-  'kill-worker',
-  'kill-api',
-  'restart-temporal',
-  'kill-worker',
-  'lose-stripe-answer',
-  'dual-start',
-  'restart-ferretdb',
-  'kill-worker',
-  'kill-api',
-  'dual-stop',
-  'restart-temporal',
-  'lose-stripe-answer',
-  'kill-worker',
-  'restart-ferretdb',
-  'kill-api',
-  'kill-worker',
-];
-
-const plan = full ? planRun(seed, payments ?? 1000, FULL) : planRun(seed, payments ?? 60, REDUCED);
+// SETTLEFLOW_STACK=cluster runs the round on the production-shaped Temporal cluster, with its own faults (plan.ts).
+const profile = stackProfileFromEnv();
+const scale = full ? 'full' : 'reduced';
+const plan = planRun(seed, payments ?? DEFAULT_PAYMENTS[profile][scale], FAULT_LISTS[profile][scale], profile);
 const concurrency = full ? 10 : 6;
-const rerun = rerunCommand(seed, full, payments);
+const rerun = rerunCommand(seed, full, payments, profile);
 
 function record(report: ChaosReport): void {
   const file = path.join(__dirname, '..', '..', 'RELIABILITY.md');
@@ -61,16 +37,16 @@ function record(report: ChaosReport): void {
   appendFileSync(
     file,
     `\n## ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · commit ${commit} · seed ${report.seed}\n\n` +
-      `Command: \`${rerun}\` (CHAOS_SCALE=full, ${plan.scenarios.length} payments (${describeShares(plan)}), concurrency ${concurrency}) · ` +
+      `Command: \`${rerun}\` (CHAOS_SCALE=full, ${profile === 'cluster' ? 'Temporal cluster profile, ' : ''}${plan.scenarios.length} payments (${describeShares(plan)}), concurrency ${concurrency}) · ` +
       `machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version} · ` +
       `duration ${Math.round(report.durationMs / 1000)} s\n\n| figure | value |\n|---|---|\n${rows}\n`,
   );
 }
 
-it(`keeps every invariant while processes die (${plan.scenarios.length} payments, seed ${seed})`, async () => {
+it(`keeps every invariant while processes die (${plan.scenarios.length} payments, seed ${seed}, ${profile} profile)`, async () => {
   const say = (line: string) => process.stderr.write(`${line}\n`);
   say(
-    `[chaos] seed ${seed}, plan ${plan.fingerprint} (${plan.scenarios.length} payments: ${describeShares(plan)}; faults ${plan.faults.map((f) => `${f.fault}@${f.at}`).join(', ')}); rerun: ${rerun}`,
+    `[chaos] seed ${seed}, plan ${plan.fingerprint} (${plan.scenarios.length} payments: ${describeShares(plan)}; faults ${plan.faults.map((f) => `${faultName(f)}@${f.at}`).join(', ')}); rerun: ${rerun}`,
   );
   let report: ChaosReport;
   try {

@@ -70,6 +70,8 @@ export function wrongEvents(received: ReceivedEvent[], payments: Map<string, Fin
 
 export interface FaultRecord {
   fault: Fault;
+  /** Which process of several it hit (plan.ts, PlannedFault.target). */
+  target?: string;
   /** The scenario whose start fired it. */
   at: number;
   /** Milliseconds since the run started: when the fault hit, and when the system was whole again. */
@@ -93,6 +95,43 @@ export function faultsOnIdle(records: FaultRecord[], scheduled: number): string[
     .filter((r) => inFlightTotal(r) === 0)
     .map((r) => `${r.fault} (scheduled at scenario ${r.at}) hit an idle system: no request in flight`);
   if (records.length !== scheduled) problems.push(`${scheduled} faults scheduled but ${records.length} fired`);
+  return problems;
+}
+
+/**
+ * What the shard records said while a history host was down (test/chaos/harness.ts polls them with
+ * tools/temporal-cluster.ts `shardOwners` from the kill until the live host owns every shard, or a bound).
+ */
+export interface ShardMove {
+  /** The host killed (`history-N`), and the addresses the shard records name for it and for the hosts left. */
+  killed: string;
+  killedAddress: string;
+  liveAddresses: string[];
+  /** The last reading before the host was started again: shard count by owner address. */
+  owners: Record<string, number>;
+  /** From the kill to that reading. */
+  afterMs: number;
+}
+
+/**
+ * A history host lost mid-load must hand its shards to the hosts left, or the workflows on them stand still until
+ * it is back (which a run would not notice: the restart heals them). Each kill-history must have been watched,
+ * and each time the hosts left owned every shard before the killed one came back. Shown to fail in
+ * test/unit/chaos-checks.test.ts with a reading taken before the shards moved.
+ */
+export function shardMoveProblems(moves: ShardMove[], kills: number, shards: number): string[] {
+  const problems: string[] = [];
+  if (moves.length !== kills) problems.push(`${kills} history hosts killed but ${moves.length} shard moves watched`);
+  for (const move of moves) {
+    const left = move.liveAddresses.reduce((sum, address) => sum + (move.owners[address] ?? 0), 0);
+    if (left === shards) continue;
+    const owners = Object.entries(move.owners)
+      .map(([owner, n]) => `${owner} ${n}`)
+      .join(', ');
+    problems.push(
+      `${move.killed} (${move.killedAddress}) killed: ${Math.round(move.afterMs / 1000)} s later the hosts left (${move.liveAddresses.join(', ')}) owned ${left} of ${shards} shards (${owners || 'no shard records'})`,
+    );
+  }
   return problems;
 }
 

@@ -16,9 +16,10 @@ import {
   type PaymentStatus,
   paymentWorkflowId,
 } from '../../workflows/vocabulary';
-import type { ManagedProcess } from '../../tools/process';
+import { type ManagedProcess, splitHostPort } from '../../tools/process';
 import { startStripeMock } from '../../tools/servers';
 import { type Stack, startApiProcess, startStack, startWorkerProcess } from '../../tools/stack';
+import { type ClusterServiceName, NUM_HISTORY_SHARDS, shardOwners } from '../../tools/temporal-cluster';
 import { scanForCardData } from '../support/card-scan';
 import { paymentBody } from '../support/factories';
 import { type MoneyMoved, moneyByPayment, moneyDisagreements } from '../support/money';
@@ -37,6 +38,8 @@ import {
   lostStripeAnswers,
   processorTrafficToScan,
   type ReceivedEvent,
+  type ShardMove,
+  shardMoveProblems,
   stripeLedger,
   wrongEvents,
 } from './checks';
@@ -46,6 +49,7 @@ import {
   DECLINE_MESSAGES,
   type Fault,
   describeShares,
+  faultName,
   generator,
   type Kind,
   type PlannedScenario,
@@ -160,8 +164,11 @@ async function runOnStack(
   for (const name of TEMPORAL_CONNECTION_VARIABLES) delete baseEnv[name];
   delete baseEnv.MONGODB_URL;
   const config = loadConfig({ ...baseEnv, ...env });
-  const stack: Stack = await startStack(config, { log });
-  const secondConfig = loadConfig({ ...baseEnv, ...env, PORT: String(await freePort()) });
+  // The cluster profile runs as `npm run start:cluster` does: two workers and two APIs on the Temporal cluster.
+  const replicas = plan.profile === 'cluster' ? 2 : 1;
+  const stack: Stack = await startStack(config, { log, profile: plan.profile, replicas });
+  // The pair dual-start adds gets the stack's own settings (Temporal's TLS among them), on a port of its own.
+  const secondConfig = { ...stack.config, port: await freePort() };
   let second: { api: ManagedProcess; worker: ManagedProcess } | undefined;
 
   const mongo = new MongoClient(config.mongo.url, { retryWrites: false, serverSelectionTimeoutMS: 60_000 });
@@ -199,7 +206,7 @@ async function runOnStack(
   const callbackUrl = await webhooks.start();
 
   // ── The merchant side ───────────────────────────────────────────────────────────────────────────────────
-  const apis = () => [stack.apiUrl, ...(second ? [`http://${secondConfig.host}:${secondConfig.port}`] : [])];
+  const apis = () => [...stack.apiUrls, ...(second ? [`http://${secondConfig.host}:${secondConfig.port}`] : [])];
   let turn = 0;
   const windows: { from: number; to: number; what: string }[] = [];
   const droppedOutside: string[] = [];
@@ -451,6 +458,8 @@ async function runOnStack(
   /** How many calls the proxy had seen when each cut was injected (checks.ts, lostStripeAnswers). */
   const answersCutAt: number[] = [];
   const cutting: Promise<void>[] = [];
+  /** What the shard records said during each history host's outage (kill-history). */
+  const shardMoves: ShardMove[] = [];
 
   /**
    * Fires one planned fault. It waits (briefly) for requests to be in flight, so that it hits load rather than a
@@ -458,7 +467,7 @@ async function runOnStack(
    * violation (checks.ts, faultsOnIdle), not a silent success.
    */
   async function inject(index: number): Promise<void> {
-    const { fault, at, downMs } = plan.faults[index]!;
+    const { fault, at, downMs, target } = plan.faults[index]!;
     faultBegun[index] = true;
     // Lanes held back for this fault resume now: give them a moment to put load back before hitting (requests
     // from half the lanes, or from every scenario still running near the end, or any request at all after 10 s;
@@ -472,6 +481,7 @@ async function runOnStack(
     while (!busy() && !loadDone && Date.now() - waitFrom < 30_000) await sleep(20);
     const record: FaultRecord = {
       fault,
+      ...(target ? { target } : {}),
       at,
       hitAt: sinceStart(),
       endedAt: 0,
@@ -479,11 +489,14 @@ async function runOnStack(
       stripeCallsInFlight: proxy.calls.filter((c) => c.status === undefined).length,
     };
     log(
-      `[chaos] ${fault} (planned at scenario ${at}) hits at ${startedScenarios}/${plan.scenarios.length} started, ${inFlightTotal(record)} request(s) in flight ${JSON.stringify(record.inFlight)}, ${record.stripeCallsInFlight} call(s) to Stripe`,
+      `[chaos] ${faultName(record)} (planned at scenario ${at}) hits at ${startedScenarios}/${plan.scenarios.length} started, ${inFlightTotal(record)} request(s) in flight ${JSON.stringify(record.inFlight)}, ${record.stripeCallsInFlight} call(s) to Stripe`,
     );
-    await hit(fault, downMs);
+    await hit(fault, downMs, target);
     record.endedAt = sinceStart();
     faultRecords.push(record);
+    log(
+      `[chaos] ${faultName(record)} over: whole again ${((record.endedAt - record.hitAt) / 1000).toFixed(1)} s after it hit`,
+    );
   }
 
   /**
@@ -504,7 +517,61 @@ async function runOnStack(
     proxy.inject({ kind: 'drop' }, { kind: 'drop' });
   }
 
-  async function hit(fault: Fault, downMs: number): Promise<void> {
+  /** The cluster a cluster fault hits; planRun keeps them out of dev plans, this says so if one got in anyway. */
+  function clusterOf(fault: Fault) {
+    if (!stack.cluster) throw new Error(`${fault} needs the cluster profile (SETTLEFLOW_STACK=cluster)`);
+    return stack.cluster;
+  }
+
+  /**
+   * SIGKILL of one history host, then the shard records watched (tools/temporal-cluster.ts, shardOwners) until the
+   * hosts left own every shard, for at most a minute: the move is checked (checks.ts, shardMoveProblems) and timed.
+   * The host stays down `downMs` longer, is started again on its config, and the records are watched once more
+   * until it owns shards again (logged only: a host that takes none back is still a working cluster).
+   */
+  async function killHistoryHost(name: ClusterServiceName, downMs: number): Promise<void> {
+    const cluster = clusterOf('kill-history');
+    const proc = cluster.processes.get(name);
+    const killedAddress = cluster.addresses.get(name);
+    if (!proc || !killedAddress) throw new Error(`kill-history: the cluster has no ${name}`);
+    const liveAddresses = [...cluster.addresses]
+      .filter(([other]) => other.startsWith('history-') && other !== name)
+      .map(([, address]) => address);
+    const { host } = splitHostPort(killedAddress);
+    const read = async (previous: Map<string, number>) => shardOwners(cluster.postgres, host).catch(() => previous);
+    const owned = (owners: Map<string, number>, addresses: string[]) =>
+      addresses.reduce((sum, address) => sum + (owners.get(address) ?? 0), 0);
+    const show = (owners: Map<string, number>) => [...owners].map(([owner, n]) => `${owner} ${n}`).join(', ');
+
+    const killedAt = Date.now();
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    let owners = new Map<string, number>();
+    for (;;) {
+      owners = await read(owners);
+      if (owned(owners, liveAddresses) === NUM_HISTORY_SHARDS || Date.now() - killedAt > 60_000) break;
+      await sleep(250);
+    }
+    const afterMs = Date.now() - killedAt;
+    shardMoves.push({ killed: name, killedAddress, liveAddresses, owners: Object.fromEntries(owners), afterMs });
+    log(
+      `[chaos] ${name} (${killedAddress}) killed; ${(afterMs / 1000).toFixed(1)} s later the shards: ${show(owners)}`,
+    );
+    await sleep(downMs);
+    // Its process is gone: restartService's stop finds nothing to stop and starts it again.
+    await cluster.restartService(name);
+    const restartedAt = Date.now();
+    for (;;) {
+      owners = await read(owners);
+      if (owned(owners, [killedAddress]) > 0 || Date.now() - restartedAt > 30_000) break;
+      await sleep(500);
+    }
+    log(
+      `[chaos] ${name} started again; ${((Date.now() - restartedAt) / 1000).toFixed(1)} s later the shards: ${show(owners)}`,
+    );
+  }
+
+  async function hit(fault: Fault, downMs: number, target: string | undefined): Promise<void> {
     const from = Date.now();
     switch (fault) {
       case 'kill-worker': {
@@ -526,15 +593,30 @@ async function runOnStack(
         break;
       }
       case 'restart-temporal':
+        if (stack.cluster) throw new Error('restart-temporal is the dev server: on the cluster, restart-frontend');
         await stack.restartServer('temporal', downMs);
+        break;
+      case 'restart-frontend':
+        clusterOf(fault);
+        // On the cluster profile the stack's Temporal server is the frontend (tools/stack.ts, restartServer).
+        await stack.restartServer('temporal', downMs);
+        break;
+      case 'kill-matching':
+        await clusterOf(fault).restartService('matching', { kill: true, downForMs: downMs });
+        break;
+      case 'restart-postgres':
+        await clusterOf(fault).postgres.restart(downMs);
+        break;
+      case 'kill-history':
+        await killHistoryHost(target as ClusterServiceName, downMs);
         break;
       case 'restart-ferretdb':
         await stack.restartServer('ferretdb', downMs);
         break;
       case 'dual-start':
         second = {
-          api: await startApiProcess(secondConfig, {}, 'api-2'),
-          worker: await startWorkerProcess(secondConfig, {}, 'worker-2'),
+          api: await startApiProcess(secondConfig, {}, `api-${replicas + 1}`),
+          worker: await startWorkerProcess(secondConfig, {}, `worker-${replicas + 1}`),
         };
         break;
       case 'lose-stripe-answer':
@@ -634,7 +716,7 @@ async function runOnStack(
   }
 
   // ── Invariants ───────────────────────────────────────────────────────────────────────────────────────────
-  const connection = await Connection.connect(temporalConnectionOptions(config));
+  const connection = await Connection.connect(temporalConnectionOptions(stack.config));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const byDoc = new Map(docs.map((d) => [d.tid, d]));
   let notFinal = 0;
@@ -782,6 +864,9 @@ async function runOnStack(
   // Each fault hit load; the challenges missed are few, explained, and each overlapped a fault.
   const idle = faultsOnIdle(faultRecords, plan.faults.length);
   violations.push(...idle);
+  const historyKills = plan.faults.filter((f) => f.fault === 'kill-history').length;
+  const shardProblems = shardMoveProblems(shardMoves, historyKills, NUM_HISTORY_SHARDS);
+  violations.push(...shardProblems);
   const challenges = expectations.filter((e) => CHALLENGE_KINDS.has(e.kind)).length;
   const missProblems = challengeMissProblems(misses, challenges, faultRecords);
   violations.push(...missProblems);
@@ -824,9 +909,23 @@ async function runOnStack(
       ['processors (planned)', describeShares(plan)],
       [
         'faults injected (requests in flight when each hit)',
-        faultRecords.map((f) => `${f.fault} (${inFlightTotal(f)})`).join(', '),
+        faultRecords.map((f) => `${faultName(f)} (${inFlightTotal(f)})`).join(', '),
       ],
       ['faults that hit an idle system', faultRecords.filter((f) => inFlightTotal(f) === 0).length],
+      ...(plan.profile === 'cluster'
+        ? ([
+            [
+              `history hosts killed: shards owned by the hosts left (of ${NUM_HISTORY_SHARDS}), time from the kill`,
+              shardMoves
+                .map(
+                  (m) =>
+                    `${m.killed}: ${m.liveAddresses.reduce((sum, a) => sum + (m.owners[a] ?? 0), 0)} after ${(m.afterMs / 1000).toFixed(1)} s`,
+                )
+                .join(', ') || 'none',
+            ],
+            ['history host outages whose shards did not all move', shardProblems.length],
+          ] as [string, string | number][])
+        : []),
       ['HTTP requests (incl. retries)', requests],
       ['merchant retries (9, timeouts, dropped connections)', retries],
       ['code 9 answers', code9],

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { StackProfile } from '../../tools/stack';
+import { HISTORY_HOSTS } from '../../tools/temporal-cluster';
 
 /**
  * What a chaos run will do, decided from the seed alone before anything starts: the scenarios (kind, Tid, card,
@@ -11,12 +13,32 @@ import { createHash } from 'node:crypto';
 export type Fault =
   | 'kill-worker'
   | 'kill-api'
+  /** The dev server, stopped and started again on its data (dev profile only: the cluster has restart-frontend). */
   | 'restart-temporal'
   | 'restart-ferretdb'
   | 'dual-start'
   | 'dual-stop'
   /** Stripe's answers to the next two calls are lost: the calls went through, the worker never hears. */
-  | 'lose-stripe-answer';
+  | 'lose-stripe-answer'
+  // The cluster profile's faults (tools/temporal-cluster.ts), planned only on it (CLUSTER_FAULTS):
+  /** SIGKILL of one history host; it stays down until the other host owns every shard, then `downMs` more. */
+  | 'kill-history'
+  /** SIGKILL of the matching service, started again after `downMs`. */
+  | 'kill-matching'
+  /** The frontend stopped (SIGTERM) and started again: where every client of Temporal connects. */
+  | 'restart-frontend'
+  /** The cluster's PostgreSQL (every Temporal service's store) stopped and started again on its data. */
+  | 'restart-postgres';
+
+/** Faults only the cluster profile has the processes for. */
+export const CLUSTER_FAULTS: ReadonlySet<Fault> = new Set([
+  'kill-history',
+  'kill-matching',
+  'restart-frontend',
+  'restart-postgres',
+]);
+/** Faults of the dev profile's single-process server, which the cluster names by the process it hits instead. */
+export const DEV_FAULTS: ReadonlySet<Fault> = new Set(['restart-temporal']);
 
 export type Kind =
   | 'approve'
@@ -99,10 +121,14 @@ export interface PlannedFault {
   at: number;
   /** How long the process or server stays down before it is started again. */
   downMs: number;
+  /** Which process of several it hits (kill-history: `history-1` or `history-2`); absent for the others. */
+  target?: string;
 }
 
 export interface ChaosPlan {
   seed: number;
+  /** The stack the run starts (tools/stack.ts): which faults it can have. */
+  profile: StackProfile;
   scenarios: PlannedScenario[];
   faults: PlannedFault[];
   /** A short digest of the whole plan: two runs with the same fingerprint ran the same list. */
@@ -134,9 +160,101 @@ const DOWN_MS: Record<Fault, [number, number]> = {
   'dual-start': [0, 0],
   'dual-stop': [0, 0],
   'lose-stripe-answer': [0, 0],
+  // Counted from the moment the other host owns every shard (measured at about 5 s after the kill).
+  'kill-history': [1000, 5000],
+  'kill-matching': [500, 3000],
+  'restart-frontend': [1000, 3000],
+  'restart-postgres': [1000, 3000],
 };
 
-export function planRun(seed: number, count: number, faults: Fault[]): ChaosPlan {
+/**
+ * The faults of a round, by profile and scale. The dev lists are those every earlier run used: with them a seed
+ * still gives the plan (and the fingerprint) recorded in RELIABILITY.md. The cluster lists hold the same process
+ * faults, the frontend where the dev lists restart the dev server, and the cluster's own faults; the history host
+ * killed alternates from one kill-history to the next (planRun).
+ */
+export const FAULT_LISTS: Record<StackProfile, { reduced: Fault[]; full: Fault[] }> = {
+  dev: {
+    reduced: [
+      'kill-worker',
+      'dual-start',
+      'kill-api',
+      'restart-temporal',
+      'lose-stripe-answer',
+      'dual-stop',
+      'restart-ferretdb',
+      'kill-worker',
+    ],
+    full: [
+      'kill-worker',
+      'kill-api',
+      'restart-temporal',
+      'kill-worker',
+      'lose-stripe-answer',
+      'dual-start',
+      'restart-ferretdb',
+      'kill-worker',
+      'kill-api',
+      'dual-stop',
+      'restart-temporal',
+      'lose-stripe-answer',
+      'kill-worker',
+      'restart-ferretdb',
+      'kill-api',
+      'kill-worker',
+    ],
+  },
+  cluster: {
+    reduced: [
+      'kill-worker',
+      'kill-history',
+      'dual-start',
+      'kill-api',
+      'restart-frontend',
+      'kill-matching',
+      'lose-stripe-answer',
+      'restart-postgres',
+      'dual-stop',
+      'kill-history',
+      'restart-ferretdb',
+      'kill-worker',
+    ],
+    full: [
+      'kill-worker',
+      'kill-history',
+      'kill-api',
+      'restart-frontend',
+      'kill-matching',
+      'lose-stripe-answer',
+      'dual-start',
+      'restart-postgres',
+      'restart-ferretdb',
+      'kill-worker',
+      'kill-history',
+      'kill-api',
+      'dual-stop',
+      'kill-matching',
+      'restart-frontend',
+      'lose-stripe-answer',
+      'kill-worker',
+      'restart-postgres',
+      'restart-ferretdb',
+      'kill-history',
+      'kill-api',
+      'kill-worker',
+    ],
+  },
+};
+
+/** Payments of a round when CHAOS_PAYMENTS does not say: the cluster's reduced round has more faults to space out. */
+export const DEFAULT_PAYMENTS: Record<StackProfile, { reduced: number; full: number }> = {
+  dev: { reduced: 60, full: 1000 },
+  cluster: { reduced: 150, full: 1000 },
+};
+
+export function planRun(seed: number, count: number, faults: Fault[], profile: StackProfile = 'dev'): ChaosPlan {
+  const misplaced = faults.filter((f) => (profile === 'cluster' ? DEV_FAULTS : CLUSTER_FAULTS).has(f));
+  if (misplaced.length > 0) throw new Error(`${misplaced.join(', ')}: not a fault of the ${profile} profile`);
   const pickScenario = generator(seed, 'scenarios');
   // The processor draws from a generator of its own, one draw per scenario whatever its kind: a seed gives the
   // same kinds, cards and amounts as it did before payments went to Stripe, and the same routing on every run.
@@ -159,18 +277,29 @@ export function planRun(seed: number, count: number, faults: Fault[]): ChaosPlan
     return { index, kind, processor, tid: `chaos-${seed}-${index}`, card, amount };
   });
   const pickFault = generator(seed, 'faults');
+  let historyKills = 0;
+  let firstHistoryHost = 0;
   const planned = faults.map((fault, i): PlannedFault => {
     const [min, max] = DOWN_MS[fault];
     // Spread evenly, none in the first or last stretch of the run: a fault must find payments in flight.
-    return {
-      fault,
-      at: Math.floor(((i + 1) * count) / (faults.length + 1)),
-      downMs: Math.round(min + pickFault() * (max - min)),
-    };
+    const at = Math.floor(((i + 1) * count) / (faults.length + 1));
+    const downMs = Math.round(min + pickFault() * (max - min));
+    if (fault !== 'kill-history') return { fault, at, downMs };
+    // The first host killed is drawn, after this fault's own draw (so the dev lists, which have no kill-history,
+    // draw exactly as before); the next kills alternate, so a run with two or more loses each host in turn.
+    if (historyKills === 0) firstHistoryHost = Math.floor(pickFault() * HISTORY_HOSTS);
+    return { fault, at, downMs, target: `history-${((firstHistoryHost + historyKills++) % HISTORY_HOSTS) + 1}` };
   });
-  const fingerprint = createHash('sha256').update(JSON.stringify({ scenarios, planned })).digest('hex').slice(0, 12);
-  return { seed, scenarios, faults: planned, fingerprint };
+  // A dev plan's digest is taken over what it always was (the recorded fingerprints stay valid); a cluster plan's
+  // names its profile too.
+  const digested = profile === 'dev' ? { scenarios, planned } : { profile, scenarios, planned };
+  const fingerprint = createHash('sha256').update(JSON.stringify(digested)).digest('hex').slice(0, 12);
+  return { seed, profile, scenarios, faults: planned, fingerprint };
 }
+
+/** A planned fault as the logs name it: `kill-history history-2`, `kill-worker`. */
+export const faultName = (fault: { fault: Fault; target?: string }) =>
+  fault.target ? `${fault.fault} ${fault.target}` : fault.fault;
 
 /** The plan in one line, for the run's first log line and its figures: what goes where. */
 export function describeShares(plan: ChaosPlan): string {
@@ -184,7 +313,16 @@ export function describeShares(plan: ChaosPlan): string {
 }
 
 /** What a rerun of this exact plan needs, printed at the start and on failure. */
-export function rerunCommand(seed: number, full: boolean, payments: number | undefined): string {
-  const env = [`CHAOS_SEED=${seed}`, ...(payments !== undefined ? [`CHAOS_PAYMENTS=${payments}`] : [])].join(' ');
+export function rerunCommand(
+  seed: number,
+  full: boolean,
+  payments: number | undefined,
+  profile: StackProfile = 'dev',
+): string {
+  const env = [
+    ...(profile === 'cluster' ? ['SETTLEFLOW_STACK=cluster'] : []),
+    `CHAOS_SEED=${seed}`,
+    ...(payments !== undefined ? [`CHAOS_PAYMENTS=${payments}`] : []),
+  ].join(' ');
   return full ? `${env} npm run chaos` : `npm run build && ${env} npx jest --selectProjects chaos`;
 }

@@ -6,11 +6,22 @@ import {
   lostStripeAnswers,
   type ProcessorCall,
   processorTrafficToScan,
+  shardMoveProblems,
   type StripePayment,
   stripeLedger,
   wrongEvents,
 } from '../chaos/checks';
-import { describeShares, type Fault, generator, planRun, STRIPE_KINDS, STRIPE_SHARE } from '../chaos/plan';
+import {
+  DEFAULT_PAYMENTS,
+  describeShares,
+  FAULT_LISTS,
+  type Fault,
+  generator,
+  planRun,
+  rerunCommand,
+  STRIPE_KINDS,
+  STRIPE_SHARE,
+} from '../chaos/plan';
 import { cardDataIn } from '../support/card-scan';
 import { amountsMoved, moneyByPayment, moneyDisagreements } from '../support/money';
 
@@ -248,6 +259,71 @@ describe('the plan', () => {
     expect(planRun(1234, 1000, faults).scenarios.map((s) => s.processor)).toEqual(
       plan.scenarios.map((s) => s.processor),
     );
+  });
+});
+
+describe('the plan on the cluster profile', () => {
+  it('leaves every dev plan as it was: the fingerprints RELIABILITY.md recorded still come out', () => {
+    // The full rounds of 2026-11-30 with the Stripe share (RELIABILITY.md), seed → fingerprint.
+    for (const [seed, fingerprint] of [
+      [713594352, 'b712f5fbdc76'],
+      [424242, 'bd29951eea7c'],
+      [20261130, 'b06cb7a46633'],
+    ] as const)
+      expect(planRun(seed, DEFAULT_PAYMENTS.dev.full, FAULT_LISTS.dev.full).fingerprint).toBe(fingerprint);
+    expect(planRun(1234, 60, FAULT_LISTS.dev.reduced, 'dev')).toEqual(planRun(1234, 60, FAULT_LISTS.dev.reduced));
+  });
+
+  it("plans the cluster's faults only on the cluster, and the dev server's restart only on the dev server", () => {
+    expect(() => planRun(1234, 60, ['kill-worker', 'kill-history'])).toThrow('kill-history: not a fault of the dev');
+    expect(() => planRun(1234, 60, ['restart-temporal'], 'cluster')).toThrow('not a fault of the cluster');
+    for (const scale of ['reduced', 'full'] as const) {
+      const faults = FAULT_LISTS.cluster[scale];
+      for (const fault of ['kill-history', 'kill-matching', 'restart-frontend', 'restart-postgres'] as const)
+        expect(faults).toContain(fault);
+      expect(faults).not.toContain('restart-temporal');
+    }
+  });
+
+  it('gives a cluster plan the same scenarios as the dev plan of its seed, alternates the history host, and says how to rerun it', () => {
+    const dev = planRun(4242, 150, FAULT_LISTS.dev.reduced);
+    const cluster = planRun(4242, 150, FAULT_LISTS.cluster.reduced, 'cluster');
+    expect(cluster.scenarios).toEqual(dev.scenarios);
+    expect(cluster.profile).toBe('cluster');
+    expect(planRun(4242, 150, FAULT_LISTS.cluster.reduced, 'cluster')).toEqual(cluster);
+    const targets = cluster.faults.filter((f) => f.fault === 'kill-history').map((f) => f.target);
+    expect(targets).toHaveLength(2);
+    expect(new Set(targets)).toEqual(new Set(['history-1', 'history-2']));
+    for (const f of cluster.faults) if (f.fault !== 'kill-history') expect(f.target).toBeUndefined();
+    // Over many seeds, each host is the first one killed about as often.
+    const first = Array.from(
+      { length: 200 },
+      (_, seed) => planRun(seed, 150, FAULT_LISTS.cluster.full, 'cluster').faults.find((f) => f.target)!.target,
+    );
+    expect(first.filter((t) => t === 'history-1').length).toBeGreaterThan(70);
+    expect(first.filter((t) => t === 'history-2').length).toBeGreaterThan(70);
+    expect(rerunCommand(4242, true, undefined, 'cluster')).toBe(
+      'SETTLEFLOW_STACK=cluster CHAOS_SEED=4242 npm run chaos',
+    );
+    expect(rerunCommand(4242, true, undefined)).toBe('CHAOS_SEED=4242 npm run chaos');
+  });
+
+  it('fails a history host outage whose shards did not all move to the host left, and an outage not watched', () => {
+    const move = (owners: Record<string, number>, afterMs = 5_000) => ({
+      killed: 'history-1',
+      killedAddress: '127.0.0.1:7001',
+      liveAddresses: ['127.0.0.1:7002'],
+      owners,
+      afterMs,
+    });
+    expect(shardMoveProblems([move({ '127.0.0.1:7002': 16 })], 1, 16)).toEqual([]);
+    // The reading taken before the host left had acquired the dead host's shards.
+    expect(shardMoveProblems([move({ '127.0.0.1:7001': 7, '127.0.0.1:7002': 9 }, 60_000)], 1, 16)).toEqual([
+      expect.stringContaining(
+        'the hosts left (127.0.0.1:7002) owned 9 of 16 shards (127.0.0.1:7001 7, 127.0.0.1:7002 9)',
+      ),
+    ]);
+    expect(shardMoveProblems([], 1, 16)).toEqual(['1 history hosts killed but 0 shard moves watched']);
   });
 });
 
