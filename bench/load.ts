@@ -136,9 +136,13 @@ function run(options: autocannon.Options, collector: Collector, hardLimitMs: num
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Open model: `rate` requests per second for `seconds`, each answer's latency recorded. */
+/**
+ * Open model: `rate` requests per second for `seconds`, each answer's latency recorded. Given several base URLs
+ * (a stack with two APIs), the staggered groups go to them in turn, as a load balancer would spread them: the
+ * arrival pattern is the same as with one.
+ */
 export async function runAtRate(
-  baseUrl: string,
+  baseUrls: string | string[],
   spec: RequestSpec,
   rate: number,
   seconds: number,
@@ -149,13 +153,14 @@ export async function runAtRate(
   const started = performance.now();
   const windowEnd = started + seconds * 1000;
   const runs: Promise<autocannon.Result>[] = [];
+  const urls = typeof baseUrls === 'string' ? [baseUrls] : baseUrls;
   for (let i = 0; i < groups; i++) {
     const r = share(i);
     const offset = (i * 1000) / groups;
     runs.push(
       sleep(offset).then(() =>
         run(
-          collector.request(baseUrl, spec, {
+          collector.request(urls[i % urls.length]!, spec, {
             connections: r,
             overallRate: r,
             amount: r * seconds,

@@ -1,5 +1,7 @@
 import type { LoadResult } from './load';
-import type { ProcessUsage } from './resources';
+import type { Cost, Sizing } from './reading';
+import { limitStep, processOrder, roleOf } from './reading';
+import type { MachineUsage, ProcessUsage } from './resources';
 import { MAX_EXAMINED } from '../src/store/payment-listing';
 import type { DashboardProbe, StoreProbe } from './store-probe';
 
@@ -7,6 +9,8 @@ import type { DashboardProbe, StoreProbe } from './store-probe';
 export interface Measured extends LoadResult {
   label: string;
   usage: Record<string, ProcessUsage>;
+  /** The whole machine over the same window (runs recorded before it was sampled have none). */
+  machine?: MachineUsage;
 }
 
 export interface Step extends Measured {
@@ -19,6 +23,8 @@ export interface SteppedScenario {
   sustainableRate: number;
   /** The latency run at half the sustainable rate. */
   half?: Measured;
+  /** Why the ladder stopped: a step broke, the time budget ran out, `beforeStep` refused, or the ladder ended. */
+  endedBy?: 'broke' | 'time budget' | 'refused' | 'top of the ladder';
 }
 
 export interface StoreSize {
@@ -37,6 +43,27 @@ export interface Ratio {
   met: boolean;
 }
 
+/** The payment-path scenarios on one stack profile, and what they say. */
+export interface ProfileResults {
+  profile: string;
+  /** What Temporal was: the dev server, the cluster's processes, or a configured server. */
+  temporal: string;
+  /** As the frontend reports it (GetClusterInfo). */
+  historyShards: number;
+  /** SettleFlow workers and APIs, each; the engine baseline runs as many engine workers and baseline servers. */
+  replicas: number;
+  startSeconds: number;
+  /** Every sampled process with no load, before the scenarios: subtracted from the CPU per request. */
+  idle: { seconds: number; usage: Record<string, ProcessUsage> };
+  engine: SteppedScenario;
+  payments: SteppedScenario;
+  refunds?: SteppedScenario & { precreated: number };
+  cost: { payments?: Cost; engine?: Cost };
+  /** What limited each scenario, computed from the figures (bench/reading.ts). */
+  limits: { payments: string; engine: string };
+  sizing: Sizing;
+}
+
 export interface BenchResults {
   startedAt: string;
   wallSeconds: number;
@@ -52,44 +79,45 @@ export interface BenchResults {
     loadAvgAfter: number[];
   };
   settings: Record<string, string | number | boolean>;
-  payments: SteppedScenario;
+  /** The payment path on each stack profile, in the order run. */
+  profiles: ProfileResults[];
+  /** The profile whose stack ran the sections that do not depend on Temporal (status, store, HTTP ceiling). */
+  statusProfile: string;
   status: { sizes: StoreSize[]; connections: number; probes: StoreProbe[]; dashboard?: DashboardProbe[] };
-  refunds: SteppedScenario & { precreated: number };
   baselines: {
     http: Measured;
-    engine: SteppedScenario;
     statusNoAuth: Measured;
     statusCached: Measured;
     statusUncached: Measured;
   };
   ratios: Ratio[];
+  /** The second profile against the first, when two ran. */
+  comparison?: string;
   notes: string[];
 }
 
-/** The processes a table shows, in this order, with short column names. */
-const PROCESSES: [string, string][] = [
-  ['api', 'api'],
-  ['api-status', 'api (status)'],
-  ['worker', 'worker'],
-  ['temporal', 'temporal'],
-  ['ferretdb', 'ferretdb'],
-  ['baseline', 'baseline'],
-  ['engine-worker', 'engine wkr'],
-  ['api-uncached', 'api (uncached)'],
-  ['load', 'load tool'],
-];
+/** Short names of the bench's own processes in the CPU columns; the stack's processes go by their key. */
+const SHORT: Record<string, string> = {
+  'api-status': 'api (status)',
+  'api-uncached': 'api (uncached)',
+  'engine-worker': 'engine wkr',
+  load: 'load tool',
+};
+const short = (key: string) => SHORT[key] ?? key.replace(/^engine-worker-/, 'engine wkr-');
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 /** Ratios far below 1 keep two significant digits, so 0.004 does not read as 0. */
 const fmtRatio = (n: number) => (n === 0 || n >= 0.1 ? n.toFixed(2) : n.toPrecision(2));
+const orDash = (n: number | undefined, unit = '') => (n === undefined ? '—' : `${fmt(n)}${unit}`);
 
 /**
  * "api 45/80 · worker 120/150 …": average/peak CPU % of the processes that did anything. The load tool only when it
  * averages 10% or more of a core, where it could be what limits a step.
  */
 function cpuCell(usage: Record<string, ProcessUsage>): string {
-  return PROCESSES.filter(([key]) => active(usage[key]) && (key !== 'load' || usage[key]!.avgCpu >= 10))
-    .map(([key, label]) => `${label} ${usage[key]!.avgCpu}/${usage[key]!.peakCpu}`)
+  return processOrder(Object.keys(usage))
+    .filter((key) => active(usage[key]) && (key !== 'load' || usage[key]!.avgCpu >= 10))
+    .map((key) => `${short(key)} ${usage[key]!.avgCpu}/${usage[key]!.peakCpu}`)
     .join(' · ');
 }
 
@@ -105,25 +133,25 @@ function errorCell(m: LoadResult): string {
 
 /**
  * Peak RSS per process over a whole scenario: one line instead of a column per step (the per-step figures are in
- * the JSON), which keeps BENCHMARKS.md readable.
+ * the JSON), which keeps BENCHMARKS.md readable. A process tree (PostgreSQL) counts its shared memory in each process.
  */
-function peakRss(rows: Measured[], keys = ['api', 'api-status', 'worker', 'temporal', 'ferretdb']): string {
+function peakRss(rows: Measured[], only?: (key: string) => boolean): string {
+  const keys = processOrder([...new Set(rows.flatMap((m) => Object.keys(m.usage)))]).filter(
+    (key) => key !== 'load' && (only?.(key) ?? true) && rows.some((m) => active(m.usage[key])),
+  );
   const peak = (key: string) => Math.max(0, ...rows.map((m) => m.usage[key]?.peakRssMb ?? 0));
-  return `Peak RSS over the scenario: ${keys
-    .filter((key) => rows.some((m) => active(m.usage[key])))
-    .map((key) => `${PROCESSES.find(([k]) => k === key)![1]} ${peak(key)} MB`)
-    .join(' · ')}.`;
+  return `Peak RSS over the scenario: ${keys.map((key) => `${short(key)} ${peak(key)} MB`).join(' · ')}.`;
 }
 
 function openTable(rows: Measured[], verdicts: (string | undefined)[]): string[] {
   const lines = [
-    '| run | target /s | achieved /s | done /s | p50 ms | p95 ms | p99 ms | max ms | errors | verdict | CPU % avg/peak |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
+    '| run | target /s | achieved /s | done /s | p50 ms | p95 ms | p99 ms | max ms | errors | verdict | machine busy | CPU % avg/peak |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---|',
   ];
   rows.forEach((m, i) => {
     lines.push(
       `| ${m.label} | ${m.targetRate ?? '—'} | ${fmt(m.achievedRate)} | ${fmt(m.throughput)} | ${fmt(m.latencyMs.p50)} | ${fmt(m.latencyMs.p95)} | ` +
-        `${fmt(m.latencyMs.p99)} | ${fmt(m.latencyMs.max)} | ${errorCell(m)} | ${verdicts[i] ?? ''} | ${cpuCell(m.usage)} |`,
+        `${fmt(m.latencyMs.p99)} | ${fmt(m.latencyMs.max)} | ${errorCell(m)} | ${verdicts[i] ?? ''} | ${orDash(m.machine?.busyPct, '%')} | ${cpuCell(m.usage)} |`,
     );
   });
   return lines;
@@ -198,7 +226,7 @@ export function dashboardSection(probes: DashboardProbe[]): string[] {
   ];
 }
 
-function stepped(title: string, s: SteppedScenario, seconds: string, rssOf?: string[]): string[] {
+function stepped(title: string, s: SteppedScenario, seconds: string, rssOf?: (key: string) => boolean): string[] {
   const rows: Measured[] = [...s.steps, ...(s.half ? [s.half] : [])];
   const verdicts = [...s.steps.map((step) => step.verdict), ...(s.half ? [`latency run, ${s.half.durationS} s`] : [])];
   return [
@@ -216,6 +244,99 @@ function stepped(title: string, s: SteppedScenario, seconds: string, rssOf?: str
   ];
 }
 
+/** The headline figures of every profile, one column each. */
+function sideBySide(profiles: ProfileResults[]): string[] {
+  const row = (name: string, cell: (p: ProfileResults) => string) => `| ${name} | ${profiles.map(cell).join(' | ')} |`;
+  const halfCell = (s: SteppedScenario) =>
+    s.half
+      ? `${fmt(s.half.latencyMs.p50)} / ${fmt(s.half.latencyMs.p95)} / **${fmt(s.half.latencyMs.p99)}** at ${s.half.targetRate}/s`
+      : '—';
+  const idleOf = (p: ProfileResults) =>
+    Object.entries(p.idle.usage)
+      .filter(([key]) => !roleOf(key)?.bench)
+      .reduce((sum, [, u]) => sum + u.avgCpu, 0);
+  const limitMachine = (s: SteppedScenario) => {
+    const step = limitStep(s);
+    return step?.machine ? `${fmt(step.machine.busyPct)}% at ${step.targetRate}/s` : '—';
+  };
+  return [
+    `| | ${profiles.map((p) => p.profile).join(' | ')} |`,
+    `|---|${profiles.map(() => '---:|').join('')}`,
+    row('Temporal', (p) => p.temporal),
+    row('history shards', (p) => String(p.historyShards)),
+    row('SettleFlow workers / APIs', (p) => `${p.replicas} / ${p.replicas}`),
+    row('stack start, s', (p) => fmt(p.startSeconds)),
+    row('stack idle, % of a core (every stack process)', (p) => fmt(idleOf(p))),
+    row('**engine ceiling** (sustainable)', (p) => `**${p.engine.sustainableRate}/s**`),
+    row('engine at half rate: p50 / p95 / p99 ms', (p) => halfCell(p.engine)),
+    row('**payments** (sustainable)', (p) => `**${p.payments.sustainableRate}/s**`),
+    row('payments / engine ceiling', (p) =>
+      p.engine.sustainableRate > 0 ? fmtRatio(p.payments.sustainableRate / p.engine.sustainableRate) : '—',
+    ),
+    row('payments at half rate: p50 / p95 / p99 ms', (p) => halfCell(p.payments)),
+    row('refunds (sustainable)', (p) => (p.refunds ? `${p.refunds.sustainableRate}/s` : 'not run')),
+    row('CPU per payment, every process, ms (net of idle)', (p) => orDash(p.cost.payments?.totalMs)),
+    row('CPU per engine workflow, every process, ms', (p) => orDash(p.cost.engine?.totalMs)),
+    row('machine busy at the payments limit step', (p) => limitMachine(p.payments)),
+    row('machine busy at the engine limit step', (p) => limitMachine(p.engine)),
+  ];
+}
+
+/** payments/s per history shard and per core of each role, one column per profile. */
+function sizingTable(profiles: ProfileResults[]): string[] {
+  const row = (name: string, cell: (z: ProfileResults['sizing']) => string) =>
+    `| ${name} | ${profiles.map((p) => cell(p.sizing)).join(' | ')} |`;
+  return [
+    `| | ${profiles.map((p) => p.profile).join(' | ')} |`,
+    `|---|${profiles.map(() => '---:|').join('')}`,
+    row('payments/s per history shard (sustainable / shards)', (z) => String(z.paymentsPerShard)),
+    row('engine workflows/s per history shard', (z) => String(z.enginePerShard)),
+    row('history hosts: CPU ms per payment', (z) =>
+      z.historyMsPerPayment === undefined ? '— (one process runs every service)' : fmt(z.historyMsPerPayment),
+    ),
+    row('payments/s per history core', (z) => orDash(z.paymentsPerHistoryCore)),
+    row('every Temporal process: CPU ms per payment', (z) => fmt(z.temporalMsPerPayment)),
+    row('SettleFlow workers: CPU ms per payment', (z) => fmt(z.workerMsPerPayment)),
+    row('**payments/s per worker core**', (z) => `**${orDash(z.paymentsPerWorkerCore)}**`),
+    row('SettleFlow APIs: CPU ms per payment', (z) => fmt(z.apiMsPerPayment)),
+    row('payments/s per API core', (z) => orDash(z.paymentsPerApiCore)),
+  ];
+}
+
+/** One profile's processes: idle CPU, CPU per payment and per engine workflow, and their load at the payments limit. */
+function costTable(p: ProfileResults): string[] {
+  const pay = p.cost.payments;
+  const engine = p.cost.engine;
+  const limit = limitStep(p.payments);
+  const keys = processOrder(
+    [...new Set([...Object.keys(p.idle.usage), ...Object.keys(pay?.perProcess ?? {})])].filter((k) => k !== 'load'),
+  ).filter(
+    (key) =>
+      !roleOf(key)?.bench ||
+      (pay?.perProcess[key] ?? 0) >= 0.1 ||
+      (engine?.perProcess[key] ?? 0) >= 0.1 ||
+      (p.idle.usage[key]?.avgCpu ?? 0) >= 1,
+  );
+  const share = (ms: number | undefined) =>
+    ms === undefined || !pay || pay.totalMs === 0 ? '—' : `${Math.round((ms / pay.totalMs) * 100)}%`;
+  const atLimit = (key: string) => {
+    const u = limit?.usage[key];
+    return u ? `${u.avgCpu}/${u.peakCpu}` : '—';
+  };
+  return [
+    `| process | idle, % of a core | ms per payment | share | ms per engine workflow | at ${limit?.targetRate ?? '—'}/s (payments limit step), % avg/peak |`,
+    '|---|---:|---:|---:|---:|---:|',
+    ...keys.map(
+      (key) =>
+        `| ${key} | ${orDash(p.idle.usage[key]?.avgCpu)} | ${orDash(pay?.perProcess[key])} | ${share(pay?.perProcess[key])} | ` +
+        `${orDash(engine?.perProcess[key])} | ${atLimit(key)} |`,
+    ),
+    `| **all** | | **${orDash(pay?.totalMs)}** | | **${orDash(engine?.totalMs)}** | |`,
+    '',
+    `Payments measured over ${pay ? `"${pay.run}" (${pay.completed} payments)` : 'no run'}; engine over ${engine ? `"${engine.run}" (${engine.completed} workflows)` : 'no run'}.`,
+  ];
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   const baselineRows = [
@@ -225,6 +346,7 @@ export function renderMarkdown(r: BenchResults): string {
     r.baselines.statusUncached,
   ];
   const stepSeconds = `${r.settings.stepSeconds} s`;
+  const engineProcesses = (key: string) => !['api', 'worker', 'ferretdb'].includes(roleOf(key)?.role ?? '');
   const lines: string[] = [
     `### Run ${r.startedAt}`,
     '',
@@ -234,8 +356,31 @@ export function renderMarkdown(r: BenchResults): string {
     `- Settings: ${Object.entries(r.settings)
       .map(([k, v]) => `${k}=${String(v)}`)
       .join(', ')}`,
-    '- CPU columns: average/peak % of one core per process over the step (200% = both cores); the load tool (this process: autocannon and the log pipes of the children) is shown when it averages 10% or more.',
+    '- CPU columns: average/peak % of one core per process over the step (200% = both cores); the load tool (this process: autocannon and the log pipes of the children) is shown when it averages 10% or more. "machine busy": every core of the machine over the step, whatever ran on it (100% = all cores).',
     '',
+    '#### Side by side',
+    '',
+    ...sideBySide(r.profiles),
+    '',
+    '#### What limits each (computed from the figures below)',
+    '',
+    ...r.profiles.flatMap((p) => [
+      `- **${p.profile}**, ${p.limits.payments}`,
+      `- **${p.profile}**, ${p.limits.engine}`,
+    ]),
+    ...(r.comparison ? [`- ${r.comparison}`] : []),
+    '',
+    '#### Sizing: per history shard and per core',
+    '',
+    ...sizingTable(r.profiles),
+    '',
+    'CPU ms per payment are net of idle (below); a core sustains 1000 ms of CPU a second, so "per core" is 1000 / ms. The per-shard figures divide the sustainable rate by the shard count the frontend reports: with every shard on one machine they say how the load spread, not what one shard can take.',
+    '',
+    '#### CPU per payment, per process',
+    '',
+    `Each process's CPU over the half-rate run (a steady state below the ceiling), less what it uses with no load over as long (measured for ${r.profiles[0]?.idle.seconds ?? '—'} s after the stack started), divided by the requests completed in the run. PostgreSQL is its postmaster's whole process tree (every backend and helper).`,
+    '',
+    ...r.profiles.flatMap((p) => [`##### ${p.profile}`, '', ...costTable(p), '']),
     '#### Ratios',
     '',
     '| ratio | value | target | met |',
@@ -245,20 +390,26 @@ export function renderMarkdown(r: BenchResults): string {
         `| ${x.name} (${x.numerator} / ${x.denominator}) | ${x.denominator === '—' ? fmt(x.value) : fmtRatio(x.value)} | ${x.target} | ${x.met ? 'yes' : '**no**'} |`,
     ),
     '',
-    ...stepped(
-      '1. Payments, non-3DS, sandbox (`POST /v1/payment/direct`, captured answers only)',
-      r.payments,
-      stepSeconds,
+    ...r.profiles.flatMap((p) =>
+      stepped(
+        `1. Payments, non-3DS, sandbox (\`POST /v1/payment/direct\`, captured answers only): ${p.profile}`,
+        p.payments,
+        stepSeconds,
+        (key) => !roleOf(key)?.bench,
+      ),
     ),
-    '#### 2. Status by Reference and by Tid on a populated store (`POST /v1/status/direct`)',
+    `#### 2. Status by Reference and by Tid on a populated store (\`POST /v1/status/direct\`), on the ${r.statusProfile} stack`,
     '',
     `Closed model, ${r.status.connections} connections, random stored payments; inserting took ` +
       r.status.sizes.map((s) => `${s.populateMs} ms to reach ${s.stored.toLocaleString('en')}`).join(', ') +
-      '.',
+      '. These read FerretDB only: they run once, whichever Temporal is beside it.',
     '',
     ...closedTable(r.status.sizes.flatMap((s) => [s.byReference, s.byTid])),
     '',
-    peakRss(r.status.sizes.flatMap((s) => [s.byReference, s.byTid])),
+    peakRss(
+      r.status.sizes.flatMap((s) => [s.byReference, s.byTid]),
+      (key) => key === 'api-status' || key === 'ferretdb',
+    ),
     '',
     'Store operations timed directly against the database at each size (median ms; the guarded update is the projection write, `{_id, seq: {$lt}}`):',
     '',
@@ -272,22 +423,29 @@ export function renderMarkdown(r: BenchResults): string {
           '',
         ]
       : []),
-    ...stepped(
-      `3. Refunds of captured payments (\`POST /v1/refund/direct\`, one per Tid; ${r.refunds.precreated} payments made for it beforehand)`,
-      r.refunds,
-      stepSeconds,
+    ...r.profiles.flatMap((p) =>
+      p.refunds
+        ? stepped(
+            `3. Refunds of captured payments (\`POST /v1/refund/direct\`, one per Tid; ${p.refunds.precreated} payments made for it beforehand): ${p.profile}`,
+            p.refunds,
+            stepSeconds,
+            (key) => !roleOf(key)?.bench,
+          )
+        : [],
     ),
-    '#### 4. Baselines',
+    `#### 4. Baselines (on the ${r.statusProfile} stack)`,
     '',
     ...closedTable(baselineRows),
     '',
-    peakRss(baselineRows, ['api-status', 'ferretdb', 'baseline', 'api-uncached']),
+    peakRss(baselineRows, (key) => ['api-status', 'ferretdb', 'baseline', 'api-uncached'].includes(key)),
     '',
-    ...stepped(
-      "Engine ceiling: no-op workflow, the payment's five no-op activities (three local), update-with-start (`POST /engine` of bench/baseline-server.ts)",
-      r.baselines.engine,
-      stepSeconds,
-      ['temporal', 'engine-worker', 'baseline'],
+    ...r.profiles.flatMap((p) =>
+      stepped(
+        `Engine ceiling: no-op workflow, the payment's five no-op activities (three local), update-with-start (\`POST /engine\` of bench/baseline-server.ts): ${p.profile}`,
+        p.engine,
+        stepSeconds,
+        engineProcesses,
+      ),
     ),
   ];
   if (r.notes.length > 0) lines.push('#### Notes', '', ...r.notes.map((n) => `- ${n}`), '');
@@ -297,15 +455,28 @@ export function renderMarkdown(r: BenchResults): string {
 export const BENCHMARKS_INTRO = `# Benchmarks
 
 \`\`\`sh
-npm run bench   # builds first; about 11 minutes on 2 cores
+npm run bench                          # builds first; both stack profiles, about 25 minutes on 2 cores
+BENCH_PROFILES=dev npm run bench       # one profile (dev or cluster): about 13 minutes
 \`\`\`
 
-It starts the embedded stack (Temporal dev server, FerretDB, worker, API) on free ports with a fresh data dir
-under \`.data/bench/\` (or uses the servers named by \`TEMPORAL_ADDRESS\` / \`MONGODB_URL\`), runs every scenario
-through the real API next to the limits it is judged against, measured in the same run with the same load tool
-(autocannon), writes every number to \`bench/results/<date>.json\` and appends the run's section at the end of this
-file. Knobs: \`BENCH_STEP_SECONDS\` (10), \`BENCH_HALF_SECONDS\` (30), \`BENCH_CLOSED_SECONDS\` (10),
-\`BENCH_STORE_SIZES\` (1000,10000,100000), \`BENCH_CONNECTIONS\` (16), \`BENCH_SKIP_REPORT=1\` (JSON only).
+It runs the payment path (engine ceiling, payments, refunds) on each stack profile in turn, with the same load
+shape: first **dev**, the Temporal CLI dev server on SQLite with one SettleFlow worker and API; then **cluster**,
+the production-shaped Temporal of tools/temporal-cluster.ts (frontend, matching, internal worker and two history
+hosts as separate processes on PostgreSQL, 16 history shards) with two SettleFlow workers and two APIs. Each
+profile gets a stack of its own on free ports with a fresh data dir under \`.data/bench/\` (or uses the servers named
+by \`TEMPORAL_ADDRESS\` / \`MONGODB_URL\`; with \`TEMPORAL_ADDRESS\` set only one profile can run, and it measures that
+server). The sections that do not involve Temporal (HTTP ceiling, status reads on a growing store, store and
+dashboard probes, the auth comparison) run once, on the first profile's stack. Every scenario goes through the real
+API next to the limits it is judged against, measured in the same run with the same load tool (autocannon); every
+number goes to \`bench/results/<date>.json\`, and the run's section is appended at the end of this file.
+
+Knobs: \`BENCH_PROFILES\` (\`dev,cluster\`), \`BENCH_STEP_SECONDS\` (10), \`BENCH_HALF_SECONDS\` (30),
+\`BENCH_CLOSED_SECONDS\` (10), \`BENCH_IDLE_SECONDS\` (10), \`BENCH_BUDGET_SCALE\` (1; the stepped scenarios' time
+budgets are 170 s for the engine and payments, 150 s for refunds), \`BENCH_REFUNDS=0\` (no refunds),
+\`BENCH_STORE_SIZES\` (1000,10000,100000), \`BENCH_CONNECTIONS\` (16), \`BENCH_SKIP_REPORT=1\` (JSON only). A short run
+that checks the bench itself, not the figures (about 9 minutes): \`npm run build && BENCH_STEP_SECONDS=5
+BENCH_HALF_SECONDS=10 BENCH_CLOSED_SECONDS=3 BENCH_IDLE_SECONDS=5 BENCH_BUDGET_SCALE=0.35
+BENCH_STORE_SIZES=1000,10000 BENCH_SKIP_REPORT=1 node dist/bench/run.js\`.
 
 Method:
 
@@ -313,16 +484,42 @@ Method:
   20, 30, …/s) until a step breaks: p99 > 1 s, any error, or under 95% of the target sent within the step. The
   sustainable rate is the last good step; latency figures come from a longer run at half of it. Each connection
   sends one request per second, spread over up to ten staggered autocannon instances: in an accepted step no send
-  waited for a slow answer (no coordinated omission).
+  waited for a slow answer (no coordinated omission). On the cluster profile the instances go to its two APIs in
+  turn, as a load balancer would spread them (the arrivals are the same). The engine and payment ladders start
+  after an unmeasured 5 s at one request a second per API (JIT, pools and caches are warm in production too).
 - **Closed model** (fixed connections, back to back) for status reads and the HTTP ceiling: their capacity.
 - An error is anything but the expected answer (socket error, timeout, non-2xx, or not Code 0 with the expected
-  Status). pidusage samples every process every 500 ms: average/peak CPU per step (% of one core), peak RSS.
+  Status).
+- **Resources**: every process is read from Linux's \`/proc\` every 500 ms: average/peak CPU per step (% of one
+  core) and peak RSS. PostgreSQL counts as its postmaster's whole process tree (every backend and helper; shared
+  memory once). "Machine busy" is every core of the machine over the step, whatever ran on it: other work on a
+  shared machine shows there, beside what the bench's own processes used.
+- **CPU per payment, per process**: each process's CPU over the half-rate run (a steady state below the ceiling),
+  less what it uses with no load over as long (each stack is watched idle for \`BENCH_IDLE_SECONDS\` after it
+  starts), over the requests completed in that run. The same for the engine's no-op workflow.
+- **Sizing**: payments/s per history shard is the sustainable rate over the shard count the frontend reports
+  (\`GetClusterInfo\`); payments/s per core of a role (history hosts, SettleFlow workers, APIs) is 1000 over its CPU
+  ms per payment.
+- **What limits each** is computed from the figures (bench/reading.ts), not written by hand: at the step that
+  broke, a machine at ≥ 90% busy is CPU-bound (named: the role with the most CPU per payment, and how much of the
+  machine other work took); else a Node process (API, worker, baseline) at ≥ 85% of one core is its event loop;
+  else the time went to waiting (latency grew with CPU to spare). A ladder ended by its time budget says so: its
+  ceiling was not found.
 - Baselines: **HTTP ceiling**, bare Koa \`POST /noop\`; **no-auth status**, the status chain with the merchant fixed;
   **uncached auth**, an API with \`KEY_CACHE_TTL=1\` (Argon2id per request); **engine ceiling**, a no-op workflow
   with the payment's five activities (store writes and card release local), started the same way by a worker with
-  the same settings (\`src/temporal/worker-options.ts\`) on the same server.
+  the same settings (\`src/temporal/worker-options.ts\`) on the same server, as many baseline servers and engine
+  workers as the profile has APIs and workers.
 - The status store holds synthetic payments (record, Reference and listing documents shaped as the workflow writes
   them, bench/populate.ts): status reads only the two \`_id\`-keyed documents; the dashboard queries read the
   listing ranges.
+
+The section a run appends: **Side by side** (a column per profile: Temporal's shape, history shards, start time,
+idle CPU, engine ceiling, payments and their ratio, p50 / p95 / p99 at half rate, refunds, CPU per payment and per
+engine workflow, how busy the machine was at each limit step); **What limits each** (the computed reading per
+profile and scenario, then the second profile against the first); **Sizing** (per history shard and per core:
+what docs/deploying.md sizes from); **CPU per payment, per process** (a table per profile, with each process's
+idle CPU and its load at the payments limit step); the ratios; then the step tables: payments on each profile,
+status and store (once), refunds on each profile, the baselines, the engine ceiling on each profile.
 
 `;

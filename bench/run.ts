@@ -3,34 +3,68 @@ import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { MongoClient } from 'mongodb';
-import pidusage from 'pidusage';
+import { Connection } from '@temporalio/client';
+import { type Db, MongoClient } from 'mongodb';
 import { createMerchant } from '../src/auth/accounts';
-import { type Config, ConfigError, configToEnv, loadConfig } from '../src/config';
+import { type Config, ConfigError, loadConfig } from '../src/config';
 import { projectRoot } from '../src/paths';
-import { findMerchant } from '../src/store/merchants';
+import { findMerchant, type MerchantDoc } from '../src/store/merchants';
+import { temporalConnectionOptions } from '../src/temporal/connection-options';
 import { type ManagedProcess, startProcess, waitUntilReady } from '../tools/process';
-import { startApiProcess, startStack } from '../tools/stack';
-import { type LoadResult, type RequestSpec, runAtRate, runConnections } from './load';
+import {
+  childEnv,
+  type Stack,
+  type StackProfile,
+  stackProfileFromEnv,
+  startApiProcess,
+  startStack,
+} from '../tools/stack';
+import { runConnections } from './load';
 import { populateTo, type StoredPayment } from './populate';
-import { type DashboardProbe, probeDashboard, probeStore, type StoreProbe } from './store-probe';
+import { costPerRequest, comparisonReading, limitReading, sizing } from './reading';
+import { probeDashboard, probeStore, type DashboardProbe, type StoreProbe } from './store-probe';
 import {
   BENCHMARKS_INTRO,
   type BenchResults,
   type Measured,
+  type ProfileResults,
   type Ratio,
   renderMarkdown,
-  type Step,
-  type SteppedScenario,
 } from './report';
-import { ResourceSampler } from './resources';
+import { ResourceSampler, type Sampled } from './resources';
+import {
+  type Bench,
+  BUDGETS,
+  CLOSED_SECONDS,
+  closed,
+  CONNECTIONS,
+  engineSpec,
+  HALF_SECONDS,
+  IDLE_SECONDS,
+  log,
+  type MadePayment,
+  noopSpec,
+  paymentSpec,
+  refundSpec,
+  SETTLE_MS,
+  sleep,
+  statusSpec,
+  STEP_SECONDS,
+  stepUp,
+  untilQuiet,
+} from './scenarios';
 import { freePort } from '../tools/ports';
 import { removeStaleRunDirs } from '../tools/run-dirs';
 
 /**
- * `npm run bench`: every scenario of the benchmark and its baselines, in one run, on one stack. See BENCHMARKS.md
- * for the method. Knobs (environment): BENCH_STEP_SECONDS (10), BENCH_HALF_SECONDS (30), BENCH_CLOSED_SECONDS
- * (10), BENCH_STORE_SIZES (1000,10000,100000), BENCH_CONNECTIONS (16), BENCH_SKIP_REPORT (set: no BENCHMARKS.md).
+ * `npm run bench`: every scenario of the benchmark and its baselines in one run. The payment path (engine
+ * ceiling, payments, refunds) runs on each stack profile in turn — the dev server, then the production-shaped
+ * cluster (tools/temporal-cluster.ts) with two workers and two APIs — with the same load shape; the sections that
+ * do not depend on Temporal (HTTP ceiling, status reads, store probes) run once, on the first profile's stack.
+ * See BENCHMARKS.md for the method. Knobs (environment): BENCH_PROFILES (dev,cluster), BENCH_STEP_SECONDS (10),
+ * BENCH_HALF_SECONDS (30), BENCH_CLOSED_SECONDS (10), BENCH_IDLE_SECONDS (10), BENCH_BUDGET_SCALE (1),
+ * BENCH_REFUNDS (set to 0: none), BENCH_STORE_SIZES (1000,10000,100000), BENCH_CONNECTIONS (16),
+ * BENCH_SKIP_REPORT (set: no BENCHMARKS.md).
  */
 
 const BENCH_ROOT = path.join(projectRoot, '.data', 'bench');
@@ -38,22 +72,25 @@ const RESULTS_DIR = path.join(projectRoot, 'bench', 'results');
 const BENCHMARKS_FILE = path.join(projectRoot, 'BENCHMARKS.md');
 const DIST_BENCH = path.join(projectRoot, 'dist', 'bench');
 
-// Low rungs first: on two cores with SQLite-backed dev servers the ceilings are tens per second, not thousands.
-const LADDER = [1, 2, 3, 4, 6, 8, 10, 15, 20, 30, 40, 60, 80, 100, 130, 160, 200, 250, 300, 400];
-/** A step whose p99 is above this is past what we call sustainable. */
-const P99_LIMIT_MS = 1000;
-/** Pause between steps, so a step's trailing work (activities after the answer) does not load the next one. */
-const SETTLE_MS = 3000;
-
-const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const STEP_SECONDS = num('BENCH_STEP_SECONDS', 10);
-const HALF_SECONDS = num('BENCH_HALF_SECONDS', 30);
-const CLOSED_SECONDS = num('BENCH_CLOSED_SECONDS', 10);
-const CONNECTIONS = num('BENCH_CONNECTIONS', 16);
 const STORE_SIZES = (process.env.BENCH_STORE_SIZES ?? '1000,10000,100000').split(',').map(Number);
+const REFUNDS = process.env.BENCH_REFUNDS !== '0';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+/**
+ * The stack profiles to run, in order: BENCH_PROFILES (comma-separated), by default both. With TEMPORAL_ADDRESS
+ * set nothing of Temporal is started, so only one run makes sense: it measures that server.
+ */
+function profilesFromEnv(): StackProfile[] {
+  const configured = process.env.TEMPORAL_ADDRESS !== undefined;
+  const raw = process.env.BENCH_PROFILES?.trim();
+  const names = raw ? raw.split(',').map((name) => name.trim()) : configured ? ['dev'] : ['dev', 'cluster'];
+  const profiles = [...new Set(names.filter(Boolean).map((name) => stackProfileFromEnv({ SETTLEFLOW_STACK: name })))];
+  if (profiles.length === 0) throw new Error('BENCH_PROFILES names no profile: dev, cluster or both');
+  if (configured && profiles.length > 1)
+    throw new Error(
+      'BENCH_PROFILES names two profiles, but TEMPORAL_ADDRESS is set: both runs would measure that one server',
+    );
+  return profiles;
+}
 
 /** Each run gets a fresh data dir; those of earlier runs go (unless their process still runs). */
 function freshDataDir(): string {
@@ -90,246 +127,6 @@ function machine(loadAvgBefore: number[]): BenchResults['machine'] {
   };
 }
 
-// ── What each scenario sends and expects ────────────────────────────────────────────────────────────────
-
-function parse(
-  body: string,
-): { Code?: number; Result?: { Status?: string; Tid?: string; Reference?: string } } | undefined {
-  try {
-    return JSON.parse(body) as ReturnType<typeof parse>;
-  } catch {
-    return undefined;
-  }
-}
-
-/** undefined when the answer is Code 0 with the expected Status, else what it was instead. */
-function expectAnswer(status: number, body: string, expectedStatus?: string): string | undefined {
-  if (status !== 200) return `HTTP ${status}`;
-  const answer = parse(body);
-  if (!answer) return 'not JSON';
-  if (answer.Code !== 0) return `Code ${answer.Code}`;
-  if (expectedStatus && answer.Result?.Status !== expectedStatus) return `Status ${answer.Result?.Status}`;
-  return undefined;
-}
-
-/** A payment the bench made through the API: what status and refund requests name it by. */
-type MadePayment = Pick<StoredPayment, 'tid' | 'reference'>;
-
-function paymentSpec(key: string, runTag: string, captured: MadePayment[], made: { payments: number }): RequestSpec {
-  let n = 0;
-  const cardYear = String(new Date().getUTCFullYear() + 3);
-  return {
-    path: '/v1/payment/direct',
-    headers: { 'epro-api-key': key },
-    body: () =>
-      JSON.stringify({
-        Amount: '1234',
-        Uid: 'customer-42',
-        Tid: `bench-${runTag}-${n++}`,
-        Email: 'jane@example.com',
-        CardNumber: '4111111111111111',
-        CardMonth: '12',
-        CardYear: cardYear,
-        CardCVV: '123',
-      }),
-    check: (status, body) => {
-      made.payments++;
-      const problem = expectAnswer(status, body, 'captured');
-      const result = parse(body)?.Result;
-      if (problem === undefined && result?.Tid && result.Reference)
-        captured.push({ tid: result.Tid, reference: result.Reference });
-      return problem;
-    },
-  };
-}
-
-function refundSpec(key: string, supply: MadePayment[]): RequestSpec {
-  return {
-    path: '/v1/refund/direct',
-    headers: { 'epro-api-key': key },
-    body: () => {
-      const next = supply.shift();
-      if (!next) throw new Error('out of captured payments to refund');
-      return JSON.stringify({ Tid: next.tid });
-    },
-    check: (status, body) => expectAnswer(status, body, 'captured'),
-  };
-}
-
-function statusSpec(
-  pathName: string,
-  key: string | undefined,
-  stored: StoredPayment[],
-  by: 'tid' | 'reference',
-): RequestSpec {
-  return {
-    path: pathName,
-    headers: key ? { 'epro-api-key': key } : {},
-    body: () => {
-      const pick = stored[Math.floor(Math.random() * stored.length)]!;
-      return JSON.stringify(by === 'tid' ? { Tid: pick.tid } : { Reference: pick.reference });
-    },
-    check: (status, body) => expectAnswer(status, body),
-  };
-}
-
-const noopSpec: RequestSpec = { path: '/noop', body: () => '{}', check: (status, body) => expectAnswer(status, body) };
-const engineSpec: RequestSpec = {
-  path: '/engine',
-  body: () => '{}',
-  check: (status, body) => expectAnswer(status, body, 'captured'),
-};
-
-// ── The run ─────────────────────────────────────────────────────────────────────────────────────────────
-
-interface Bench {
-  sampler: ResourceSampler;
-  /** Resolves once the stack is idle again: requests cut off at the end of a run may still be running server-side. */
-  quiet(): Promise<void>;
-}
-
-async function measured(bench: Bench, label: string, load: () => Promise<LoadResult>): Promise<Measured> {
-  bench.sampler.start();
-  const result = await load();
-  const usage = await bench.sampler.stop();
-  return { ...result, label, usage };
-}
-
-async function closed(bench: Bench, label: string, baseUrl: string, spec: RequestSpec): Promise<Measured> {
-  // A short unmeasured warm-up: JIT, connection pools and caches are hot in production too.
-  await runConnections(baseUrl, spec, CONNECTIONS, { seconds: 2 });
-  const m = await measured(bench, label, () => runConnections(baseUrl, spec, CONNECTIONS, { seconds: CLOSED_SECONDS }));
-  log(`${label}: ${m.throughput}/s, p50 ${m.latencyMs.p50} ms, p99 ${m.latencyMs.p99} ms, errors ${describeErrors(m)}`);
-  await bench.quiet();
-  return m;
-}
-
-function describeErrors(r: LoadResult): string {
-  return r.errors === 0
-    ? '0'
-    : `${r.errors} (${Object.entries(r.errorKinds)
-        .map(([k, n]) => `${k}: ${n}`)
-        .join(', ')})`;
-}
-
-function verdictOf(r: LoadResult): Step['verdict'] {
-  if (r.errors > 0) return 'errors';
-  if (r.achievedRate < 0.95 * r.targetRate!) return 'achieved < 95%';
-  if (r.latencyMs.p99 > P99_LIMIT_MS) return 'p99 > 1 s';
-  return 'ok';
-}
-
-/**
- * Steps the arrival rate up the ladder until a step breaks, then measures latency at half the last good rate.
- * `beforeStep` may refuse a step (returns false), e.g. when refunds would run out of payments to refund.
- */
-async function stepUp(
-  bench: Bench,
-  name: string,
-  baseUrl: string,
-  spec: RequestSpec,
-  options: {
-    budgetS: number;
-    beforeStep?: (rate: number, seconds: number) => Promise<boolean>;
-    half?: boolean;
-    context?: () => string;
-  },
-): Promise<SteppedScenario> {
-  const deadline = Date.now() + options.budgetS * 1000;
-  const steps: Step[] = [];
-  for (const rate of LADDER) {
-    if (Date.now() + STEP_SECONDS * 1000 > deadline) {
-      log(`${name}: time budget reached before ${rate}/s`);
-      break;
-    }
-    if (options.beforeStep && !(await options.beforeStep(rate, STEP_SECONDS))) break;
-    const label = `${rate}/s${options.context ? `, ${options.context()}` : ''}`;
-    const m = await measured(bench, label, () => runAtRate(baseUrl, spec, rate, STEP_SECONDS));
-    const step: Step = { ...m, verdict: verdictOf(m) };
-    steps.push(step);
-    log(
-      `${name} ${rate}/s: achieved ${m.achievedRate}/s, p50 ${m.latencyMs.p50} ms, p99 ${m.latencyMs.p99} ms, errors ${describeErrors(m)} → ${step.verdict}`,
-    );
-    await sleep(SETTLE_MS);
-    await bench.quiet();
-    if (step.verdict !== 'ok') break;
-  }
-  const good = steps.filter((s) => s.verdict === 'ok');
-  const sustainableRate = good.at(-1)?.targetRate ?? 0;
-  const scenario: SteppedScenario = { steps, sustainableRate };
-  const halfRate = Math.floor(sustainableRate / 2);
-  if (options.half !== false && halfRate >= 1) {
-    if (!options.beforeStep || (await options.beforeStep(halfRate, HALF_SECONDS))) {
-      const label = `half rate${options.context ? `, ${options.context()}` : ''}`;
-      scenario.half = await measured(bench, label, () => runAtRate(baseUrl, spec, halfRate, HALF_SECONDS));
-      log(
-        `${name} half rate ${halfRate}/s: p50 ${scenario.half.latencyMs.p50} ms, p95 ${scenario.half.latencyMs.p95} ms, p99 ${scenario.half.latencyMs.p99} ms, errors ${describeErrors(scenario.half)}`,
-      );
-      await sleep(SETTLE_MS);
-    }
-  }
-  return scenario;
-}
-
-async function startBaselines(
-  config: Config,
-  statusConfig: Config,
-  merchantId: string,
-): Promise<{ baseline: ManagedProcess; engineWorker: ManagedProcess; baselineUrl: string }> {
-  const logDir = path.join(config.dataDir, 'logs');
-  const port = await freePort();
-  // The no-auth status baseline reads the status scenario's database, as the API it is compared with does.
-  const env = {
-    ...process.env,
-    ...configToEnv(statusConfig),
-    BENCH_MERCHANT_ID: merchantId,
-    BENCH_BASELINE_PORT: String(port),
-  };
-  const engineWorker = startProcess(
-    'bench-engine-worker',
-    process.execPath,
-    [path.join(DIST_BENCH, 'engine-worker.js')],
-    { logDir, env },
-  );
-  const baseline = startProcess('bench-baseline', process.execPath, [path.join(DIST_BENCH, 'baseline-server.js')], {
-    logDir,
-    env,
-  });
-  const baselineUrl = `http://${config.host}:${port}`;
-  await Promise.all([
-    waitUntilReady(engineWorker, 'bench engine worker', () =>
-      readFile(engineWorker.logFile, 'utf8').then((text) => text.includes('bench-engine-worker ready')),
-    ),
-    waitUntilReady(
-      baseline,
-      'bench baseline server',
-      async () => (await fetch(`${baselineUrl}/noop`, { method: 'POST' })).status === 200,
-    ),
-  ]);
-  return { baseline, engineWorker, baselineUrl };
-}
-
-/** Waits (at most 30 s) until the given processes together use under 25% of a core over a second. */
-async function untilQuiet(pids: () => (number | undefined)[]): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  const ctime = async () => {
-    const list = pids().filter((p): p is number => p !== undefined);
-    if (list.length === 0) return 0;
-    try {
-      return Object.values(await pidusage(list)).reduce((sum, s) => sum + s.ctime, 0);
-    } catch {
-      return 0; // a process went away: nothing left to wait for
-    }
-  };
-  let previous = await ctime();
-  while (Date.now() < deadline) {
-    await sleep(1000);
-    const now = await ctime();
-    if (now - previous < 250) return;
-    previous = now;
-  }
-}
-
 function ratio(
   name: string,
   numerator: string,
@@ -343,302 +140,528 @@ function ratio(
   return { name, numerator, denominator, value, target: targetText, met: value >= target };
 }
 
-async function main(): Promise<void> {
-  const loadAvgBefore = loadAvg();
-  const started = Date.now();
-  const startedAt = new Date(started).toISOString();
-  const dataDir = freshDataDir();
-  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const [apiPort, statusPort, uncachedPort, temporalPort, uiPort, ferretPort] = ports;
-  const config = loadConfig({
+/** The engine baseline beside a stack: as many baseline servers and engine workers as it has APIs and workers. */
+async function startBaselines(
+  config: Config,
+  statusConfig: Config,
+  merchantId: string,
+  replicas: number,
+): Promise<{ processes: Record<string, ManagedProcess>; urls: string[] }> {
+  const logDir = path.join(config.dataDir, 'logs');
+  const processes: Record<string, ManagedProcess> = {};
+  const urls: string[] = [];
+  const ready: Promise<void>[] = [];
+  for (let i = 1; i <= replicas; i++) {
+    const suffix = i === 1 ? '' : `-${i}`;
+    const port = await freePort();
+    // The no-auth status baseline reads the status scenario's database, as the API it is compared with does. The
+    // environment is made as the stack's own children's is (Temporal's connection settings from the config only).
+    const env = childEnv(statusConfig, { BENCH_MERCHANT_ID: merchantId, BENCH_BASELINE_PORT: String(port) });
+    const engineWorker = startProcess(
+      `bench-engine-worker${suffix}`,
+      process.execPath,
+      [path.join(DIST_BENCH, 'engine-worker.js')],
+      { logDir, env },
+    );
+    const baseline = startProcess(
+      `bench-baseline${suffix}`,
+      process.execPath,
+      [path.join(DIST_BENCH, 'baseline-server.js')],
+      { logDir, env },
+    );
+    processes[`engine-worker${suffix}`] = engineWorker;
+    processes[`baseline${suffix}`] = baseline;
+    const url = `http://${config.host}:${port}`;
+    urls.push(url);
+    ready.push(
+      waitUntilReady(engineWorker, 'bench engine worker', () =>
+        readFile(engineWorker.logFile, 'utf8').then((text) => text.includes('bench-engine-worker ready')),
+      ),
+      waitUntilReady(
+        baseline,
+        'bench baseline server',
+        async () => (await fetch(`${url}/noop`, { method: 'POST' })).status === 200,
+      ),
+    );
+  }
+  try {
+    await Promise.all(ready);
+  } catch (err) {
+    await Promise.all(Object.values(processes).map((proc) => proc.stop()));
+    throw err;
+  }
+  return { processes, urls };
+}
+
+/** The shard count as the frontend reports it: 1 on the dev server, NUM_HISTORY_SHARDS on the cluster. */
+async function historyShards(config: Config): Promise<number> {
+  const connection = await Connection.connect({ ...temporalConnectionOptions(config), connectTimeout: '10s' });
+  try {
+    const info = await connection.workflowService.getClusterInfo({});
+    return info.historyShardCount ?? 0;
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Every process of the stack by key, as the sampler reads them: the SettleFlow APIs and workers (`api`, `api-2`,
+ * `worker`, `worker-2`), Temporal (the dev server as `temporal`, or the cluster's `frontend`, `matching`,
+ * `temporal-worker`, `history-N` and `ui`), PostgreSQL as its postmaster's process tree, FerretDB, the bench's
+ * extra processes, and this process as the load tool. Read at each sample: a restarted process has a new pid.
+ */
+function stackProcesses(stack: Stack, extra: Record<string, ManagedProcess>): Record<string, Sampled | undefined> {
+  const sampled: Record<string, Sampled | undefined> = {
+    api: stack.api?.child.pid,
+    worker: stack.worker?.child.pid,
+  };
+  for (const proc of [...stack.moreApis, ...stack.moreWorkers]) sampled[proc.name] = proc.child.pid;
+  if (stack.cluster) {
+    for (const [name, proc] of stack.cluster.processes)
+      sampled[name === 'worker' ? 'temporal-worker' : name] = proc.child.pid;
+    const postmaster = stack.cluster.postgres.server.child.pid;
+    sampled.postgres = postmaster === undefined ? undefined : { tree: postmaster };
+  } else sampled.temporal = stack.temporal?.child.pid;
+  sampled.ferretdb = stack.ferretdb?.child.pid;
+  for (const [name, proc] of Object.entries(extra)) sampled[name] = proc.child.pid;
+  sampled.load = process.pid;
+  return sampled;
+}
+
+/** What the sections that do not depend on Temporal measured (run on the first profile's stack). */
+interface StatusPart {
+  status: BenchResults['status'];
+  baselines: BenchResults['baselines'];
+  ratios: Ratio[];
+}
+
+interface ProfileContext {
+  profile: StackProfile;
+  dataDir: string;
+  runTag: string;
+  notes: string[];
+  withStatus: boolean;
+}
+
+async function profileConfig(profile: StackProfile, dataDir: string): Promise<Config> {
+  const [apiPort, temporalPort, uiPort, ferretPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  return loadConfig({
     ...process.env,
     PORT: String(apiPort),
     TEMPORAL_PORT: String(temporalPort),
     TEMPORAL_UI_PORT: String(uiPort),
     FERRETDB_PORT: String(ferretPort),
     DATA_DIR: dataDir,
-    MONGODB_DB: process.env.BENCH_MONGODB_DB ?? 'settleflow_bench',
+    // A database per profile: with MONGODB_URL both profiles' workflows would otherwise write the same one.
+    MONGODB_DB: `${process.env.BENCH_MONGODB_DB ?? 'settleflow_bench'}_${profile}`,
     // One key drives each scenario far past the default request limit; the limiter still counts every request.
     RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '1000000000',
   });
-  // The status scenario fills a database of its own with 100k payments: the payment, refund and engine scenarios
-  // must not pay for that store (FerretDB scans whole collections on some of their writes; see BENCHMARKS.md).
-  const statusConfig: Config = {
-    ...config,
-    port: statusPort,
-    mongo: { ...config.mongo, dbName: `${config.mongo.dbName}_status` },
-  };
-  log(
-    `data dir ${path.relative(projectRoot, dataDir)}; Temporal ${config.temporal.embedded ? 'embedded' : 'configured'}, MongoDB ${config.mongo.embedded ? 'embedded (FerretDB)' : 'configured'}`,
-  );
+}
 
-  const stack = await startStack(config, { log });
+function temporalDescription(stack: Stack): string {
+  if (!stack.config.temporal.embedded) return `configured server (${stack.config.temporal.address})`;
+  if (!stack.cluster) return 'CLI dev server: one process, SQLite';
+  const services = [...stack.cluster.processes.keys()]
+    .filter((name) => name !== 'ui')
+    .map((name) => (name === 'worker' ? 'internal worker' : name));
+  return `cluster: ${services.join(', ')}, each a process; PostgreSQL`;
+}
+
+/** The payment path on one stack profile (and, on the first, the sections that do not depend on Temporal). */
+async function runProfile(ctx: ProfileContext): Promise<{ results: ProfileResults; statusPart?: StatusPart }> {
+  const { profile } = ctx;
+  const config = await profileConfig(profile, ctx.dataDir);
+  const replicas = profile === 'cluster' ? 2 : 1;
+  log(
+    `${profile}: data dir ${path.relative(projectRoot, ctx.dataDir)}; Temporal ${config.temporal.embedded ? 'embedded' : 'configured'}, MongoDB ${config.mongo.embedded ? 'embedded (FerretDB)' : 'configured'}`,
+  );
+  const started = Date.now();
+  const stack = await startStack(config, { log, profile, replicas });
+  const startSeconds = Math.round((Date.now() - started) / 100) / 10;
   const extra: Record<string, ManagedProcess> = {};
-  const mongo = new MongoClient(config.mongo.url, { retryWrites: false });
+  // From here on the stack's own config: it is what its processes were started with (the cluster's client
+  // certificate included, once the frontend requires one).
+  const stackConfig = stack.config;
+  const mongo = new MongoClient(stackConfig.mongo.url, { retryWrites: false });
   try {
-    const db = mongo.db(config.mongo.dbName);
+    const statusConfig: Config = {
+      ...stackConfig,
+      port: await freePort(),
+      mongo: { ...stackConfig.mongo, dbName: `${stackConfig.mongo.dbName}_status` },
+    };
+    const db = mongo.db(stackConfig.mongo.dbName);
     const statusDb = mongo.db(statusConfig.mongo.dbName);
     // A configured MongoDB keeps the bench databases between runs: every run starts from empty ones.
-    if (!config.mongo.embedded) await Promise.all([db.dropDatabase(), statusDb.dropDatabase()]);
-    const payer = await createMerchant(db, config, { name: 'Bench shop' });
+    if (!stackConfig.mongo.embedded) await Promise.all([db.dropDatabase(), statusDb.dropDatabase()]);
+    const payer = await createMerchant(db, stackConfig, { name: 'Bench shop' });
     const statusMerchant = await createMerchant(statusDb, statusConfig, { name: 'Bench status shop' });
     const merchant = (await findMerchant(statusDb, statusMerchant.merchantId))!;
 
-    const [statusApi, uncached, baselines] = await Promise.all([
-      startApiProcess(statusConfig, {}, 'api-status'),
-      startApiProcess({ ...statusConfig, port: uncachedPort }, { KEY_CACHE_TTL: '1' }, 'api-uncached'),
-      startBaselines(config, statusConfig, merchant._id),
-    ]);
-    extra['api-status'] = statusApi;
-    extra['api-uncached'] = uncached;
-    extra.baseline = baselines.baseline;
-    extra['engine-worker'] = baselines.engineWorker;
-    const statusUrl = `http://${config.host}:${statusPort}`;
-    const uncachedUrl = `http://${config.host}:${uncachedPort}`;
-    const baselineUrl = baselines.baselineUrl;
+    const baselines = await startBaselines(stackConfig, statusConfig, merchant._id, replicas);
+    Object.assign(extra, baselines.processes);
+    const shards = await historyShards(stackConfig);
     log(
-      `stack up in ${((Date.now() - started) / 1000).toFixed(1)} s: API ${stack.apiUrl}, status API ${statusUrl}, uncached API ${uncachedUrl}, baselines ${baselineUrl}`,
+      `${profile}: stack up in ${startSeconds} s (${shards} history shards): API ${stack.apiUrls.join(', ')}, baselines ${baselines.urls.join(', ')}`,
     );
 
-    const sampler = new ResourceSampler(() => ({
-      api: stack.api?.child.pid,
-      worker: stack.worker?.child.pid,
-      temporal: stack.temporal?.child.pid,
-      ferretdb: stack.ferretdb?.child.pid,
-      'api-status': extra['api-status']?.child.pid,
-      'api-uncached': extra['api-uncached']?.child.pid,
-      baseline: extra.baseline?.child.pid,
-      'engine-worker': extra['engine-worker']?.child.pid,
-      load: process.pid,
-    }));
-    const bench: Bench = {
-      sampler,
-      quiet: () => untilQuiet(() => [stack.ferretdb?.child.pid, stack.temporal?.child.pid, stack.worker?.child.pid]),
-    };
-    const runTag = Date.now().toString(36);
-    const notes: string[] = [];
+    const sampler = new ResourceSampler(() => stackProcesses(stack, extra));
+    // Idle first, once start-up work (namespace caches, shard acquisition, JIT) has died down.
+    await sleep(SETTLE_MS);
+    sampler.start();
+    await sleep(IDLE_SECONDS * 1000);
+    const idle = { seconds: IDLE_SECONDS, usage: sampler.stop().usage };
+    const idlePct = Object.entries(idle.usage)
+      .filter(([key]) => key !== 'load')
+      .reduce((sum, [, u]) => sum + u.avgCpu, 0);
+    log(`${profile}: idle, the stack's processes use ${idlePct}% of a core in all`);
+    const serverPids = () =>
+      Object.entries(stackProcesses(stack, extra))
+        .filter((entry): entry is [string, Sampled] => entry[0] !== 'load' && entry[1] !== undefined)
+        .map(([, sampled]) => sampled);
+    const bench: Bench = { sampler, quiet: () => untilQuiet(serverPids, idlePct) };
 
-    // ── 4a. HTTP ceiling ──
-    log('baseline: HTTP ceiling (bare Koa)');
-    const http = await closed(bench, 'HTTP ceiling: bare Koa /noop', baselineUrl, noopSpec);
+    // ── 4a. HTTP ceiling (once: it does not involve Temporal) ──
+    let http: Measured | undefined;
+    if (ctx.withStatus) {
+      log('baseline: HTTP ceiling (bare Koa)');
+      http = await closed(bench, 'HTTP ceiling: bare Koa /noop', baselines.urls[0]!, noopSpec);
+    }
 
     // ── 4b. Engine ceiling ──
-    log('baseline: engine ceiling (no-op workflow, update-with-start)');
-    const engine = await stepUp(bench, 'engine', baselineUrl, engineSpec, { budgetS: 170 });
+    log(`${profile}: engine ceiling (no-op workflow, update-with-start)`);
+    const engine = await stepUp(bench, `${profile} engine`, baselines.urls, engineSpec, { budgetS: BUDGETS.engine });
 
     // ── 1. Payments ──
-    log('payments: open model, stepped');
+    log(`${profile}: payments, open model, stepped`);
     const captured: MadePayment[] = [];
     // The payment store grows through the run, and FerretDB's cost per payment with it: each step says how large.
     const made = { payments: 0 };
     const storeSize = () => `${made.payments.toLocaleString('en')} payments stored`;
-    const payments = await stepUp(bench, 'payments', stack.apiUrl, paymentSpec(payer.testKey, runTag, captured, made), {
-      budgetS: 170,
-      context: storeSize,
-    });
+    const payments = await stepUp(
+      bench,
+      `${profile} payments`,
+      stack.apiUrls,
+      paymentSpec(payer.testKey, `${ctx.runTag}${profile[0]}`, captured, made),
+      { budgetS: BUDGETS.payments, context: storeSize },
+    );
 
     // ── 3. Refunds, on the payments just captured (and more made first if a step would run out) ──
-    log(`refunds: ${captured.length} captured payments available`);
-    let precreated = 0;
-    const precreateSpec = paymentSpec(payer.testKey, `${runTag}r`, captured, made);
-    const refunds = await stepUp(bench, 'refunds', stack.apiUrl, refundSpec(payer.testKey, captured), {
-      budgetS: 150,
-      half: false,
-      context: storeSize,
-      beforeStep: async (rate, seconds) => {
-        const needed = rate * seconds - captured.length;
-        if (needed <= 0) return true;
-        // Never more than a few seconds' worth at the payment rate found above: the refund step is what we time.
-        if (needed > Math.max(payments.sustainableRate, 5) * 30) {
-          notes.push(`Refund stepping stopped before ${rate}/s: it would need ${needed} more captured payments first.`);
-          return false;
-        }
-        log(`refunds: making ${needed} captured payments first`);
-        const before = captured.length;
-        await runConnections(stack.apiUrl, precreateSpec, Math.min(CONNECTIONS, needed), { amount: needed });
-        precreated += captured.length - before;
-        await sleep(SETTLE_MS);
-        return captured.length >= rate * seconds;
-      },
-    });
-
-    // ── 2. Status on a growing store; the auth comparison on the smallest, where auth is the largest share ──
-    const stored: StoredPayment[] = [];
-    const sizes: BenchResults['status']['sizes'] = [];
-    const probes: StoreProbe[] = [];
-    const dashboard: DashboardProbe[] = [];
-    let auth: { noAuth: Measured; uncached: Measured } | undefined;
-    for (const size of STORE_SIZES) {
-      const populateMs = await populateTo(statusDb, merchant, stored, size);
-      log(`status store holds ${stored.length} payments (inserted in ${populateMs} ms)`);
-      const probe = await probeStore(statusDb, merchant._id, stored);
-      probes.push(probe);
-      log(
-        `store probe at ${size}: find by _id ${probe.findByIdMs} ms, update by _id ${probe.updateByIdMs} ms, guarded update ${probe.guardedUpdateMs} ms; plan: ${probe.idReadPlan}`,
-      );
-      const dashboardProbe = await probeDashboard(statusDb, merchant._id, stored);
-      dashboard.push(dashboardProbe);
-      log(
-        `dashboard queries at ${size} (p50/p95 ms): ` +
-          dashboardProbe.queries.map((q) => `${q.name} ${q.p50Ms}/${q.p95Ms}`).join(', '),
-      );
-      const label = `${size.toLocaleString('en')} stored`;
-      const byReference = await closed(
-        bench,
-        `by Reference, ${label}`,
-        statusUrl,
-        statusSpec('/v1/status/direct', statusMerchant.testKey, stored, 'reference'),
-      );
-      const byTid = await closed(
-        bench,
-        `by Tid, ${label}`,
-        statusUrl,
-        statusSpec('/v1/status/direct', statusMerchant.testKey, stored, 'tid'),
-      );
-      sizes.push({ stored: size, populateMs, byReference, byTid });
-      if (!auth) {
-        auth = {
-          noAuth: await closed(
-            bench,
-            `by Tid, no auth (baseline /status-noauth), ${label}`,
-            baselineUrl,
-            statusSpec('/status-noauth', undefined, stored, 'tid'),
-          ),
-          uncached: await closed(
-            bench,
-            `by Tid, Argon2id per request (KEY_CACHE_TTL=1), ${label}`,
-            uncachedUrl,
-            statusSpec('/v1/status/direct', statusMerchant.testKey, stored, 'tid'),
-          ),
-        };
-      }
+    let refunds: ProfileResults['refunds'];
+    if (REFUNDS) {
+      log(`${profile}: refunds, ${captured.length} captured payments available`);
+      let precreated = 0;
+      const precreateSpec = paymentSpec(payer.testKey, `${ctx.runTag}${profile[0]}r`, captured, made);
+      const stepped = await stepUp(bench, `${profile} refunds`, stack.apiUrls, refundSpec(payer.testKey, captured), {
+        budgetS: BUDGETS.refunds,
+        half: false,
+        // The payments just run warmed up the same processes; a warm-up here would spend captured payments.
+        warmUp: false,
+        context: storeSize,
+        beforeStep: async (rate, seconds) => {
+          const needed = rate * seconds - captured.length;
+          if (needed <= 0) return true;
+          // Never more than a few seconds' worth at the payment rate found above: the refund step is what we time.
+          if (needed > Math.max(payments.sustainableRate, 5) * 30) {
+            ctx.notes.push(
+              `${profile}: refund stepping stopped before ${rate}/s: it would need ${needed} more captured payments first.`,
+            );
+            return false;
+          }
+          log(`${profile} refunds: making ${needed} captured payments first`);
+          const before = captured.length;
+          await runConnections(stack.apiUrl, precreateSpec, Math.min(CONNECTIONS, needed), { amount: needed });
+          precreated += captured.length - before;
+          await sleep(SETTLE_MS);
+          return captured.length >= rate * seconds;
+        },
+      });
+      refunds = { ...stepped, precreated };
     }
-    const smallest = sizes[0]!;
-    const largest = sizes.at(-1)!;
-    const statusCached = {
-      ...smallest.byTid,
-      label: `by Tid, cached key (API), ${smallest.stored.toLocaleString('en')} stored`,
-    };
 
-    const wallSeconds = Math.round((Date.now() - started) / 100) / 10;
-    const ratios: Ratio[] = [
-      ratio(
-        'payments / engine ceiling',
-        `${payments.sustainableRate}/s`,
-        `${engine.sustainableRate}/s`,
-        payments.sustainableRate,
-        engine.sustainableRate,
-        0.6,
-        '≥ 0.6',
-      ),
-      {
-        name: 'payments p99 at half the sustainable rate, ms',
-        numerator: `${payments.half?.targetRate ?? '—'}/s`,
-        denominator: '—',
-        value: payments.half?.latencyMs.p99 ?? 0,
-        target: '≤ 250 ms',
-        met: payments.half !== undefined && payments.half.latencyMs.p99 <= 250,
-      },
-      ratio(
-        `status by Tid / HTTP ceiling, ${smallest.stored.toLocaleString('en')} stored`,
-        `${smallest.byTid.throughput}/s`,
-        `${http.throughput}/s`,
-        smallest.byTid.throughput,
-        http.throughput,
-        0.5,
-        '≥ 0.5',
-      ),
-      ratio(
-        `status by Tid / HTTP ceiling, ${largest.stored.toLocaleString('en')} stored`,
-        `${largest.byTid.throughput}/s`,
-        `${http.throughput}/s`,
-        largest.byTid.throughput,
-        http.throughput,
-        0.5,
-        '≥ 0.5',
-      ),
-      ratio(
-        `status by Reference / HTTP ceiling, ${largest.stored.toLocaleString('en')} stored`,
-        `${largest.byReference.throughput}/s`,
-        `${http.throughput}/s`,
-        largest.byReference.throughput,
-        http.throughput,
-        0.5,
-        '≥ 0.5',
-      ),
-      ratio(
-        `status by Tid, ${largest.stored.toLocaleString('en')} vs ${smallest.stored.toLocaleString('en')} stored (flat = 1)`,
-        `${largest.byTid.throughput}/s`,
-        `${smallest.byTid.throughput}/s`,
-        largest.byTid.throughput,
-        smallest.byTid.throughput,
-        0.9,
-        '≥ 0.9',
-      ),
-      ratio(
-        'cached auth / no auth',
-        `${statusCached.throughput}/s`,
-        `${auth!.noAuth.throughput}/s`,
-        statusCached.throughput,
-        auth!.noAuth.throughput,
-        0.9,
-        '≥ 0.9',
-      ),
-      ratio(
-        'cached / uncached auth',
-        `${statusCached.throughput}/s`,
-        `${auth!.uncached.throughput}/s`,
-        statusCached.throughput,
-        auth!.uncached.throughput,
-        1,
-        '> 1 (what the cache buys)',
-      ),
-    ];
+    const statusPart = ctx.withStatus
+      ? await statusSections(bench, extra, {
+          statusConfig,
+          statusDb,
+          statusKey: statusMerchant.testKey,
+          merchant,
+          baselineUrl: baselines.urls[0]!,
+          http: http!,
+        })
+      : undefined;
 
-    const results: BenchResults = {
-      startedAt,
-      wallSeconds,
-      command:
-        process.env.npm_lifecycle_event === 'bench'
-          ? 'npm run bench'
-          : `node ${path.relative(projectRoot, process.argv[1] ?? 'dist/bench/run.js')}`,
-      commit: gitCommit(),
-      machine: machine(loadAvgBefore),
-      settings: {
-        stepSeconds: STEP_SECONDS,
-        halfSeconds: HALF_SECONDS,
-        closedSeconds: CLOSED_SECONDS,
-        connections: CONNECTIONS,
-        temporal: config.temporal.embedded ? 'embedded dev server (SQLite)' : 'configured',
-        mongo: config.mongo.embedded ? 'embedded FerretDB (SQLite)' : 'configured',
-        SIMULATOR_LATENCY: config.simulatorLatencyMs,
-        LOG_LEVEL: config.logLevel,
-      },
+    const cost = { payments: costPerRequest(payments, idle.usage), engine: costPerRequest(engine, idle.usage) };
+    const results: ProfileResults = {
+      profile: stackConfig.temporal.embedded ? profile : 'configured',
+      temporal: temporalDescription(stack),
+      historyShards: shards,
+      replicas,
+      startSeconds,
+      idle,
+      engine,
       payments,
-      status: { sizes, connections: CONNECTIONS, probes, dashboard },
-      refunds: { ...refunds, precreated },
-      baselines: { http, engine, statusNoAuth: auth!.noAuth, statusCached, statusUncached: auth!.uncached },
-      ratios,
-      notes,
+      ...(refunds ? { refunds } : {}),
+      cost,
+      limits: {
+        payments: limitReading('payments', payments, cost.payments),
+        engine: limitReading('engine ceiling', engine, cost.engine),
+      },
+      sizing: sizing(shards, payments, engine, cost.payments, stack.cluster !== undefined),
     };
-
-    mkdirSync(RESULTS_DIR, { recursive: true });
-    const resultsFile = path.join(RESULTS_DIR, `${startedAt.replace(/[:.]/g, '-')}.json`);
-    writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
-    const markdown = renderMarkdown(results);
-    if (!process.env.BENCH_SKIP_REPORT) {
-      if (!existsSync(BENCHMARKS_FILE)) writeFileSync(BENCHMARKS_FILE, BENCHMARKS_INTRO);
-      appendFileSync(BENCHMARKS_FILE, `\n${markdown}\n`);
-    }
-    console.log(`\n${markdown}\n`);
-    log(
-      `results: ${path.relative(projectRoot, resultsFile)}${process.env.BENCH_SKIP_REPORT ? '' : ', BENCHMARKS.md'}; wall time ${wallSeconds} s`,
-    );
+    for (const line of [results.limits.payments, results.limits.engine]) log(`${profile}: ${line}`);
+    return { results, statusPart };
   } finally {
     await mongo.close().catch(() => undefined);
     await Promise.all(Object.values(extra).map((p) => p.stop()));
     await stack.stop();
   }
+}
+
+/** Status on a growing store, store and dashboard probes, the auth comparison: FerretDB's side, run once. */
+async function statusSections(
+  bench: Bench,
+  extra: Record<string, ManagedProcess>,
+  options: {
+    statusConfig: Config;
+    statusDb: Db;
+    statusKey: string;
+    merchant: MerchantDoc;
+    baselineUrl: string;
+    http: Measured;
+  },
+): Promise<StatusPart> {
+  const { statusConfig, statusDb, merchant, baselineUrl, http } = options;
+  const uncachedPort = await freePort();
+  const [statusApi, uncached] = await Promise.all([
+    startApiProcess(statusConfig, {}, 'api-status'),
+    startApiProcess({ ...statusConfig, port: uncachedPort }, { KEY_CACHE_TTL: '1' }, 'api-uncached'),
+  ]);
+  extra['api-status'] = statusApi;
+  extra['api-uncached'] = uncached;
+  const statusUrl = `http://${statusConfig.host}:${statusConfig.port}`;
+  const uncachedUrl = `http://${statusConfig.host}:${uncachedPort}`;
+  log(`status API ${statusUrl}, uncached API ${uncachedUrl}`);
+
+  const stored: StoredPayment[] = [];
+  const sizes: BenchResults['status']['sizes'] = [];
+  const probes: StoreProbe[] = [];
+  const dashboard: DashboardProbe[] = [];
+  let auth: { noAuth: Measured; uncached: Measured } | undefined;
+  for (const size of STORE_SIZES) {
+    const populateMs = await populateTo(statusDb, merchant, stored, size);
+    log(`status store holds ${stored.length} payments (inserted in ${populateMs} ms)`);
+    const probe = await probeStore(statusDb, merchant._id, stored);
+    probes.push(probe);
+    log(
+      `store probe at ${size}: find by _id ${probe.findByIdMs} ms, update by _id ${probe.updateByIdMs} ms, guarded update ${probe.guardedUpdateMs} ms; plan: ${probe.idReadPlan}`,
+    );
+    const dashboardProbe = await probeDashboard(statusDb, merchant._id, stored);
+    dashboard.push(dashboardProbe);
+    log(
+      `dashboard queries at ${size} (p50/p95 ms): ` +
+        dashboardProbe.queries.map((q) => `${q.name} ${q.p50Ms}/${q.p95Ms}`).join(', '),
+    );
+    const label = `${size.toLocaleString('en')} stored`;
+    const byReference = await closed(
+      bench,
+      `by Reference, ${label}`,
+      statusUrl,
+      statusSpec('/v1/status/direct', options.statusKey, stored, 'reference'),
+    );
+    const byTid = await closed(
+      bench,
+      `by Tid, ${label}`,
+      statusUrl,
+      statusSpec('/v1/status/direct', options.statusKey, stored, 'tid'),
+    );
+    sizes.push({ stored: size, populateMs, byReference, byTid });
+    auth ??= {
+      noAuth: await closed(
+        bench,
+        `by Tid, no auth (baseline /status-noauth), ${label}`,
+        baselineUrl,
+        statusSpec('/status-noauth', undefined, stored, 'tid'),
+      ),
+      uncached: await closed(
+        bench,
+        `by Tid, Argon2id per request (KEY_CACHE_TTL=1), ${label}`,
+        uncachedUrl,
+        statusSpec('/v1/status/direct', options.statusKey, stored, 'tid'),
+      ),
+    };
+  }
+  const smallest = sizes[0]!;
+  const largest = sizes.at(-1)!;
+  const statusCached = {
+    ...smallest.byTid,
+    label: `by Tid, cached key (API), ${smallest.stored.toLocaleString('en')} stored`,
+  };
+  const ratios: Ratio[] = [
+    ratio(
+      `status by Tid / HTTP ceiling, ${smallest.stored.toLocaleString('en')} stored`,
+      `${smallest.byTid.throughput}/s`,
+      `${http.throughput}/s`,
+      smallest.byTid.throughput,
+      http.throughput,
+      0.5,
+      '≥ 0.5',
+    ),
+    ratio(
+      `status by Tid / HTTP ceiling, ${largest.stored.toLocaleString('en')} stored`,
+      `${largest.byTid.throughput}/s`,
+      `${http.throughput}/s`,
+      largest.byTid.throughput,
+      http.throughput,
+      0.5,
+      '≥ 0.5',
+    ),
+    ratio(
+      `status by Reference / HTTP ceiling, ${largest.stored.toLocaleString('en')} stored`,
+      `${largest.byReference.throughput}/s`,
+      `${http.throughput}/s`,
+      largest.byReference.throughput,
+      http.throughput,
+      0.5,
+      '≥ 0.5',
+    ),
+    ratio(
+      `status by Tid, ${largest.stored.toLocaleString('en')} vs ${smallest.stored.toLocaleString('en')} stored (flat = 1)`,
+      `${largest.byTid.throughput}/s`,
+      `${smallest.byTid.throughput}/s`,
+      largest.byTid.throughput,
+      smallest.byTid.throughput,
+      0.9,
+      '≥ 0.9',
+    ),
+    ratio(
+      'cached auth / no auth',
+      `${statusCached.throughput}/s`,
+      `${auth!.noAuth.throughput}/s`,
+      statusCached.throughput,
+      auth!.noAuth.throughput,
+      0.9,
+      '≥ 0.9',
+    ),
+    ratio(
+      'cached / uncached auth',
+      `${statusCached.throughput}/s`,
+      `${auth!.uncached.throughput}/s`,
+      statusCached.throughput,
+      auth!.uncached.throughput,
+      1,
+      '> 1 (what the cache buys)',
+    ),
+  ];
+  return {
+    status: { sizes, connections: CONNECTIONS, probes, dashboard },
+    baselines: { http, statusNoAuth: auth!.noAuth, statusCached, statusUncached: auth!.uncached },
+    ratios,
+  };
+}
+
+/** Per profile: payments against its engine ceiling, and p99 at half the sustainable rate. */
+function paymentRatios(p: ProfileResults): Ratio[] {
+  return [
+    ratio(
+      `${p.profile}: payments / engine ceiling`,
+      `${p.payments.sustainableRate}/s`,
+      `${p.engine.sustainableRate}/s`,
+      p.payments.sustainableRate,
+      p.engine.sustainableRate,
+      0.6,
+      '≥ 0.6',
+    ),
+    {
+      name: `${p.profile}: payments p99 at half the sustainable rate, ms`,
+      numerator: `${p.payments.half?.targetRate ?? '—'}/s`,
+      denominator: '—',
+      value: p.payments.half?.latencyMs.p99 ?? 0,
+      target: '≤ 250 ms',
+      met: p.payments.half !== undefined && p.payments.half.latencyMs.p99 <= 250,
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  const loadAvgBefore = loadAvg();
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const profiles = profilesFromEnv();
+  const dataDir = freshDataDir();
+  const runTag = Date.now().toString(36);
+  const notes: string[] = [];
+  log(`profiles ${profiles.join(', ')}; data dir ${path.relative(projectRoot, dataDir)}`);
+
+  const results: ProfileResults[] = [];
+  let statusPart: StatusPart | undefined;
+  for (const [i, profile] of profiles.entries()) {
+    const run = await runProfile({
+      profile,
+      dataDir: path.join(dataDir, profile),
+      runTag,
+      notes,
+      withStatus: i === 0,
+    });
+    results.push(run.results);
+    statusPart ??= run.statusPart;
+  }
+  const status = statusPart!;
+
+  const wallSeconds = Math.round((Date.now() - started) / 100) / 10;
+  const bench: BenchResults = {
+    startedAt,
+    wallSeconds,
+    command:
+      process.env.npm_lifecycle_event === 'bench'
+        ? 'npm run bench'
+        : `node ${path.relative(projectRoot, process.argv[1] ?? 'dist/bench/run.js')}`,
+    commit: gitCommit(),
+    machine: machine(loadAvgBefore),
+    settings: {
+      profiles: profiles.join(','),
+      stepSeconds: STEP_SECONDS,
+      halfSeconds: HALF_SECONDS,
+      closedSeconds: CLOSED_SECONDS,
+      idleSeconds: IDLE_SECONDS,
+      budgetsS: `engine ${BUDGETS.engine}, payments ${BUDGETS.payments}, refunds ${REFUNDS ? BUDGETS.refunds : 'not run'}`,
+      connections: CONNECTIONS,
+      mongo: process.env.MONGODB_URL ? 'configured' : 'embedded FerretDB (SQLite) per profile',
+      SIMULATOR_LATENCY: process.env.SIMULATOR_LATENCY ?? '0',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+    },
+    profiles: results,
+    statusProfile: results[0]!.profile,
+    status: status.status,
+    baselines: status.baselines,
+    ratios: [...results.flatMap(paymentRatios), ...status.ratios],
+    ...(results.length > 1
+      ? {
+          comparison: comparisonReading(
+            { ...results[0]!, cost: results[0]!.cost.payments },
+            { ...results[1]!, cost: results[1]!.cost.payments },
+          ),
+        }
+      : {}),
+    notes,
+  };
+
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const resultsFile = path.join(RESULTS_DIR, `${startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(resultsFile, `${JSON.stringify(bench, null, 2)}\n`);
+  const markdown = renderMarkdown(bench);
+  if (!process.env.BENCH_SKIP_REPORT) {
+    if (!existsSync(BENCHMARKS_FILE)) writeFileSync(BENCHMARKS_FILE, BENCHMARKS_INTRO);
+    appendFileSync(BENCHMARKS_FILE, `\n${markdown}\n`);
+  }
+  console.log(`\n${markdown}\n`);
+  log(
+    `results: ${path.relative(projectRoot, resultsFile)}${process.env.BENCH_SKIP_REPORT ? '' : ', BENCHMARKS.md'}; wall time ${wallSeconds} s`,
+  );
 }
 
 main().then(

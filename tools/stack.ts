@@ -104,7 +104,7 @@ export function localStackConfig(config: Config): Config {
  * alone: TLS variables this process inherited but `config` does not use (a stack with a dev server of its own,
  * started from a shell set up for a secured cluster) must not reach a child that connects to that dev server.
  */
-function childEnv(config: Config, extra: Record<string, string>): NodeJS.ProcessEnv {
+export function childEnv(config: Config, extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of TEMPORAL_CONNECTION_VARIABLES) delete env[name];
   return { ...env, ...configToEnv(localStackConfig(config)), ...extra };

@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process';
+import { costPerRequest, limitReading, sizing } from '../../bench/reading';
+import type { Measured, Step, SteppedScenario } from '../../bench/report';
+import { cpuMsOf, type ProcessUsage, ResourceSampler } from '../../bench/resources';
+
+/**
+ * The bench's reading of its own figures (bench/reading.ts) fed made-up runs: each verdict must follow from the
+ * numbers. And the /proc sampler (bench/resources.ts) on this process and a child it starts.
+ */
+
+const usage = (avgCpu: number, cpuMs: number, wallMs = 10_000): ProcessUsage => ({
+  avgCpu,
+  peakCpu: avgCpu,
+  peakRssMb: 100,
+  cpuMs,
+  wallMs,
+});
+
+function run(
+  label: string,
+  rate: number,
+  completed: number,
+  use: Record<string, ProcessUsage>,
+  busyPct: number,
+): Measured {
+  return {
+    label,
+    model: 'open',
+    targetRate: rate,
+    connections: rate,
+    durationS: 10,
+    sent: completed,
+    achievedRate: rate,
+    completed,
+    throughput: completed / 10,
+    latencyMs: { p50: 100, p95: 200, p99: 300, max: 400, mean: 120 },
+    errors: 0,
+    errorKinds: {},
+    usage: use,
+    machine: { cores: 2, busyPct },
+  };
+}
+
+const step = (m: Measured, verdict: Step['verdict'] = 'ok'): Step => ({ ...m, verdict });
+
+describe('CPU per request', () => {
+  it('takes the half-rate run, subtracts each process’s idle CPU over as long, and leaves the load tool out', () => {
+    const half = run('half rate', 5, 50, { worker: usage(50, 5000), api: usage(10, 1000), load: usage(30, 3000) }, 40);
+    const s: SteppedScenario = { steps: [step(run('10/s', 10, 100, {}, 50))], sustainableRate: 10, half };
+    const cost = costPerRequest(s, { worker: usage(5, 500), api: usage(0, 0) })!;
+    // worker: (5000 - 5% of 10 s) / 50 = 90 ms; api: 1000 / 50 = 20 ms.
+    expect(cost.perProcess).toEqual({ worker: 90, api: 20 });
+    expect(cost.totalMs).toBe(110);
+    expect(cost.run).toBe('half rate');
+  });
+});
+
+describe('what limits a stepped scenario', () => {
+  const cost = {
+    run: 'half rate',
+    rate: 5,
+    completed: 50,
+    perProcess: { worker: 60, 'worker-2': 50, 'history-1': 10, 'history-2': 12, api: 8 },
+    totalMs: 140,
+  };
+  const ladder = (last: Measured, verdict: Step['verdict']): SteppedScenario => ({
+    steps: [step(run('10/s', 10, 100, {}, 50)), step(last, verdict)],
+    sustainableRate: 10,
+    endedBy: 'broke',
+  });
+
+  it('calls saturated cores CPU-bound, with the role that costs the most per request', () => {
+    const text = limitReading(
+      'payments',
+      ladder(run('15/s', 15, 140, { worker: usage(80, 8000), 'worker-2': usage(70, 7000) }, 97), 'p99 > 1 s'),
+      cost,
+    );
+    expect(text).toContain('15/s broke (p99 > 1 s)');
+    expect(text).toContain('CPU-bound');
+    expect(text).toContain('SettleFlow worker (2 processes) 110 ms (79%)');
+    // Ours: 150% of a core over 2 cores = 75%; the other 22% ran beside the bench.
+    expect(text).toContain("this bench's processes 75%, anything else 22%");
+  });
+
+  it('names a Node process at a full core when the machine was not saturated', () => {
+    const text = limitReading(
+      'payments',
+      ladder(run('15/s', 15, 140, { api: usage(95, 9500) }, 60), 'p99 > 1 s'),
+      cost,
+    );
+    expect(text).toContain('api ran at 95% of one core');
+    expect(text).not.toContain('CPU-bound');
+  });
+
+  it('says the time went to waiting when neither the machine nor a process was at its limit', () => {
+    const text = limitReading(
+      'engine ceiling',
+      ladder(run('15/s', 15, 140, { temporal: usage(95, 9500) }, 55), 'achieved < 95%'),
+      cost,
+    );
+    // A Go server at 95% of one core is not single-threaded: not the event-loop reading.
+    expect(text).toContain('Not CPU-bound');
+    expect(text).toContain('waiting');
+  });
+
+  it('reports errors as a failure, and a ladder cut by the time budget as a ceiling not found', () => {
+    const failed = ladder(run('15/s', 15, 140, {}, 30), 'errors');
+    failed.steps[1]!.errorKinds = { 'HTTP 500': 3 };
+    expect(limitReading('payments', failed, cost)).toContain('broke on errors (HTTP 500: 3)');
+    const cut: SteppedScenario = {
+      steps: [step(run('10/s', 10, 100, {}, 50))],
+      sustainableRate: 10,
+      endedBy: 'time budget',
+    };
+    const reading = limitReading('payments', cut, cost);
+    expect(reading).toContain('not found');
+    expect(reading).toContain("At 10/s the machine's 2 cores were 50% busy");
+    // No limit was reached: no verdict on what it would have been.
+    expect(reading).not.toMatch(/CPU-bound|waiting|event loop/);
+  });
+});
+
+describe('sizing', () => {
+  const payments: SteppedScenario = { steps: [], sustainableRate: 32 };
+  const engine: SteppedScenario = { steps: [], sustainableRate: 48 };
+  const cost = {
+    run: 'half rate',
+    rate: 16,
+    completed: 480,
+    perProcess: { worker: 20, 'worker-2': 20, 'history-1': 10, 'history-2': 15, frontend: 5, matching: 5, api: 10 },
+    totalMs: 85,
+  };
+
+  it('divides by the shards, and turns CPU ms per payment into payments per core', () => {
+    expect(sizing(16, payments, engine, cost, true)).toMatchObject({
+      paymentsPerShard: 2,
+      enginePerShard: 3,
+      historyMsPerPayment: 25,
+      paymentsPerHistoryCore: 40,
+      temporalMsPerPayment: 35,
+      workerMsPerPayment: 40,
+      paymentsPerWorkerCore: 25,
+      paymentsPerApiCore: 100,
+    });
+  });
+
+  it('has no history figure when one process runs every service', () => {
+    const z = sizing(1, payments, engine, { ...cost, perProcess: { temporal: 50, worker: 40 } }, false);
+    expect(z.historyMsPerPayment).toBeUndefined();
+    expect(z.temporalMsPerPayment).toBe(50);
+    expect(z.paymentsPerShard).toBe(32);
+  });
+});
+
+describe('the /proc sampler', () => {
+  it('counts a process tree’s children, and the machine’s busy share', async () => {
+    // A child that burns 600 ms of CPU however busy the machine is: this process alone does not see it, its tree does.
+    const child = spawn(process.execPath, ['-e', 'while (process.cpuUsage().user < 600_000);']);
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const sampler = new ResourceSampler(() => ({ self: process.pid, tree: { tree: process.pid } }));
+    const before = cpuMsOf([{ tree: process.pid }]);
+    sampler.start();
+    await exited;
+    const { usage: used, machine } = sampler.stop();
+    expect(cpuMsOf([{ tree: process.pid }]) - before).toBeGreaterThan(400);
+    expect(used.tree!.cpuMs!).toBeGreaterThan(used.self!.cpuMs! + 400);
+    expect(used.tree!.peakRssMb).toBeGreaterThan(0);
+    expect(machine.busyPct).toBeGreaterThan(0);
+    expect(machine.busyPct).toBeLessThanOrEqual(100);
+  });
+});
