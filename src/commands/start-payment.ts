@@ -15,7 +15,8 @@ import type { StartResult } from '../temporal/payment-workflows';
  *        │            └─already started / closed──▶ drop our card, 104
  *        │ failed or uncertain
  *   does the workflow exist? ──yes──▶ keep the card (the workflow may be using it), 104
- *        │ no, or cannot tell
+ *        │ (asked again for a few seconds while Temporal cannot tell: a shard moving, its database restarting)
+ *        │ no, or still cannot tell
  *   drop the card, 9 (nothing recorded; the merchant retries with the same Tid)
  *
  * Nothing is written before the start but the vaulted card: the workflow writes the payment's record as its

@@ -140,6 +140,26 @@ export async function workflowExists(client: Client, workflowId: string): Promis
 }
 
 /**
+ * workflowExists, asked again while Temporal cannot tell, for at most `patienceMs`. On a cluster "cannot tell" is
+ * usually seconds long (a history shard moving to another host after its host died, the database restarting:
+ * docs/deploying.md), and a payment start whose outcome stays unknown loses its card (src/commands/start-payment.ts):
+ * waiting those seconds out turns most of those into a payment that goes on.
+ */
+export async function workflowExistsWithin(client: Client, workflowId: string, patienceMs: number): Promise<boolean> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    try {
+      return await workflowExists(client, workflowId);
+    } catch (err) {
+      if (Date.now() + EXISTENCE_RETRY_MS >= deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, EXISTENCE_RETRY_MS));
+    }
+  }
+}
+
+const EXISTENCE_RETRY_MS = 1_000;
+
+/**
  * One call to a payment's running workflow, bounded by `budgetMs`. A workflow that has certainly ended gives
  * `whenEnded`; any other failure (Temporal restarting, the deadline) is rethrown and becomes code 9, so the
  * caller retries instead of being told something final that is not.

@@ -12,7 +12,7 @@ import { type PaymentRequest, validatePaymentRequest } from '../../epro/payment-
 import { paymentResult } from '../../epro/result';
 import { findPayment } from '../../store/payment-records';
 import { deleteCard, vaultCard } from '../../store/vault';
-import { startPayment as startPaymentWorkflow, workflowExists } from '../../temporal/payment-workflows';
+import { startPayment as startPaymentWorkflow, workflowExistsWithin } from '../../temporal/payment-workflows';
 import { type Decision, type PaymentInput, paymentKey, paymentWorkflowId } from '../../../workflows/vocabulary';
 import type { EproState } from '../epro-middleware';
 
@@ -66,6 +66,12 @@ function workflowInput(
 }
 
 /**
+ * How long a start that was not confirmed is asked after before its card is dropped (src/commands/start-payment.ts):
+ * with the default 10 s wait budget and a 3 s bound per question, the answer still comes in under 25 s.
+ */
+const START_CONFIRMATION_PATIENCE_MS = 10_000;
+
+/**
  * `POST /v1/payment/direct`: validate, start the payment (src/commands/start-payment.ts owns what that leaves
  * behind), answer its first decision.
  */
@@ -76,7 +82,8 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
     deleteCard: (token) => deleteCard(deps.db, token),
     startWorkflow: (input, memo) =>
       startPaymentWorkflow(deps.client, deps.config.temporal.taskQueue, input, deps.config.apiWaitBudgetMs, memo),
-    workflowExists: (workflowId) => workflowExists(deps.client, workflowId),
+    // After the wait budget, a little more patience before a start is given up as unknown (its card dropped).
+    workflowExists: (workflowId) => workflowExistsWithin(deps.client, workflowId, START_CONFIRMATION_PATIENCE_MS),
   };
   return async (ctx) => {
     const { principal } = ctx.state;
