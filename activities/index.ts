@@ -1,5 +1,6 @@
 import type { Db } from 'mongodb';
 import type { Config } from '../src/config';
+import type { WorkerMetrics } from '../src/metrics/worker-metrics';
 import { createPaymentActivities } from './payment-activities';
 import type { PspAdapter } from './psp';
 import { createSelfCheckActivities } from './self-check-activities';
@@ -10,12 +11,19 @@ export interface ActivityDeps {
   db: Db;
   config: Pick<Config, 'vaultKeys' | 'webhook'>;
   connectors: Record<string, PspAdapter>;
+  /** The worker's metrics (docs/metrics.md); absent where activities run without a worker process (tests). */
+  metrics?: WorkerMetrics;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSelfCheckActivities(deps),
-    ...createPaymentActivities({ db: deps.db, vaultKeys: deps.config.vaultKeys, connectors: deps.connectors }),
+    ...createPaymentActivities({
+      db: deps.db,
+      vaultKeys: deps.config.vaultKeys,
+      connectors: deps.connectors,
+      metrics: deps.metrics,
+    }),
     ...createWebhookActivities(deps),
   };
 }

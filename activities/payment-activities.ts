@@ -13,7 +13,13 @@ import {
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from 'mongodb';
 import type { KeyRing } from '../src/keyring';
-import { type PaymentDoc, type ProjectionPatch, applyProjection, insertPayment } from '../src/store/payment-records';
+import type { WorkerMetrics } from '../src/metrics/worker-metrics';
+import {
+  type PaymentDoc,
+  type ProjectionPatch,
+  applyProjectionFrom,
+  insertPayment,
+} from '../src/store/payment-records';
 import { recordListing } from '../src/store/payment-listing';
 import { recordProcessorReference } from '../src/store/processor-references';
 import { recordReference } from '../src/store/references';
@@ -24,6 +30,8 @@ export interface PaymentActivityDeps {
   db: Db;
   vaultKeys: KeyRing;
   connectors: Record<string, PspAdapter>;
+  /** The worker's payment metrics (docs/metrics.md); absent in tests that call the activities directly. */
+  metrics?: WorkerMetrics;
 }
 
 export function createPaymentActivities(deps: PaymentActivityDeps) {
@@ -110,6 +118,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         maskedPan: payment.maskedPan,
         brand: payment.brand,
         workflowId,
+        connector: payment.connector,
         vaultToken: payment.vaultToken,
         status: 'pending',
         message,
@@ -121,7 +130,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         ...(payment.callbackUrl ? { callbackUrl: payment.callbackUrl } : {}),
         ...(payment.customer ? { customer: payment.customer } : {}),
       };
-      await insertPayment(deps.db, record);
+      // Counted by the insert that created the record: a retried step finds it there and counts nothing.
+      if (await insertPayment(deps.db, record)) deps.metrics?.paymentAccepted(record);
       // The dashboard's lists (keys from the record's own createdAt, so a retry writes the same keys).
       await recordListing(deps.db, record);
       await recordReference(deps.db, {
@@ -149,7 +159,9 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         patch.threeDSUrl = input.threeDSUrl;
       }
       if (input.refund) patch.refund = { ...input.refund, date: new Date(input.date) };
-      await applyProjection(deps.db, input.paymentKey, input.seq, patch);
+      const prior = await applyProjectionFrom(deps.db, input.paymentKey, input.seq, patch);
+      // Only the write that changed the record counts what it changed (a replayed or retried one changes nothing).
+      if (prior) deps.metrics?.projectionApplied(prior, input);
     },
 
     async recordRefundReference(input: RefundReferenceInput): Promise<void> {

@@ -1,6 +1,7 @@
 import { type DeliverWebhookInput, type DeliveryOutcome } from '../workflows/vocabulary';
 import { paymentResult, refundResult } from '../src/epro/result';
 import { fileDelivery, type WebhookEventDoc, webhookEvents } from '../src/store/webhook-attempts';
+import type { AttemptOutcome, WorkerMetrics } from '../src/metrics/worker-metrics';
 import { deliverEvent, type WebhookDeps } from '../src/webhooks/deliver';
 
 function webhookBody(input: DeliverWebhookInput): string {
@@ -17,7 +18,13 @@ function webhookBody(input: DeliverWebhookInput): string {
   return JSON.stringify({ Code: 0, Result: result });
 }
 
-export function createWebhookActivities(deps: WebhookDeps) {
+function attemptOutcome(outcome: DeliveryOutcome, nextRetryInMs: number | null): AttemptOutcome {
+  if (outcome.delivered) return 'delivered';
+  if (outcome.permanent) return 'refused';
+  return nextRetryInMs === null ? 'gave_up' : 'retrying';
+}
+
+export function createWebhookActivities(deps: WebhookDeps & { metrics?: WorkerMetrics }) {
   return {
     /** One attempt of one event: the workflow owns the schedule (exponential backoff with jitter, per-mode bound). */
     async deliverWebhook(input: DeliverWebhookInput): Promise<DeliveryOutcome> {
@@ -40,7 +47,14 @@ export function createWebhookActivities(deps: WebhookDeps) {
         { upsert: true, returnDocument: 'after' },
       );
       await fileDelivery(deps.db, input.paymentKey, input.deliveryId);
-      return deliverEvent(deps, filed ?? event, input.attempt, input.nextRetryInMs);
+      const started = process.hrtime.bigint();
+      const outcome = await deliverEvent(deps, filed ?? event, input.attempt, input.nextRetryInMs);
+      deps.metrics?.webhookAttempt(
+        filed ?? event,
+        attemptOutcome(outcome, input.nextRetryInMs),
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
+      return outcome;
     },
   };
 }

@@ -70,6 +70,8 @@ export interface Config {
   throttle: ThrottleConfig;
   /** Added to every sandbox simulator call, to make processor latency visible in tests and benchmarks. */
   simulatorLatencyMs: number;
+  /** Prometheus metrics of the API and the worker (docs/metrics.md). */
+  metrics: MetricsConfig;
   /** The Stripe connector (docs/connectors.md). */
   stripe: {
     /** Where Stripe's API answers (STRIPE_API_URL); absent: Stripe itself. Tests and demos point it at stripe-mock. */
@@ -94,6 +96,24 @@ export interface TemporalTlsConfig {
   clientKeyFile?: string;
   /** TEMPORAL_TLS_SERVER_NAME: the name checked on the frontend's certificate, when it is not the address's host. */
   serverName?: string;
+}
+
+/**
+ * Where each process serves its metrics (docs/metrics.md). Every listener is its own, never the merchant-facing
+ * port, and binds to loopback unless METRICS_HOST says otherwise: metrics tell volumes, outcomes and timings an
+ * outsider has no business reading. A port of 0 turns that listener off.
+ */
+export interface MetricsConfig {
+  /** METRICS_HOST: the address every metrics listener binds to. */
+  host: string;
+  /** API_METRICS_PORT: the API's `/metrics` (prom-client). */
+  apiPort: number;
+  /** WORKER_METRICS_PORT: the worker's `/metrics` (prom-client: payments, webhooks, Node). */
+  workerPort: number;
+  /** WORKER_SDK_METRICS_PORT: the Temporal SDK runtime's own Prometheus exporter in the worker. */
+  sdkPort: number;
+  /** METRICS_MERCHANT_LABEL: payment and webhook counters carry a `merchant` label (opt-in: one series per merchant). */
+  merchantLabel: boolean;
 }
 
 export interface ThrottleConfig {
@@ -145,6 +165,11 @@ class Reader {
       return fallback;
     }
     return value;
+  }
+
+  /** A TCP port, or 0 for "off". */
+  portOrOff(name: string, fallback: number): number {
+    return this.optional(name) === '0' ? 0 : this.port(name, fallback);
   }
 
   /** Durations accept `15m`, `24h`, `180d` or plain milliseconds. */
@@ -438,6 +463,13 @@ export function loadConfig(env: Env = process.env): Config {
       trustProxy: read.flag('TRUST_PROXY', false),
     },
     simulatorLatencyMs: read.duration('SIMULATOR_LATENCY', '0', { allowZero: true, max: ms('20s') }),
+    metrics: {
+      host: read.string('METRICS_HOST', '127.0.0.1'),
+      apiPort: read.portOrOff('API_METRICS_PORT', 9464),
+      workerPort: read.portOrOff('WORKER_METRICS_PORT', 9465),
+      sdkPort: read.portOrOff('WORKER_SDK_METRICS_PORT', 9466),
+      merchantLabel: read.flag('METRICS_MERCHANT_LABEL', false),
+    },
     stripe: {
       apiUrl: read.optionalUrl('STRIPE_API_URL'),
       allowTestKeysForLive: read.flag('STRIPE_ALLOW_TEST_KEYS_FOR_LIVE', false),
@@ -525,6 +557,11 @@ export function configToEnv(config: Config): Record<string, string> {
     RATE_LIMIT_PER_MINUTE: String(config.throttle.requestsPerMinute),
     TRUST_PROXY: String(config.throttle.trustProxy),
     SIMULATOR_LATENCY: String(config.simulatorLatencyMs),
+    METRICS_HOST: config.metrics.host,
+    API_METRICS_PORT: String(config.metrics.apiPort),
+    WORKER_METRICS_PORT: String(config.metrics.workerPort),
+    WORKER_SDK_METRICS_PORT: String(config.metrics.sdkPort),
+    METRICS_MERCHANT_LABEL: String(config.metrics.merchantLabel),
     ...(config.stripe.apiUrl ? { STRIPE_API_URL: config.stripe.apiUrl } : {}),
     STRIPE_ALLOW_TEST_KEYS_FOR_LIVE: String(config.stripe.allowTestKeysForLive),
   };

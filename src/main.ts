@@ -4,6 +4,8 @@ import { createApiKeyVerifier } from './auth/verifier';
 import { ConfigError, loadConfig } from './config';
 import { createApp } from './http/app';
 import { createLogger } from './logger';
+import { ApiMetrics } from './metrics/api-metrics';
+import { createRegistry, serveMetrics } from './metrics/registry';
 import { temporalConnectionOptions } from './temporal/connection-options';
 
 /**
@@ -23,8 +25,15 @@ function main(): void {
   const connection = Connection.lazy({ ...temporalConnectionOptions(config), connectTimeout: '5s' });
   const client = new Client({ connection, namespace: config.temporal.namespace });
 
-  const verifier = createApiKeyVerifier(db, config);
-  const app = createApp({ config, logger, db, temporal: { connection, client }, verifier });
+  // Metrics on a listener of their own (docs/metrics.md), never on the merchant-facing port.
+  const registry = createRegistry();
+  const metrics = new ApiMetrics(registry);
+  const metricsServer =
+    config.metrics.apiPort === 0
+      ? undefined
+      : serveMetrics(registry, config.metrics.host, config.metrics.apiPort, logger);
+  const verifier = createApiKeyVerifier(db, config, metrics);
+  const app = createApp({ config, logger, db, temporal: { connection, client }, verifier, metrics });
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'settleflow-api ready');
   });
@@ -37,6 +46,7 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'settleflow-api stopping');
+    metricsServer?.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.allSettled([mongoClient.close(), connection.close()]);
     process.exit(0);

@@ -10,6 +10,8 @@ import {
 } from './auth/processor-credentials';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createLogger, temporalLogger } from './logger';
+import { createRegistry, serveMetrics } from './metrics/registry';
+import { WorkerMetrics } from './metrics/worker-metrics';
 import { connectMongo } from './store/mongo';
 import { type OrphanCardPorts, releaseOrphanCards } from './commands/release-orphan-cards';
 import { dropLegacyStartFields, findPayment } from './store/payment-records';
@@ -53,13 +55,42 @@ function stripeOptions(config: Config, credentials: ProcessorCredentialCache): S
   };
 }
 
+/** `host:port` as a socket address (an IPv6 host in brackets). */
+const socketAddress = (host: string, port: number) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+/**
+ * The Temporal SDK's own metrics (docs/metrics.md, "Temporal"): Core's Prometheus exporter on a listener of its own,
+ * with Prometheus's conventions (`_total` counters, durations in seconds with the unit in the name).
+ */
+function sdkTelemetry(config: Config) {
+  if (config.metrics.sdkPort === 0) return {};
+  return {
+    telemetryOptions: {
+      metrics: {
+        prometheus: {
+          bindAddress: socketAddress(config.metrics.host, config.metrics.sdkPort),
+          countersTotalSuffix: true,
+          unitSuffix: true,
+          useSecondsForDurations: true,
+        },
+      },
+    },
+  };
+}
+
 /** The worker process: runs the payment workflows and their activities for one task queue. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger('worker', config.logLevel);
   // The SDK's own lines (workflow and activity logs, retries, shutdown) go through the same JSON logger.
-  Runtime.install({ logger: temporalLogger(logger) });
+  Runtime.install({ logger: temporalLogger(logger), ...sdkTelemetry(config) });
   const mongo = await connectMongo(config, { appName: 'settleflow-worker' });
+  const registry = createRegistry();
+  const metrics = new WorkerMetrics(registry, mongo.db, { merchantLabel: config.metrics.merchantLabel });
+  const metricsServer =
+    config.metrics.workerPort === 0
+      ? undefined
+      : serveMetrics(registry, config.metrics.host, config.metrics.workerPort, logger);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
 
   const worker = await Worker.create({
@@ -68,6 +99,7 @@ async function main(): Promise<void> {
     activities: createActivities({
       db: mongo.db,
       config,
+      metrics,
       connectors: createConnectors(mongo.db, {
         simulatorLatencyMs: config.simulatorLatencyMs,
         stripe: stripeOptions(config, createProcessorCredentialCache(mongo.db, config)),
@@ -140,6 +172,7 @@ async function main(): Promise<void> {
     .info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'settleflow-worker ready');
   await running;
   clearInterval(housekeeping);
+  metricsServer?.close();
   await client.connection.close();
   await connection.close();
   await mongo.client.close();

@@ -44,7 +44,12 @@ export const TEMPORAL_DYNAMIC_CONFIG = {
   'system.forceSearchAttributesCacheRefreshOnRead': true,
 } as const;
 
-export async function startTemporalDevServer(config: Config, binary: string): Promise<ManagedProcess> {
+/** `metricsPort`: where its Prometheus `/metrics` answers, on the host it listens on (docs/metrics.md). */
+export async function startTemporalDevServer(
+  config: Config,
+  binary: string,
+  metricsPort?: number,
+): Promise<ManagedProcess> {
   const { host, port } = splitHostPort(config.temporal.address);
   await refuseBusyPort('Temporal dev server', host, port, 'TEMPORAL_ADDRESS');
   const uiPort = config.temporal.uiPort;
@@ -76,6 +81,9 @@ export async function startTemporalDevServer(config: Config, binary: string): Pr
       config.temporal.namespace,
       '--log-level',
       'warn',
+      // Left unset it would listen on a random port nobody knows: set, so the stack can say where it is.
+      '--metrics-port',
+      String(metricsPort ?? (await freePort())),
       ...Object.entries(TEMPORAL_DYNAMIC_CONFIG).flatMap(([key, value]) => [
         '--dynamic-config-value',
         `${key}=${String(value)}`,

@@ -26,6 +26,14 @@ export function stackProfileFromEnv(env: Record<string, string | undefined> = pr
  * Temporal (dev server or cluster) and FerretDB (unless configured servers are given), then the worker and the API
  * as child processes of their own, so each can be killed and restarted on its own.
  */
+/** A worker or API process, and where its Prometheus metrics answer (docs/metrics.md). */
+export interface AppProcess extends ManagedProcess {
+  /** Its own `/metrics` (prom-client); undefined when turned off. */
+  metricsUrl?: string;
+  /** A worker's Temporal SDK metrics (Core's exporter); undefined for an API, or when turned off. */
+  sdkMetricsUrl?: string;
+}
+
 export interface Stack {
   config: Config;
   profile: StackProfile;
@@ -34,16 +42,18 @@ export interface Stack {
   /** The cluster profile's Temporal: every service process, PostgreSQL, the UI. */
   cluster?: TemporalCluster;
   ferretdb?: ManagedProcess;
-  worker?: ManagedProcess;
-  api?: ManagedProcess;
+  worker?: AppProcess;
+  api?: AppProcess;
+  /** The embedded Temporal server's `/metrics`: the dev server's, or every cluster service's. */
+  temporalMetricsUrls: string[];
   apiUrl: string;
   /** Further worker and API processes beside the first (`replicas` > 1), and every API's URL, the first's first. */
-  moreWorkers: ManagedProcess[];
-  moreApis: ManagedProcess[];
+  moreWorkers: AppProcess[];
+  moreApis: AppProcess[];
   apiUrls: string[];
   /** Starts (or restarts) the worker process; the returned promise resolves once it polls its task queue. */
-  startWorker(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
-  startApi(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
+  startWorker(extraEnv?: Record<string, string>): Promise<AppProcess>;
+  startApi(extraEnv?: Record<string, string>): Promise<AppProcess>;
   /**
    * Stops an embedded server and starts it again on the same data (fault injection, upgrades). On the cluster
    * profile `temporal` is its frontend; `stack.cluster.restartService` reaches every other process.
@@ -110,23 +120,41 @@ export function childEnv(config: Config, extra: Record<string, string>): NodeJS.
   return { ...env, ...configToEnv(localStackConfig(config)), ...extra };
 }
 
+/**
+ * Free ports for a process's metrics listeners (each process of a stack, and each stack on a machine, needs its
+ * own), unless `env` names them; a port of 0 there means off. Resolves with the env to add and the URLs.
+ */
+async function metricsPorts(
+  config: Config,
+  env: Record<string, string>,
+  names: string[],
+): Promise<{ env: Record<string, string>; urls: (string | undefined)[] }> {
+  const host = config.metrics.host.includes(':') ? `[${config.metrics.host}]` : config.metrics.host;
+  const ports = await Promise.all(names.map(async (name) => env[name] ?? String(await freePort())));
+  return {
+    env: Object.fromEntries(names.map((name, i) => [name, ports[i]!])),
+    urls: ports.map((port) => (port === '0' ? undefined : `http://${host}:${port}/metrics`)),
+  };
+}
+
 /** Starts a worker process for `config`; resolves once it polls its task queue. */
 export async function startWorkerProcess(
   config: Config,
   env: Record<string, string> = {},
   name = 'worker',
-): Promise<ManagedProcess> {
+): Promise<AppProcess> {
   const logDir = path.join(config.dataDir, 'logs');
   const logFile = path.join(logDir, `${name}.log`);
   const from = logLength(logFile);
+  const metrics = await metricsPorts(config, env, ['WORKER_METRICS_PORT', 'WORKER_SDK_METRICS_PORT']);
   const proc = startProcess(name, process.execPath, [path.join(distDir, 'src', 'worker.js')], {
     logDir,
-    env: childEnv(config, env),
+    env: childEnv(config, { ...env, ...metrics.env }),
   });
   await readyOrStopped(proc, () =>
     waitUntilReady(proc, name, () => Promise.resolve(logSince(logFile, from).includes('settleflow-worker ready'))),
   );
-  return proc;
+  return { ...proc, metricsUrl: metrics.urls[0], sdkMetricsUrl: metrics.urls[1] };
 }
 
 /** Starts an API process for `config`; resolves once its /ready answers 200. */
@@ -134,14 +162,15 @@ export async function startApiProcess(
   config: Config,
   env: Record<string, string> = {},
   name = 'api',
-): Promise<ManagedProcess> {
+): Promise<AppProcess> {
+  const metrics = await metricsPorts(config, env, ['API_METRICS_PORT']);
   const proc = startProcess(name, process.execPath, [path.join(distDir, 'src', 'main.js')], {
     logDir: path.join(config.dataDir, 'logs'),
-    env: childEnv(config, env),
+    env: childEnv(config, { ...env, ...metrics.env }),
   });
   const url = `http://${config.host}:${config.port}/ready`;
   await readyOrStopped(proc, () => waitUntilReady(proc, name, async () => (await fetch(url)).status === 200));
-  return proc;
+  return { ...proc, metricsUrl: metrics.urls[0] };
 }
 
 /**
@@ -169,11 +198,14 @@ export async function startStack(requested: Config, options: StackOptions = {}):
   const profile = options.profile ?? 'dev';
   const binaries: { temporal?: string; ferretdb?: string } = {};
   const apiUrl = `http://${config.host}:${config.port}`;
+  // The dev server's metrics port, kept across its restarts.
+  const temporalMetricsPort = await freePort();
 
   const stack: Stack = {
     config,
     profile,
     apiUrl,
+    temporalMetricsUrls: [],
     moreWorkers: [],
     moreApis: [],
     apiUrls: [apiUrl],
@@ -198,7 +230,9 @@ export async function startStack(requested: Config, options: StackOptions = {}):
       await stack[which]?.stop();
       await new Promise((resolve) => setTimeout(resolve, downForMs));
       stack[which] =
-        which === 'temporal' ? await startTemporalDevServer(config, binary) : await startFerretdb(config, binary);
+        which === 'temporal'
+          ? await startTemporalDevServer(config, binary, temporalMetricsPort)
+          : await startFerretdb(config, binary);
     },
     async stop() {
       // Apps first, so nothing is mid-call when the servers go away; servers in parallel after that.
@@ -219,7 +253,10 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     // them, none is left running unseen.
     const started = await Promise.allSettled([
       binaries.temporal
-        ? startTemporalDevServer(config, binaries.temporal).then((proc) => (stack.temporal = proc))
+        ? startTemporalDevServer(config, binaries.temporal, temporalMetricsPort).then((proc) => {
+            stack.temporal = proc;
+            stack.temporalMetricsUrls = [`http://${temporalHost}:${temporalMetricsPort}/metrics`];
+          })
         : undefined,
       binaries.ferretdb ? startFerretdb(config, binaries.ferretdb).then((proc) => (stack.ferretdb = proc)) : undefined,
       clusterBinaries
@@ -239,6 +276,7 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
     if (stack.cluster) {
       stack.temporal = stack.cluster.processes.get('frontend');
+      stack.temporalMetricsUrls = [...stack.cluster.metricsUrls.values()];
       // Its frontend requires mTLS: the stack's own calls and every process it starts present the client certificate
       // (the children read it as TEMPORAL_TLS_*, with TEMPORAL_ADDRESS, through configToEnv).
       config = { ...config, temporal: { ...config.temporal, tls: stack.cluster.clientTls } };

@@ -62,6 +62,8 @@ export interface TemporalCluster {
   processes: Map<string, ManagedProcess>;
   /** Each service's gRPC address: a history host's is the owner its shard records name (`shardOwners`). */
   addresses: Map<ClusterServiceName, string>;
+  /** Each service's Prometheus `/metrics` (docs/metrics.md). */
+  metricsUrls: Map<ClusterServiceName, string>;
   /** Stops one service process (SIGTERM, or SIGKILL when `kill`) and starts it again with the same config. */
   restartService(name: ClusterServiceName | 'ui', options?: { downForMs?: number; kill?: boolean }): Promise<void>;
   stop(): Promise<void>;
@@ -482,6 +484,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
       postgres,
       processes,
       addresses: new Map(services.map(({ name, own }) => [name, `${host}:${own.grpcPort}`])),
+      metricsUrls: new Map(services.map(({ name, own }) => [name, `http://${host}:${own.metricsPort}/metrics`])),
       async restartService(name, { downForMs = 0, kill = false } = {}) {
         const proc = processes.get(name);
         if (!commands.has(name)) throw new Error(`no cluster process named ${name}`);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import type { Db } from 'mongodb';
 import type { Config } from '../config';
+import type { ApiMetrics } from '../metrics/api-metrics';
 import { hmacSha256Hex } from '../crypto';
 import { apiKeys } from '../store/api-keys';
 import { findMerchant, type MerchantDoc } from '../store/merchants';
@@ -27,6 +28,8 @@ export interface VerifierOptions {
   /** Argon2id verification; a test passes a counting wrapper. */
   verifyHash?: (hash: string, key: string) => Promise<boolean>;
   now?: () => number;
+  /** Counts cache hits and misses and lockouts (docs/metrics.md); absent in tests. */
+  metrics?: Pick<ApiMetrics, 'keyCache' | 'throttled'>;
 }
 
 interface CacheEntry {
@@ -55,6 +58,7 @@ export class ApiKeyVerifier {
   private readonly slots: VerificationSlots;
   private readonly verifyHash: (hash: string, key: string) => Promise<boolean>;
   private readonly now: () => number;
+  private readonly metrics?: VerifierOptions['metrics'];
 
   constructor(
     private readonly db: Db,
@@ -65,6 +69,7 @@ export class ApiKeyVerifier {
     this.slots = options.slots;
     this.verifyHash = options.verifyHash ?? ((hash, key) => argon2.verify(hash, key));
     this.now = options.now ?? Date.now;
+    this.metrics = options.metrics;
   }
 
   /** `clientAddress` is the address failures are charged to (the request's, after any trusted proxy). */
@@ -78,15 +83,20 @@ export class ApiKeyVerifier {
     const now = this.now();
     const hit = this.cache.get(digest);
     if (hit && hit.cachedUntil > now && (hit.keyExpiresAt === null || hit.keyExpiresAt > now)) {
+      this.metrics?.keyCache.inc({ result: 'hit' });
       return { ok: true, principal: hit.principal };
     }
+    this.metrics?.keyCache.inc({ result: 'miss' });
     this.cache.delete(digest);
 
     const doc = await apiKeys(this.db).findOne({ _id: parsed.keyId });
     if (!doc || doc.mode !== parsed.mode || doc.revokedAt !== null) return { ok: false, reason: 'invalid' };
     if (doc.expiresAt !== null && doc.expiresAt.getTime() <= now) return { ok: false, reason: 'invalid' };
     // Only a known key id with a wrong secret costs an Argon2id run, so only that is counted and locked out.
-    if (await this.throttle.lockedOut(doc._id, clientAddress)) return { ok: false, reason: 'invalid' };
+    if (await this.throttle.lockedOut(doc._id, clientAddress)) {
+      this.metrics?.throttled.inc({ reason: 'key_lockout' });
+      return { ok: false, reason: 'invalid' };
+    }
     const checked = await this.slots.run(() => this.verifyHash(doc.hash, key));
     if (!checked.ran) return { ok: false, reason: 'busy' };
     if (!checked.value) {
@@ -113,9 +123,10 @@ export class ApiKeyVerifier {
 }
 
 /** The verifier of an API process, throttled as its configuration says. */
-export function createApiKeyVerifier(db: Db, config: Config): ApiKeyVerifier {
+export function createApiKeyVerifier(db: Db, config: Config, metrics?: VerifierOptions['metrics']): ApiKeyVerifier {
   const { throttle } = config;
   return new ApiKeyVerifier(db, {
+    metrics,
     ttlMs: config.keyCacheTtlMs,
     throttle: new KeyCheckThrottle(db, throttle),
     slots: new VerificationSlots(throttle.argon2Concurrency, throttle.argon2Queue),

@@ -7,6 +7,7 @@ import { createProcessorCredentialCache } from '../auth/processor-credentials';
 import type { ApiKeyVerifier } from '../auth/verifier';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
+import type { ApiMetrics } from '../metrics/api-metrics';
 import { projectRoot } from '../paths';
 import { pingMongo } from '../store/mongo';
 import { type Temporal, temporalReachable } from '../temporal/client';
@@ -15,6 +16,7 @@ import { dashboardStatic } from './dashboard/static';
 import { authenticate, eproBoundary, type EproState, parseBody } from './epro-middleware';
 import { healthRoutes } from './health';
 import { type RequestState, requestContext } from './request-id';
+import { requestMetrics } from './request-metrics';
 import { RequestRateLimiter, requestRateLimit } from './request-rate-limit';
 import { paymentHandler } from './routes/payment';
 import { processorEventRoutes } from './routes/processor-events';
@@ -29,6 +31,8 @@ export interface AppDeps {
   db: Db;
   temporal: Temporal;
   verifier: ApiKeyVerifier;
+  /** The API's metrics (docs/metrics.md); absent in tests that build the app alone. */
+  metrics?: ApiMetrics;
 }
 
 const OPENAPI_FILE = path.join(projectRoot, 'docs', 'openapi.yaml');
@@ -36,12 +40,12 @@ const OPENAPI_FILE = path.join(projectRoot, 'docs', 'openapi.yaml');
 /** The three E-PRO endpoints, each a readable chain: envelope boundary → key and account → rate → body → handler. */
 function eproRoutes(deps: AppDeps): Router<EproState> {
   const router = new Router<EproState>();
-  const rate = requestRateLimit(new RequestRateLimiter(deps.db), deps.config.throttle.requestsPerMinute);
-  const chain = [eproBoundary, authenticate(deps.verifier), rate, parseBody] as const;
+  const rate = requestRateLimit(new RequestRateLimiter(deps.db), deps.config.throttle.requestsPerMinute, deps.metrics);
+  const chain = [eproBoundary, authenticate(deps.verifier, deps.metrics), rate, parseBody] as const;
   router.all(
     '/v1/payment/direct',
     ...chain,
-    paymentHandler({ db: deps.db, client: deps.temporal.client, config: deps.config }),
+    paymentHandler({ db: deps.db, client: deps.temporal.client, config: deps.config, metrics: deps.metrics }),
   );
   router.all('/v1/refund/direct', ...chain, refundHandler(deps.db, deps.temporal.client, deps.config.apiWaitBudgetMs));
   router.all('/v1/status/direct', ...chain, statusHandler(deps.db));
@@ -58,6 +62,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
 
   app.use(securityHeaders(deps.config));
   app.use(requestContext(deps.logger));
+  if (deps.metrics) app.use(requestMetrics(deps.metrics));
   const health = healthRoutes({
     temporal: () => temporalReachable(deps.temporal, deps.config.temporal.namespace),
     mongo: () => pingMongo(deps.db),

@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import type { ApiKeyVerifier, Principal } from '../auth/verifier';
 import { failure, isEproError } from '../epro/envelope';
 import { errors } from '../epro/errors';
+import type { ApiMetrics } from '../metrics/api-metrics';
 import { readEproBody } from './body';
 import type { RequestState } from './request-id';
 
@@ -36,11 +37,12 @@ export const eproBoundary: Middleware<EproState> = async (ctx, next) => {
  * after it, a disabled account gets 7 on every endpoint (docs/error-codes.md); the account is the one cached
  * with the verified key, so disabling takes effect within KEY_CACHE_TTL.
  */
-export function authenticate(verifier: ApiKeyVerifier): Middleware<EproState> {
+export function authenticate(verifier: ApiKeyVerifier, metrics?: ApiMetrics): Middleware<EproState> {
   return async (ctx, next) => {
     const result = await verifier.verify(ctx.get('epro-api-key'), ctx.ip);
     if (!result.ok) {
       if (result.reason === 'busy') {
+        metrics?.throttled.inc({ reason: 'verification_busy' });
         ctx.set('Retry-After', '1');
         throw errors.tooManyRequests();
       }

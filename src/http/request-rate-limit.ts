@@ -3,6 +3,7 @@ import type { Db } from 'mongodb';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { RateLimiterMongoById } from '../auth/rate-limit-store';
 import { errors } from '../epro/errors';
+import type { ApiMetrics } from '../metrics/api-metrics';
 import type { EproState } from './epro-middleware';
 
 // Accounts share a handful of distinct limits; the bound only guards against a pathological configuration.
@@ -91,11 +92,16 @@ export class RequestRateLimiter {
  * After the key and account checks: a key over its account's request rate (or the configured default) gets
  * code 9 `Too many requests, retry later` with `Retry-After` in seconds (docs/authentication.md, "Throttling").
  */
-export function requestRateLimit(limiter: RequestRateLimiter, defaultPerMinute: number): Middleware<EproState> {
+export function requestRateLimit(
+  limiter: RequestRateLimiter,
+  defaultPerMinute: number,
+  metrics?: ApiMetrics,
+): Middleware<EproState> {
   return async (ctx, next) => {
     const { keyId, merchant } = ctx.state.principal;
     const retryAfter = await limiter.take(keyId, merchant.rateLimitPerMinute ?? defaultPerMinute);
     if (retryAfter !== undefined) {
+      metrics?.throttled.inc({ reason: 'rate_limit' });
       ctx.set('Retry-After', String(retryAfter));
       throw errors.tooManyRequests();
     }

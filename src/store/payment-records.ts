@@ -26,6 +26,8 @@ export interface PaymentDoc extends Pick<
 > {
   _id: string;
   workflowId: string;
+  /** The processor connector of the payment (absent on payments recorded before it was kept): a metrics label. */
+  connector?: string;
   /** The vault entry this payment's workflow uses (an opaque token, not card data): any other entry for the same
    * key is a copy left by a duplicate or failed request, which the worker's sweep deletes. */
   vaultToken?: string;
@@ -59,11 +61,13 @@ export function isDuplicateKeyError(err: unknown): boolean {
  * Writes a payment's record, once: the workflow's first step. A retry of that step (a worker that died after the
  * write) finds the record there, which is the same outcome.
  */
-export async function insertPayment(db: Db, doc: PaymentDoc): Promise<void> {
+export async function insertPayment(db: Db, doc: PaymentDoc): Promise<boolean> {
   try {
     await payments(db).insertOne(doc);
+    return true;
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
+    return false;
   }
 }
 
@@ -85,13 +89,35 @@ export type ProjectionPatch = Partial<
   >
 >;
 
+/** What a projection write replaced: the facts the worker's metrics compare the write with (docs/metrics.md). */
+export type PriorState = Pick<
+  PaymentDoc,
+  'mode' | 'merchantId' | 'connector' | 'status' | 'threeDSUrl' | 'refund' | 'createdAt'
+>;
+
 /**
  * Applies a projection write from the workflow. The `seq` guard makes it idempotent and ordered: a retried
- * activity, or a late write overtaken by a newer one, matches nothing and changes nothing.
+ * activity, or a late write overtaken by a newer one, matches nothing and changes nothing. Resolves with the
+ * record as it was before this write, or null when the write changed nothing: so a fact (a payment reaching a
+ * final status) is seen once, by the write that made it true, however often the activity ran.
  */
+export async function applyProjectionFrom(
+  db: Db,
+  key: string,
+  seq: number,
+  patch: ProjectionPatch,
+): Promise<PriorState | null> {
+  return payments(db).findOneAndUpdate(
+    { _id: key, seq: { $lt: seq } },
+    { $set: { ...patch, seq } },
+    // No projection: FerretDB's findAndModify takes none (the record holds no card data, and is one document).
+    { returnDocument: 'before' },
+  );
+}
+
+/** applyProjectionFrom, answering only whether the write changed the record. */
 export async function applyProjection(db: Db, key: string, seq: number, patch: ProjectionPatch): Promise<boolean> {
-  const result = await payments(db).updateOne({ _id: key, seq: { $lt: seq } }, { $set: { ...patch, seq } });
-  return result.modifiedCount === 1;
+  return (await applyProjectionFrom(db, key, seq, patch)) !== null;
 }
 
 /**

@@ -72,6 +72,14 @@ export async function deleteCard(db: Db, token: string): Promise<void> {
   await vault(db).deleteOne({ _id: token });
 }
 
+/**
+ * Card entries not past their expiry (the metrics gauge, docs/metrics.md). A count over a collection that holds
+ * only payments still being authorized (each entry goes when its payment's authorization is over), so small.
+ */
+export function countLiveCards(db: Db, now = new Date()): Promise<number> {
+  return vault(db).countDocuments({ expiresAt: { $gt: now } });
+}
+
 /** Deletes every entry past its expiry; returns how many. A background sweep, so a scan is acceptable here. */
 export async function sweepExpiredCards(db: Db, now = new Date()): Promise<number> {
   const result = await vault(db).deleteMany({ expiresAt: { $lt: now } });

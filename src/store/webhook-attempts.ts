@@ -50,6 +50,44 @@ export interface PaymentWebhooksDoc {
   deliveryIds: string[];
 }
 
+/**
+ * The retry backlog: one small document per event that failed and waits for its next attempt, deleted once it is
+ * delivered or given up. Kept beside the events so that the metrics' backlog gauges (docs/metrics.md) read a
+ * collection as large as the backlog itself, never the whole delivery log (which FerretDB could only scan).
+ */
+export interface WebhookBacklogDoc {
+  /** The delivery id. */
+  _id: string;
+  /** When the event was filed: the age of the oldest is how late the merchant's view is. */
+  createdAt: Date;
+  nextRetryAt: Date;
+}
+
+export const webhookBacklog = (db: Db) => db.collection<WebhookBacklogDoc>('webhook_backlog');
+
+/** Files an event as waiting for a retry (or moves its next retry). */
+export async function markRetrying(db: Db, deliveryId: string, createdAt: Date, nextRetryAt: Date): Promise<void> {
+  await webhookBacklog(db).replaceOne({ _id: deliveryId }, { createdAt, nextRetryAt }, { upsert: true });
+}
+
+/** The event is no longer waiting: delivered, refused for good, or given up. */
+export async function clearRetrying(db: Db, deliveryId: string): Promise<void> {
+  await webhookBacklog(db).deleteOne({ _id: deliveryId });
+}
+
+/** How many events wait for a retry, and when the oldest of them was filed. */
+export async function backlogSummary(db: Db): Promise<{ waiting: number; oldest: Date | null }> {
+  const [waiting, oldest] = await Promise.all([
+    webhookBacklog(db).countDocuments({}),
+    webhookBacklog(db)
+      .find({}, { projection: { createdAt: 1 } })
+      .sort({ createdAt: 1 })
+      .limit(1)
+      .next(),
+  ]);
+  return { waiting, oldest: oldest?.createdAt ?? null };
+}
+
 export const webhookEvents = (db: Db) => db.collection<WebhookEventDoc>('webhook_events');
 export const webhookAttempts = (db: Db) => db.collection<WebhookAttemptDoc>('webhook_attempts');
 export const paymentWebhooks = (db: Db) => db.collection<PaymentWebhooksDoc>('payment_webhooks');

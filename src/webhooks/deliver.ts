@@ -4,7 +4,13 @@ import { activeWebhookSecrets } from '../auth/accounts';
 import type { Config } from '../config';
 import { randomBase62 } from '../crypto';
 import { findMerchant, type MerchantDoc } from '../store/merchants';
-import { type WebhookEventDoc, webhookAttempts, webhookEvents } from '../store/webhook-attempts';
+import {
+  clearRetrying,
+  markRetrying,
+  type WebhookEventDoc,
+  webhookAttempts,
+  webhookEvents,
+} from '../store/webhook-attempts';
 import type { DeliveryOutcome, Mode } from '../../workflows/vocabulary';
 import { signatureHeader } from './sign';
 import {
@@ -191,5 +197,8 @@ export async function deliverEvent(
       },
     },
   );
+  // The retry backlog (docs/metrics.md): a first attempt that went through had nothing filed there to clear.
+  if (nextRetryAt !== null) await markRetrying(deps.db, event._id, event.createdAt, nextRetryAt);
+  else if (attempt > 1) await clearRetrying(deps.db, event._id);
   return outcome;
 }

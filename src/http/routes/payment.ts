@@ -6,6 +6,7 @@ import { startPayment, type StartPaymentPorts } from '../../commands/start-payme
 import type { Config } from '../../config';
 import { randomBase62 } from '../../crypto';
 import { maskPan } from '../../epro/card';
+import type { ApiMetrics } from '../../metrics/api-metrics';
 import { customerDetails } from '../../epro/customer';
 import { success } from '../../epro/envelope';
 import { type PaymentRequest, validatePaymentRequest } from '../../epro/payment-request';
@@ -20,6 +21,7 @@ export interface PaymentDeps {
   db: Db;
   client: Client;
   config: Config;
+  metrics?: ApiMetrics;
 }
 
 const PENDING_MESSAGE = 'Payment is being processed';
@@ -97,6 +99,7 @@ export function paymentHandler(deps: PaymentDeps): Middleware<EproState> {
       card: request.card,
       requestId: ctx.state.requestId,
     });
+    if (started.kind !== 'decided') deps.metrics?.pendingAnswers.inc({ mode: principal.mode });
     const decision: Decision =
       started.kind === 'decided'
         ? started.decision
