@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import pidusage from 'pidusage';
 
 /** Peak RSS and CPU of one process over a scenario. CPU is % of one core: 200% is both cores of a 2-core box. */
@@ -73,4 +75,55 @@ export class ResourceSampler {
       }
     });
   }
+}
+
+let clockTicksPerSecond: number | undefined;
+
+/** Linux's clock ticks per second, the unit of /proc's CPU times. */
+function ticksPerSecond(): number {
+  if (clockTicksPerSecond === undefined) {
+    const answer = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    clockTicksPerSecond = Number(answer.stdout?.trim()) || 100;
+  }
+  return clockTicksPerSecond;
+}
+
+/** A process's parent and CPU ticks: its own (utime + stime) and its reaped children's (cutime + cstime). */
+function procStat(pid: number): { ppid: number; ticks: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // gone, or not Linux
+  }
+  // The command name (field 2) may hold spaces and parentheses: the fixed fields start after its last `)`.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const field = (n: number) => Number(fields[n - 3]);
+  return { ppid: field(4), ticks: field(14) + field(15) + field(16) + field(17) };
+}
+
+/**
+ * CPU time (ms) used so far by a process and every process below it, the exited ones included (their time is in
+ * their parent's cutime once reaped). pidusage samples one pid; PostgreSQL serves each connection from a process of
+ * its own, so a server's cost is its whole tree. Linux only (/proc); NaN elsewhere.
+ */
+export function processTreeCpuMs(root: number): number {
+  if (!procStat(root)) return Number.NaN;
+  const children = new Map<number, number[]>();
+  const ticks = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    const stat = procStat(pid);
+    if (!stat) continue;
+    ticks.set(pid, stat.ticks);
+    children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), pid]);
+  }
+  let total = 0;
+  for (const queue = [root]; queue.length > 0;) {
+    const pid = queue.pop()!;
+    total += ticks.get(pid) ?? 0;
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return (total * 1000) / ticksPerSecond();
 }
