@@ -8,6 +8,7 @@ import { temporalConnectionOptions } from '../src/temporal/connection-options';
 import { ensureNamespace, ensureSearchAttributes } from '../src/temporal/setup';
 import { ensureBinary, stripeMockBundledFixtures, stripeMockSpec } from './binaries';
 import { freePort } from './ports';
+import type { Postgres } from './postgres';
 import {
   type ManagedProcess,
   portIsOpen,
@@ -118,16 +119,95 @@ export async function prepareTemporal(config: Config): Promise<string[]> {
   }
 }
 
-export async function startFerretdb(config: Config, binary: string): Promise<ManagedProcess> {
+/**
+ * Where FerretDB keeps the documents: `sqlite`, one SQLite file per database under the data dir (patched for
+ * SettleFlow's `_id` reads and key-range lists, tools/ferretdb/patches); `postgresql`, a database `ferretdb` on a
+ * PostgreSQL server given to it (the cluster profile's own, tools/postgres.ts). docs/ferretdb-backends.md compares
+ * the two on the status and dashboard reads.
+ */
+export type FerretdbBackend = 'sqlite' | 'postgresql';
+
+export const FERRETDB_BACKENDS: readonly FerretdbBackend[] = ['sqlite', 'postgresql'];
+
+const DEFAULT_FERRETDB_BACKEND: Record<'dev' | 'cluster', FerretdbBackend> = { dev: 'sqlite', cluster: 'sqlite' };
+
+/**
+ * The backend named by FERRETDB_BACKEND; unset, the profile's default: `sqlite` on both (the dev profile has no
+ * PostgreSQL; on the cluster profile SQLite measured faster on SettleFlow's reads, docs/ferretdb-backends.md).
+ * `postgresql` needs the cluster profile's PostgreSQL (tools/stack.ts refuses it elsewhere).
+ */
+export function ferretdbBackendFromEnv(
+  profile: 'dev' | 'cluster',
+  env: Record<string, string | undefined> = process.env,
+): FerretdbBackend {
+  const raw = env.FERRETDB_BACKEND?.trim() || DEFAULT_FERRETDB_BACKEND[profile];
+  if (!FERRETDB_BACKENDS.includes(raw as FerretdbBackend))
+    throw new Error(`FERRETDB_BACKEND must be ${FERRETDB_BACKENDS.join(' or ')}, got "${raw}"`);
+  return raw as FerretdbBackend;
+}
+
+/** The database FerretDB's PostgreSQL backend keeps its documents in (one schema per MongoDB database). */
+export const FERRETDB_POSTGRES_DATABASE = 'ferretdb';
+
+/** The PostgreSQL server the `postgresql` backend uses; tools/postgres.ts's `Postgres` is one. */
+export type FerretdbPostgres = Pick<Postgres, 'host' | 'port' | 'user' | 'password' | 'query'>;
+
+export interface FerretdbOptions {
+  /** Default sqlite. */
+  backend?: FerretdbBackend;
+  /** Required by the postgresql backend: where its database is (created on first start). */
+  postgres?: FerretdbPostgres;
+}
+
+/**
+ * The URL FerretDB's PostgreSQL backend connects with. Its connection pool is capped at 20 (FerretDB's default is
+ * 50): the cluster's PostgreSQL also serves five Temporal services (tools/postgres.ts sizes max_connections).
+ */
+function ferretdbPostgresUrl(postgres: FerretdbPostgres): string {
+  const url = new URL(`postgres://${postgres.host}:${postgres.port}/${FERRETDB_POSTGRES_DATABASE}`);
+  url.username = postgres.user;
+  url.password = postgres.password;
+  url.searchParams.set('pool_max_conns', '20');
+  return url.href;
+}
+
+/** Creates the `ferretdb` database on first start (FerretDB creates its schemas and tables in it itself). */
+async function ensureFerretdbDatabase(postgres: FerretdbPostgres): Promise<void> {
+  const exists = await postgres.query(
+    'postgres',
+    `SELECT count(*) FROM pg_database WHERE datname = '${FERRETDB_POSTGRES_DATABASE}'`,
+  );
+  if (exists === '0') await postgres.query('postgres', `CREATE DATABASE ${FERRETDB_POSTGRES_DATABASE}`);
+}
+
+/** Listens where `mongo.url` says; its SQLite files and its log under `dataDir` (`ferretdb/`, `logs/`). */
+export async function startFerretdb(
+  config: { mongo: Pick<Config['mongo'], 'url'>; dataDir: string },
+  binary: string,
+  options: FerretdbOptions = {},
+): Promise<ManagedProcess> {
   const url = new URL(config.mongo.url);
   const host = url.hostname;
   const port = Number(url.port || 27017);
+  const backend = options.backend ?? 'sqlite';
   await refuseBusyPort('FerretDB', host, port, 'MONGODB_URL');
+  let backendArgs: string[];
+  let env: NodeJS.ProcessEnv | undefined;
+  if (backend === 'postgresql') {
+    if (!options.postgres) throw new Error("FerretDB's postgresql backend needs a PostgreSQL server");
+    await ensureFerretdbDatabase(options.postgres);
+    backendArgs = ['--handler', 'postgresql'];
+    // The URL carries the password: in the environment, which only the process's owner can read, not on the
+    // command line, which every local user can (tools/ferretdb/main.go reads it from there alone).
+    env = { ...process.env, FERRETDB_POSTGRESQL_URL: ferretdbPostgresUrl(options.postgres) };
+  } else {
+    backendArgs = ['--handler', 'sqlite', '--sqlite-dir', path.join(config.dataDir, 'ferretdb')];
+  }
   const proc = startProcess(
     'ferretdb',
     binary,
-    ['--listen-addr', `${host}:${port}`, '--sqlite-dir', path.join(config.dataDir, 'ferretdb'), '--log-level', 'error'],
-    { logDir: path.join(config.dataDir, 'logs') },
+    ['--listen-addr', `${host}:${port}`, ...backendArgs, '--log-level', 'error'],
+    { logDir: path.join(config.dataDir, 'logs'), env },
   );
   await readyOrStopped(proc, () =>
     waitUntilReady(proc, 'FerretDB', async () => {

@@ -4,7 +4,14 @@ import { type Config, configToEnv, displayMongoUrl, TEMPORAL_CONNECTION_VARIABLE
 import { ensureBinary, ensureClusterBinaries, ferretdbSpec, projectRoot, temporalSpec } from './binaries';
 import { freePort } from './ports';
 import { type ManagedProcess, readyOrStopped, splitHostPort, startProcess, waitUntilReady } from './process';
-import { prepareTemporal, startFerretdb, startTemporalDevServer } from './servers';
+import {
+  type FerretdbBackend,
+  type FerretdbOptions,
+  ferretdbBackendFromEnv,
+  prepareTemporal,
+  startFerretdb,
+  startTemporalDevServer,
+} from './servers';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
 
 /**
@@ -42,6 +49,8 @@ export interface Stack {
   /** The cluster profile's Temporal: every service process, PostgreSQL, the UI. */
   cluster?: TemporalCluster;
   ferretdb?: ManagedProcess;
+  /** Where the embedded FerretDB keeps its documents (unset when MONGODB_URL names a server). */
+  ferretdbBackend?: FerretdbBackend;
   worker?: AppProcess;
   api?: AppProcess;
   /** The embedded Temporal server's `/metrics`: the dev server's, or every cluster service's. */
@@ -69,6 +78,8 @@ export interface StackOptions {
   appEnv?: Record<string, string>;
   /** Default dev. */
   profile?: StackProfile;
+  /** The embedded FerretDB's backend; default FERRETDB_BACKEND, else the profile's (ferretdbBackendFromEnv). */
+  ferretdbBackend?: FerretdbBackend;
   /** How many worker and API processes (each); default 1. The APIs after the first listen on free ports. */
   replicas?: number;
   log?: (line: string) => void;
@@ -197,6 +208,14 @@ export async function startStack(requested: Config, options: StackOptions = {}):
   const log = options.log ?? ((line: string) => console.log(line));
   const profile = options.profile ?? 'dev';
   const binaries: { temporal?: string; ferretdb?: string } = {};
+  const ferretdbBackend = options.ferretdbBackend ?? ferretdbBackendFromEnv(profile);
+  if (ferretdbBackend === 'postgresql' && config.mongo.embedded && !(profile === 'cluster' && config.temporal.embedded))
+    throw new Error(
+      'FERRETDB_BACKEND=postgresql runs FerretDB on the PostgreSQL of the cluster profile (SETTLEFLOW_STACK=cluster, ' +
+        'TEMPORAL_ADDRESS unset)',
+    );
+  // On the cluster's PostgreSQL (known once the cluster is up) or on its SQLite files.
+  const ferretdbOptions = (): FerretdbOptions => ({ backend: ferretdbBackend, postgres: stack.cluster?.postgres });
   const apiUrl = `http://${config.host}:${config.port}`;
   // The dev server's metrics port, kept across its restarts.
   const temporalMetricsPort = await freePort();
@@ -232,12 +251,14 @@ export async function startStack(requested: Config, options: StackOptions = {}):
       stack[which] =
         which === 'temporal'
           ? await startTemporalDevServer(config, binary, temporalMetricsPort)
-          : await startFerretdb(config, binary);
+          : await startFerretdb(config, binary, ferretdbOptions());
     },
     async stop() {
       // Apps first, so nothing is mid-call when the servers go away; servers in parallel after that.
       const apps = [stack.api, stack.worker, ...stack.moreApis, ...stack.moreWorkers];
       await Promise.all(apps.flatMap((proc) => (proc ? [proc.stop()] : [])));
+      // FerretDB on the cluster's PostgreSQL goes before it.
+      if (ferretdbBackend === 'postgresql') await stack.ferretdb?.stop();
       await Promise.all([stack.cluster ? stack.cluster.stop() : stack.temporal?.stop(), stack.ferretdb?.stop()]);
     },
   };
@@ -247,7 +268,12 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     const clusterBinaries =
       config.temporal.embedded && profile === 'cluster' ? await ensureClusterBinaries(log) : undefined;
     if (config.temporal.embedded && !clusterBinaries) binaries.temporal = await ensureBinary(temporalSpec, log);
-    if (config.mongo.embedded) binaries.ferretdb = await ensureBinary(ferretdbSpec, log);
+    if (config.mongo.embedded) {
+      binaries.ferretdb = await ensureBinary(ferretdbSpec, log);
+      stack.ferretdbBackend = ferretdbBackend;
+    }
+    const startFerret = (binary: string) =>
+      startFerretdb(config, binary, ferretdbOptions()).then((proc) => (stack.ferretdb = proc));
     const { host: temporalHost, port: temporalPort } = splitHostPort(config.temporal.address);
     // Settled, not raced: when one server fails to start, the others are up (or failed) before the stack stops
     // them, none is left running unseen.
@@ -258,7 +284,7 @@ export async function startStack(requested: Config, options: StackOptions = {}):
             stack.temporalMetricsUrls = [`http://${temporalHost}:${temporalMetricsPort}/metrics`];
           })
         : undefined,
-      binaries.ferretdb ? startFerretdb(config, binaries.ferretdb).then((proc) => (stack.ferretdb = proc)) : undefined,
+      binaries.ferretdb && ferretdbBackend === 'sqlite' ? startFerret(binaries.ferretdb) : undefined,
       clusterBinaries
         ? startTemporalCluster({
             dir: path.join(config.dataDir, 'temporal-cluster'),
@@ -270,7 +296,11 @@ export async function startStack(requested: Config, options: StackOptions = {}):
             namespace: config.temporal.namespace,
             binaries: clusterBinaries,
             log,
-          }).then((cluster) => (stack.cluster = cluster))
+          }).then(async (cluster) => {
+            stack.cluster = cluster;
+            // FerretDB on the cluster's PostgreSQL starts once the cluster is up (it starts in a second).
+            if (binaries.ferretdb && ferretdbBackend === 'postgresql') await startFerret(binaries.ferretdb);
+          })
         : undefined,
     ]);
     for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
@@ -289,7 +319,7 @@ export async function startStack(requested: Config, options: StackOptions = {}):
         : 'dev server started';
     log(`[stack] Temporal ${temporalKind} at ${config.temporal.address}`);
     log(
-      `[stack] MongoDB wire ${config.mongo.embedded ? '(FerretDB) started' : 'server'} at ${displayMongoUrl(config.mongo.url)}`,
+      `[stack] MongoDB wire ${config.mongo.embedded ? `(FerretDB on ${ferretdbBackend}) started` : 'server'} at ${displayMongoUrl(config.mongo.url)}`,
     );
 
     const added = await prepareTemporalWithRetry(config, stack.cluster !== undefined);

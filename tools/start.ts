@@ -48,7 +48,7 @@ SettleFlow is running (up in ${seconds}s). Ctrl-C stops everything; data stays i
   API                 ${stack.apiUrls.join('   ')}   (POST /v1/payment/direct, /v1/refund/direct, /v1/status/direct)
   Temporal Web UI     ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows
   Temporal gRPC       ${config.temporal.address}   namespace ${config.temporal.namespace}
-${clusterLines(stack)}  MongoDB wire        ${displayMongoUrl(config.mongo.url)}   database ${config.mongo.dbName}
+${clusterLines(stack)}  MongoDB wire        ${displayMongoUrl(config.mongo.url)}   database ${config.mongo.dbName}${stack.ferretdbBackend ? `   (FerretDB on ${stack.ferretdbBackend})` : ''}
   Logs                ${config.dataDir}/logs/
   Webhooks            ${webhookTargets}
 
@@ -74,7 +74,8 @@ function clusterLines(stack: Stack): string {
   return (
     `  Temporal cluster    processes (pid): ${pids}\n` +
     `  PostgreSQL          ${cluster.postgres.host}:${cluster.postgres.port}   user ${cluster.postgres.user}, ` +
-    `databases temporal, temporal_visibility (pid ${cluster.postgres.server.child.pid}; ` +
+    `databases temporal, temporal_visibility${stack.ferretdbBackend === 'postgresql' ? ', ferretdb (FerretDB)' : ''} ` +
+    `(pid ${cluster.postgres.server.child.pid}; ` +
     `password in ${path.join(stack.config.dataDir, 'temporal-cluster', 'postgres', 'password')})\n` +
     `  Temporal mTLS       the frontend requires a client certificate of the cluster's CA (made at start, 30 days):\n` +
     `                      TEMPORAL_TLS_CA=${cluster.clientTls.caFile}\n` +
