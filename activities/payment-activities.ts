@@ -159,7 +159,7 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
         patch.threeDSUrl = input.threeDSUrl;
       }
       if (input.refund) patch.refund = { ...input.refund, date: new Date(input.date) };
-      const prior = await applyProjectionFrom(deps.db, input.paymentKey, input.seq, patch);
+      const prior = await applyProjectionFrom(deps.db, input.paymentKey, input.seq, patch, input.historyLength);
       // Only the write that changed the record counts what it changed (a replayed or retried one changes nothing).
       if (prior) deps.metrics?.projectionApplied(prior, input);
     },

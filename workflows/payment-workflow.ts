@@ -220,6 +220,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
       await store().projectPayment({
         paymentKey: input.paymentKey,
         seq: ++seq,
+        historyLength: workflowInfo().historyLength,
         date,
         refund: { reference, status: refundStatus, message: refundMessage },
       });
@@ -247,6 +248,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     await store().projectPayment({
       paymentKey: input.paymentKey,
       seq: ++seq,
+      historyLength: workflowInfo().historyLength,
       status: next,
       message: nextMessage,
       date,

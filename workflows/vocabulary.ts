@@ -292,6 +292,14 @@ export interface MovementInput {
 export interface ProjectionInput {
   paymentKey: string;
   seq: number;
+  /**
+   * The workflow's history length when it decided this write (workflowInfo). A workflow task that fails to complete
+   * (its history host lost, its database restarting) may already have run its local activities: its writes are
+   * done, its decisions are not, and the task's retry may decide otherwise under the same `seq`. The retry sees a
+   * longer history, so of two writes of one `seq` the later decision wins (src/store/payment-records.ts).
+   * Absent from writes of workers before it: those keep the plain `seq` guard.
+   */
+  historyLength?: number;
   status?: PaymentStatus;
   message?: string;
   threeDSUrl?: string;

@@ -44,6 +44,8 @@ export interface PaymentDoc extends Pick<
   webhookDeliveries?: string[];
   /** Last applied projection sequence number: an older or repeated write never moves the state back. */
   seq: number;
+  /** The workflow history length that decided the last write (ProjectionInput.historyLength): breaks a `seq` tie. */
+  seqHistoryLength?: number;
   createdAt: Date;
   /** When the latest operation happened (the Date of status answers). */
   updatedAt: Date;
@@ -100,16 +102,26 @@ export type PriorState = Pick<
  * activity, or a late write overtaken by a newer one, matches nothing and changes nothing. Resolves with the
  * record as it was before this write, or null when the write changed nothing: so a fact (a payment reaching a
  * final status) is seen once, by the write that made it true, however often the activity ran.
+ *
+ * Two writes of one `seq` are two executions of one workflow task, the first of which never completed (its local
+ * activities had run; its decisions were lost with it) and may have decided otherwise (a 3-D Secure answer against
+ * its timeout, say). The one decided on the longer history is the retry's, the one the workflow's history keeps:
+ * it replaces the other, and the other can never replace it (docs/architecture.md, "The projection: who wins a write").
  */
 export async function applyProjectionFrom(
   db: Db,
   key: string,
   seq: number,
   patch: ProjectionPatch,
+  historyLength?: number,
 ): Promise<PriorState | null> {
+  const guard =
+    historyLength === undefined
+      ? { seq: { $lt: seq } }
+      : { $or: [{ seq: { $lt: seq } }, { seq, seqHistoryLength: { $lt: historyLength } }] };
   return payments(db).findOneAndUpdate(
-    { _id: key, seq: { $lt: seq } },
-    { $set: { ...patch, seq } },
+    { _id: key, ...guard },
+    { $set: { ...patch, seq, ...(historyLength === undefined ? {} : { seqHistoryLength: historyLength }) } },
     // No projection: FerretDB's findAndModify takes none (the record holds no card data, and is one document).
     { returnDocument: 'before' },
   );

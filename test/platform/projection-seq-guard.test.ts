@@ -12,6 +12,7 @@ import { useRealPaymentActivities } from '../support/stack-client';
  * How it was shown to fail (each break made in src/store/payment-records.ts, the file run, reverted): with the filter
  * reduced to `{ _id: key }`, the repeated/older test fails (a late seq 1 turned `captured` seq 3 into `authorized`
  * seq 1) and so does the in-any-order test; with `$lte` for `$lt`, a repeated seq 3 turned `captured` into `failed`.
+ * With the history-length arm of the guard removed, the retried task's `cancelled` stayed `rejected_pw`.
  * The race test fails on the real guard itself (see its comment).
  */
 const real = useRealPaymentActivities();
@@ -103,6 +104,39 @@ it('changes nothing for a repeated or an older seq', async () => {
   expect(await applyProjection(real.stack.db, key, 0, { status: 'failed' })).toBe(false);
   expect(await applyProjection(real.stack.db, key, 4, { message: 'Payment was successful' })).toBe(true);
   expect(await state(key)).toMatchObject({ seq: 4, status: 'captured' });
+});
+
+it('between two writes of one seq, the one decided on the longer history wins, and only it', async () => {
+  // A workflow task ran its local activity (3-D Secure answered: rejected_pw), then lost its completion; its retry,
+  // on a history longer by the failed task's events, saw the challenge's timeout first (cancelled).
+  const key = await reservedPayment();
+  await write(key, 2, { status: 'pending', message: 'Waiting for 3-D Secure', historyLength: 9 });
+  await write(key, 3, { status: 'rejected_pw', message: '3-D Secure failed', historyLength: 14 });
+  await write(key, 3, { status: 'cancelled', message: 'Payment was cancelled', historyLength: 18 });
+  expect(await state(key)).toMatchObject({ seq: 3, status: 'cancelled' });
+  // The first execution's write, arriving late (a worker that was only slow), and a retry of the second: nothing.
+  await write(key, 3, { status: 'rejected_pw', message: '3-D Secure failed', historyLength: 14 });
+  await write(key, 3, { status: 'failed', message: 'retried write', historyLength: 18 });
+  expect(await state(key)).toMatchObject({ seq: 3, status: 'cancelled', message: 'Payment was cancelled' });
+  // An older seq still changes nothing, whatever its history length; a newer one applies as before.
+  await write(key, 2, { status: 'pending', message: 'late', historyLength: 40 });
+  expect(await state(key)).toMatchObject({ seq: 3, status: 'cancelled' });
+  await write(key, 4, {
+    refund: { reference: 'ref_hl', status: 'captured', message: 'Payment refunded' },
+    historyLength: 20,
+  });
+  expect(await state(key)).toMatchObject({ seq: 4, status: 'cancelled', refund: 'ref_hl' });
+});
+
+it('a write without a history length (a worker of an earlier version) keeps the plain seq guard', async () => {
+  const key = await reservedPayment();
+  await write(key, 3, { status: 'rejected_pw', message: '3-D Secure failed' });
+  await write(key, 3, { status: 'cancelled', message: 'Payment was cancelled' });
+  expect(await state(key)).toMatchObject({ seq: 3, status: 'rejected_pw' });
+  // A record last written without one is not replaced under the same seq by a write with one either: its
+  // history length is unknown, so nothing says which decision came later.
+  await write(key, 3, { status: 'cancelled', message: 'Payment was cancelled', historyLength: 30 });
+  expect(await state(key)).toMatchObject({ seq: 3, status: 'rejected_pw' });
 });
 
 it('ends at the highest seq whatever order the writes arrive in, one after another', async () => {
