@@ -33,6 +33,13 @@ export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
 export const TEMPORAL_UI_SERVER_MODULE = 'github.com/temporalio/ui-server/v2';
 export const TEMPORAL_UI_SERVER_VERSION = 'v2.42.1';
 export const STRIPE_MOCK_VERSION = 'v0.203.0';
+/**
+ * Prometheus, for the rules and dashboard under deploy/observability (docs/metrics.md, "Alerts and dashboard"):
+ * `promtool` checks and unit-tests the rules, the server scrapes the running test stack with them loaded. The Go
+ * module's `v0.3xx.y` versions are Prometheus's 3.xx.y releases.
+ */
+export const PROMETHEUS_MODULE = 'github.com/prometheus/prometheus';
+export const PROMETHEUS_VERSION = 'v0.316.0';
 
 import { projectRoot } from '../src/paths';
 
@@ -163,6 +170,20 @@ export const temporalUiServerSpec: BinarySpec = goInstalledSpec(
   'temporal-ui-server',
   `${TEMPORAL_UI_SERVER_MODULE}/cmd/server`,
   TEMPORAL_UI_SERVER_VERSION,
+);
+
+/** `promtool`: `check rules` and `test rules` validate deploy/observability/alerts.yml and its unit tests. */
+export const promtoolSpec: BinarySpec = goInstalledSpec(
+  'promtool',
+  `${PROMETHEUS_MODULE}/cmd/promtool`,
+  PROMETHEUS_VERSION,
+);
+
+/** The Prometheus server itself, to scrape the running stack with the alert rules loaded. */
+export const prometheusSpec: BinarySpec = goInstalledSpec(
+  'prometheus',
+  `${PROMETHEUS_MODULE}/cmd/prometheus`,
+  PROMETHEUS_VERSION,
 );
 
 /** Where the Go module cache holds a module's source (downloading it, checked against the checksum database, if needed). */
@@ -396,4 +417,17 @@ export async function ensureClusterBinaries(log?: (line: string) => void): Promi
   const sqlTool = await ensureBinary(temporalSqlToolSpec, log);
   const uiServer = await ensureBinary(temporalUiServerSpec, log);
   return { server, sqlTool, uiServer };
+}
+
+export interface ObservabilityBinaries {
+  promtool: string;
+  prometheus: string;
+}
+
+/** Prometheus's tools, for the alert rules and the scrape test of deploy/observability. */
+export async function ensureObservabilityBinaries(log?: (line: string) => void): Promise<ObservabilityBinaries> {
+  // promtool first: it shares most packages with the server, which then mostly comes from Go's build cache.
+  const promtool = await ensureBinary(promtoolSpec, log);
+  const prometheus = await ensureBinary(prometheusSpec, log);
+  return { promtool, prometheus };
 }

@@ -1,12 +1,25 @@
 import { configToEnv, loadConfig, TEMPORAL_CONNECTION_VARIABLES } from '../../src/config';
 import { type StripeMock, startStripeMock } from '../../tools/servers';
-import { type Stack, stackProfileFromEnv, startStack } from '../../tools/stack';
+import { type AppProcess, type Stack, stackProfileFromEnv, startStack } from '../../tools/stack';
 import { testEnv } from './test-env';
 
 declare global {
   // Shared with global-teardown, which runs in this same process.
   var settleflowTestStack: Stack | undefined;
   var settleflowTestStripeMock: StripeMock | undefined;
+}
+
+/** The stack's metrics URLs by scrape job (test/platform/prometheus.test.ts scrapes them with Prometheus). */
+function metricsTargets(stack: Stack): Record<string, string[]> {
+  const urls = (processes: (AppProcess | undefined)[], which: 'metricsUrl' | 'sdkMetricsUrl') =>
+    processes.flatMap((proc) => (proc?.[which] ? [proc[which]] : []));
+  const workers = [stack.worker, ...stack.moreWorkers];
+  return {
+    'settleflow-api': urls([stack.api, ...stack.moreApis], 'metricsUrl'),
+    'settleflow-worker': urls(workers, 'metricsUrl'),
+    'settleflow-worker-sdk': urls(workers, 'sdkMetricsUrl'),
+    temporal: stack.temporalMetricsUrls,
+  };
 }
 
 export default async function globalSetup(): Promise<void> {
@@ -44,6 +57,8 @@ export default async function globalSetup(): Promise<void> {
     ...config.vaultKeys.toEnv(),
     SETTLEFLOW_TEST_API_URL: stack.apiUrl,
     SETTLEFLOW_TEST_STRIPE_MOCK_URL: stripeMock.url,
+    // Every process's metrics listener, by the scrape job deploy/observability/prometheus.yml gives it.
+    SETTLEFLOW_TEST_METRICS_TARGETS: JSON.stringify(metricsTargets(stack)),
     ...(stack.cluster ? { SETTLEFLOW_TEST_POSTGRES_PORT: String(stack.cluster.postgres.port) } : {}),
   });
 }
