@@ -258,33 +258,27 @@ export interface JaegerOptions {
 /**
  * Starts Jaeger's all-in-one binary with traces in memory (gone when it stops) and resolves once its query API
  * answers. Since v2 the binary is an OpenTelemetry Collector configured by a YAML file (its embedded all-in-one
- * configuration binds fixed ports on every interface): ours binds only the OTLP receivers, the query service and
- * the health check, each on a free port of `host`, and turns off the collector's own metrics listener (fixed port
- * 8888), so that several stacks can run one each.
+ * configuration binds fixed ports): ours binds only the OTLP receivers and the query service, each on a free port
+ * of `host`, and turns off the collector's own metrics listener (fixed port 8888), so that several stacks can run
+ * one each.
  */
 export async function startJaeger(options: JaegerOptions): Promise<Jaeger> {
   const host = options.host ?? '127.0.0.1';
   const binary = options.binary ?? (await ensureBinary(jaegerSpec, options.log));
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  const [otlpGrpc, otlpHttp, queryGrpc, health] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
+  const [otlpGrpc, otlpHttp, queryGrpc] = [await freePort(), await freePort(), await freePort()];
   const uiPort = options.uiPort ?? (await freePort());
   const at = (port: number) => `${hostInUrl}:${port}`;
   // JSON is YAML: the collector's file provider reads it as such.
   const config = {
     service: {
-      extensions: ['jaeger_storage', 'jaeger_query', 'healthcheckv2'],
+      extensions: ['jaeger_storage', 'jaeger_query'],
       pipelines: {
         traces: { receivers: ['otlp'], processors: ['batch'], exporters: ['jaeger_storage_exporter'] },
       },
       telemetry: { metrics: { level: 'none' }, logs: { level: 'warn' } },
     },
     extensions: {
-      healthcheckv2: { use_v2: true, http: { endpoint: at(health) } },
       jaeger_storage: { backends: { memstore: { memory: { max_traces: 100_000 } } } },
       jaeger_query: {
         storage: { traces: 'memstore' },
@@ -300,7 +294,9 @@ export async function startJaeger(options: JaegerOptions): Promise<Jaeger> {
   const configFile = path.join(options.dir, 'jaeger', 'config.yaml');
   mkdirSync(path.dirname(configFile), { recursive: true });
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
-  const server = startProcess('jaeger', binary, ['--config', configFile], { logDir: path.join(options.dir, 'logs') });
+  const server = startProcess('jaeger', binary, ['--config', `file:${configFile}`], {
+    logDir: path.join(options.dir, 'logs'),
+  });
   const uiUrl = `http://${at(uiPort)}`;
   await readyOrStopped(server, () =>
     waitUntilReady(server, 'Jaeger', async () => (await fetch(`${uiUrl}/api/services`)).status === 200),
