@@ -123,6 +123,15 @@ it('one payment is one trace, API → workflow → activities → processor → 
   expect(tag(named(trace, 'processor authorize')[0]!, 'settleflow.processor.outcome')).toBe('approved');
   expect(tag(named(trace, 'webhook deliver')[0]!, 'http.response.status_code')).toBe(200);
 
+  // The Tid only inside the workflow id (docs/tracing.md): no search attribute, memo or amount of the workflow.
+  const withTid = trace.spans.flatMap((span) =>
+    span.tags.filter((t) => String(t.value).includes(body.Tid!)).map((t) => t.key),
+  );
+  expect(withTid.length).toBeGreaterThan(0);
+  for (const key of withTid) expect(['temporalWorkflowId', 'workflowId']).toContain(key);
+  for (const span of trace.spans)
+    for (const t of span.tags) expect(t.key).not.toMatch(/searchAttributes|memo|Tid|AmountMinor|lastResult/);
+
   // No card data anywhere in what the trace backend keeps (test/support/card-scan.ts), nor the CVV as sent.
   const text = JSON.stringify(trace);
   expect(findCardData(text)).toEqual([]);

@@ -5,13 +5,17 @@ import os from 'node:os';
 import path from 'node:path';
 import Router from '@koa/router';
 import { context, propagation, trace } from '@opentelemetry/api';
+import { Resource } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import type { WorkflowInfo } from '@temporalio/workflow';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import Koa from 'koa';
 import { configToEnv, loadConfig } from '../../src/config';
 import { type RequestState, requestContext } from '../../src/http/request-id';
 import { requestTracing } from '../../src/http/request-tracing';
 import { createLogger } from '../../src/logger';
+import { workflowSpanFilter } from '../../src/temporal/worker-options';
 import { inSpan, SpanKind } from '../../src/tracing/spans';
 import { findCardData } from '../support/card-scan';
 import { problemsOf } from '../support/config-problems';
@@ -131,5 +135,52 @@ describe('the request span', () => {
     await fetch(`${url}/v1/payment/direct`, { method: 'POST' });
     const [request] = exporter.getFinishedSpans().filter((span) => span.name.startsWith('POST'));
     expect(request!.parentSpanId).toBeUndefined();
+  });
+});
+
+describe('a workflow span', () => {
+  it("keeps the execution's identity of the workflow info the sink copies onto it, not its search attributes or memo", async () => {
+    const exporter = new InMemorySpanExporter();
+    const sink = makeWorkflowExporter(workflowSpanFilter(new SimpleSpanProcessor(exporter)), Resource.empty());
+    const info = {
+      workflowId: 'payment-test-m1-order-1',
+      runId: 'run-1',
+      workflowType: 'paymentWorkflow',
+      taskQueue: 'settleflow',
+      namespace: 'settleflow',
+      attempt: 1,
+      searchAttributes: { Tid: ['order-1'], AmountMinor: [1234] },
+      memo: { requestId: 'req-1' },
+      startTime: new Date(),
+    } as unknown as WorkflowInfo;
+    const span = {
+      name: 'RunWorkflow:paymentWorkflow',
+      kind: 0,
+      spanContext: { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 1 },
+      startTime: [0, 0],
+      endTime: [1, 0],
+      status: { code: 0 },
+      attributes: { temporalUpdateId: 'u-1' },
+      links: [],
+      events: [],
+      duration: [1, 0],
+      ended: true,
+      droppedAttributesCount: 0,
+      droppedLinksCount: 0,
+      droppedEventsCount: 0,
+      instrumentationLibrary: { name: '@temporalio/interceptor-workflow' },
+    };
+    await sink.export.fn(info, [span] as never);
+    const [exported] = exporter.getFinishedSpans();
+    expect(exported!.attributes).toEqual({
+      workflowId: 'payment-test-m1-order-1',
+      runId: 'run-1',
+      workflowType: 'paymentWorkflow',
+      taskQueue: 'settleflow',
+      namespace: 'settleflow',
+      attempt: 1,
+      temporalUpdateId: 'u-1',
+    });
+    expect(exported!.spanContext().traceId).toBe(span.spanContext.traceId);
   });
 });
