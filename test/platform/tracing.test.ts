@@ -22,6 +22,7 @@ interface JaegerSpan {
   references: { refType: string; traceID: string; spanID: string }[];
   tags: { key: string; value: unknown }[];
   processID: string;
+  logs?: { fields: { key: string; value: unknown }[] }[];
 }
 interface JaegerTrace {
   traceID: string;
@@ -79,6 +80,16 @@ const WHOLE_PAYMENT = [
   /^webhook deliver$/,
 ];
 
+/**
+ * What a trace says, for the card-data scan: names, tags, logs and the processes' tags. Not the span timestamps
+ * (microseconds since the epoch, 16 digits), which the Luhn check of the scan takes for a card number now and then.
+ */
+const said = (trace: JaegerTrace) =>
+  JSON.stringify({
+    spans: trace.spans.map(({ operationName, tags, logs }) => ({ operationName, tags, logs })),
+    processes: trace.processes,
+  });
+
 const parentOf = (span: JaegerSpan) => span.references.find((ref) => ref.refType === 'CHILD_OF')?.spanID;
 const named = (trace: JaegerTrace, name: string) => trace.spans.filter((span) => span.operationName === name);
 const tag = (span: JaegerSpan, key: string) => span.tags.find((t) => t.key === key)?.value;
@@ -133,7 +144,7 @@ it('one payment is one trace, API → workflow → activities → processor → 
     for (const t of span.tags) expect(t.key).not.toMatch(/searchAttributes|memo|Tid|AmountMinor|lastResult/);
 
   // No card data anywhere in what the trace backend keeps (test/support/card-scan.ts), nor the CVV as sent.
-  const text = JSON.stringify(trace);
+  const text = said(trace);
   expect(findCardData(text)).toEqual([]);
   expect(text).not.toContain(body.CardNumber);
   expect(text).not.toMatch(new RegExp(`"${body.CardCVV}"`));
@@ -151,5 +162,5 @@ it('a payment without a traceparent starts a trace of its own, found by its requ
   const trace = await traceWith(traceId, [/^POST \/v1\/payment\/direct$/, /^RunActivity:authorizePayment$/]);
   const [request] = named(trace, 'POST /v1/payment/direct');
   expect(parentOf(request!)).toBeUndefined();
-  expect(findCardData(JSON.stringify(trace))).toEqual([]);
+  expect(findCardData(said(trace))).toEqual([]);
 });
