@@ -70,7 +70,10 @@ Try it:
 /** Where a payment's trace is seen, when the stack runs Jaeger. */
 function jaegerLine(stack: Stack): string {
   if (!stack.jaeger) return '';
-  return `  Jaeger UI           ${stack.jaeger.uiUrl}   (traces of settleflow-api and settleflow-worker, kept in memory)\n`;
+  return (
+    `  Jaeger              ${stack.jaeger.uiUrl}/api/traces/{traceId}   (traces of settleflow-api and settleflow-worker, ` +
+    'in memory; a Go-module build has no web UI: docs/tracing.md)\n'
+  );
 }
 
 /** The cluster profile's processes, one line each: what runs where. */
