@@ -24,7 +24,28 @@ import { recordListing } from '../src/store/payment-listing';
 import { recordProcessorReference } from '../src/store/processor-references';
 import { recordReference } from '../src/store/references';
 import { deleteCard, dropCvv, openCard } from '../src/store/vault';
+import { inSpan, SpanKind } from '../src/tracing/spans';
 import type { PspAdapter } from './psp';
+
+/**
+ * A call to the processor in a client span of its own (docs/tracing.md): which connector, which operation, and for
+ * an answer with a kind (approved, declined, challenge…) that kind. Nothing of the card or the processor's reply.
+ */
+function processorCall<T>(adapter: PspAdapter, operation: string, call: () => Promise<T>): Promise<T> {
+  return inSpan(
+    `processor ${operation}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { 'settleflow.connector': adapter.name, 'settleflow.processor.operation': operation },
+    },
+    async (span) => {
+      const result = await call();
+      const kind = (result as { kind?: unknown } | undefined)?.kind;
+      if (typeof kind === 'string') span.setAttribute('settleflow.processor.outcome', kind);
+      return result;
+    },
+  );
+}
 
 export interface PaymentActivityDeps {
   db: Db;
@@ -52,18 +73,20 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       const adapter = connector(input.connector);
       const card = await openCard(deps.db, deps.vaultKeys, input.vaultToken);
       if (!card) throw ApplicationFailure.nonRetryable('card data is no longer in the vault', FAILURE_CARD_UNAVAILABLE);
-      const outcome = await adapter.authorize({
-        idempotencyKey: input.idempotencyKey,
-        amount: input.amount,
-        currency: input.currency,
-        card,
-        authenticated: input.authenticated,
-        customer: input.customer,
-        account: input.account,
-        labels: input.labels,
-        returnUrl: input.returnUrl,
-        threeDSRequested: input.threeDSRequested,
-      });
+      const outcome = await processorCall(adapter, 'authorize', () =>
+        adapter.authorize({
+          idempotencyKey: input.idempotencyKey,
+          amount: input.amount,
+          currency: input.currency,
+          card,
+          authenticated: input.authenticated,
+          customer: input.customer,
+          account: input.account,
+          labels: input.labels,
+          returnUrl: input.returnUrl,
+          threeDSRequested: input.threeDSRequested,
+        }),
+      );
       // Only SettleFlow's own challenge page authorizes again afterwards: a processor that hosts the challenge
       // already holds the card, as it does once it has answered.
       const authorizesAgain = outcome.kind === 'challenge_required' && outcome.redirectUrl === undefined;
@@ -85,18 +108,20 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
     },
 
     async checkAuthorization(input: AuthorizationCheckInput): Promise<AuthorizeOutcome> {
-      return connector(input.connector).checkAuthorization({
-        account: input.account,
-        pspReference: input.pspReference,
-      });
+      const adapter = connector(input.connector);
+      return processorCall(adapter, 'check', () =>
+        adapter.checkAuthorization({ account: input.account, pspReference: input.pspReference }),
+      );
     },
 
     async capturePayment(input: MovementInput) {
-      return connector(input.connector).capture(input);
+      const adapter = connector(input.connector);
+      return processorCall(adapter, 'capture', () => adapter.capture(input));
     },
 
     async refundPayment(input: MovementInput) {
-      return connector(input.connector).refund(input);
+      const adapter = connector(input.connector);
+      return processorCall(adapter, 'refund', () => adapter.refund(input));
     },
 
     /**
@@ -145,7 +170,8 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
 
     /** Releases an authorization that will not be captured (the compensation of a failed capture). */
     async voidAuthorization(input: MovementInput) {
-      return connector(input.connector).void(input);
+      const adapter = connector(input.connector);
+      return processorCall(adapter, 'void', () => adapter.void(input));
     },
 
     async projectPayment(input: ProjectionInput): Promise<void> {

@@ -72,6 +72,8 @@ export interface Config {
   simulatorLatencyMs: number;
   /** Prometheus metrics of the API and the worker (docs/metrics.md). */
   metrics: MetricsConfig;
+  /** OpenTelemetry tracing of the API and the worker (docs/tracing.md), from the standard OTEL_* variables. */
+  tracing: TracingConfig;
   /** The Stripe connector (docs/connectors.md). */
   stripe: {
     /** Where Stripe's API answers (STRIPE_API_URL); absent: Stripe itself. Tests and demos point it at stripe-mock. */
@@ -114,6 +116,47 @@ export interface MetricsConfig {
   sdkPort: number;
   /** METRICS_MERCHANT_LABEL: payment and webhook counters carry a `merchant` label (opt-in: one series per merchant). */
   merchantLabel: boolean;
+}
+
+/**
+ * Tracing (docs/tracing.md), read from the OpenTelemetry SDK's standard variables. Off unless asked for: with no
+ * OTLP endpoint and no OTEL_TRACES_EXPORTER, nothing is traced and nothing is installed on the hot path.
+ * The exporter reads the rest of its settings (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, OTEL_BSP_*, OTEL_SERVICE_NAME,
+ * OTEL_TRACES_SAMPLER…) itself; only what decides whether and how SettleFlow traces is checked here.
+ */
+export interface TracingConfig {
+  enabled: boolean;
+  /** OTEL_TRACES_EXPORTER: `otlp` (http/protobuf) or `console` (spans printed on stdout, for a look by hand). */
+  exporter: 'otlp' | 'console';
+  /** Every OTEL_* variable as it was read, handed on to the processes a stack starts (configToEnv). */
+  variables: Record<string, string>;
+}
+
+/** The OTLP protocols the bundled exporter speaks: http/protobuf (the specification's default) only. */
+const OTLP_PROTOCOLS = ['http/protobuf'];
+
+function loadTracing(read: Reader, env: Env): TracingConfig {
+  const variables = Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[0].startsWith('OTEL_') && entry[1] !== undefined,
+    ),
+  );
+  const off: TracingConfig = { enabled: false, exporter: 'otlp', variables };
+  for (const name of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']) read.optionalUrl(name);
+  for (const name of ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) {
+    const protocol = read.optional(name);
+    if (protocol !== undefined && !OTLP_PROTOCOLS.includes(protocol))
+      read.problems.push(`${name} must be ${OTLP_PROTOCOLS.join(' or ')} (docs/tracing.md), got "${protocol}"`);
+  }
+  if (read.flag('OTEL_SDK_DISABLED', false)) return off;
+  const endpoint = read.optional('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') ?? read.optional('OTEL_EXPORTER_OTLP_ENDPOINT');
+  const exporter = read.optional('OTEL_TRACES_EXPORTER')?.toLowerCase() ?? (endpoint ? 'otlp' : 'none');
+  if (exporter === 'none') return off;
+  if (exporter !== 'otlp' && exporter !== 'console') {
+    read.problems.push(`OTEL_TRACES_EXPORTER must be otlp, console or none (docs/tracing.md), got "${exporter}"`);
+    return off;
+  }
+  return { enabled: true, exporter, variables };
 }
 
 export interface ThrottleConfig {
@@ -470,6 +513,7 @@ export function loadConfig(env: Env = process.env): Config {
       sdkPort: read.portOrOff('WORKER_SDK_METRICS_PORT', 9466),
       merchantLabel: read.flag('METRICS_MERCHANT_LABEL', false),
     },
+    tracing: loadTracing(read, env),
     stripe: {
       apiUrl: read.optionalUrl('STRIPE_API_URL'),
       allowTestKeysForLive: read.flag('STRIPE_ALLOW_TEST_KEYS_FOR_LIVE', false),
@@ -562,6 +606,7 @@ export function configToEnv(config: Config): Record<string, string> {
     WORKER_METRICS_PORT: String(config.metrics.workerPort),
     WORKER_SDK_METRICS_PORT: String(config.metrics.sdkPort),
     METRICS_MERCHANT_LABEL: String(config.metrics.merchantLabel),
+    ...config.tracing.variables,
     ...(config.stripe.apiUrl ? { STRIPE_API_URL: config.stripe.apiUrl } : {}),
     STRIPE_ALLOW_TEST_KEYS_FOR_LIVE: String(config.stripe.allowTestKeysForLive),
   };

@@ -7,6 +7,8 @@ import { createLogger } from './logger';
 import { ApiMetrics } from './metrics/api-metrics';
 import { createRegistry, serveMetrics } from './metrics/registry';
 import { temporalConnectionOptions } from './temporal/connection-options';
+import { startTracing } from './tracing/provider';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 
 /**
  * The API process. It boots even while Temporal or MongoDB are unreachable (both connect lazily), so that it
@@ -15,6 +17,8 @@ import { temporalConnectionOptions } from './temporal/connection-options';
 function main(): void {
   const config = loadConfig();
   const logger = createLogger('api', config.logLevel);
+  // Before the client exists: its interceptor uses the provider registered here (docs/tracing.md).
+  const tracing = startTracing(config.tracing, 'api');
 
   const mongoClient = new MongoClient(config.mongo.url, {
     appName: 'settleflow-api',
@@ -23,7 +27,12 @@ function main(): void {
   });
   const db = mongoClient.db(config.mongo.dbName);
   const connection = Connection.lazy({ ...temporalConnectionOptions(config), connectTimeout: '5s' });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    // Update-with-start carries the request's trace context to the workflow in a header of its own.
+    ...(tracing ? { interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } } : {}),
+  });
 
   // Metrics on a listener of their own (docs/metrics.md), never on the merchant-facing port.
   const registry = createRegistry();
@@ -33,7 +42,15 @@ function main(): void {
       ? undefined
       : serveMetrics(registry, config.metrics.host, config.metrics.apiPort, logger);
   const verifier = createApiKeyVerifier(db, config, metrics);
-  const app = createApp({ config, logger, db, temporal: { connection, client }, verifier, metrics });
+  const app = createApp({
+    config,
+    logger,
+    db,
+    temporal: { connection, client },
+    verifier,
+    metrics,
+    tracing: tracing !== undefined,
+  });
   const server = app.listen(config.port, config.host, () => {
     logger.info({ url: `http://${config.host}:${config.port}` }, 'settleflow-api ready');
   });
@@ -48,7 +65,7 @@ function main(): void {
     logger.info({ signal }, 'settleflow-api stopping');
     metricsServer?.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.allSettled([mongoClient.close(), connection.close()]);
+    await Promise.allSettled([mongoClient.close(), connection.close(), tracing?.shutdown()]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

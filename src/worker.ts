@@ -20,9 +20,9 @@ import { backfillKeyIndex } from './store/api-keys';
 import { backfillListing } from './store/payment-listing';
 import { cardsCreatedBefore, deleteCard, sweepExpiredCards } from './store/vault';
 import { workflowExists } from './temporal/payment-workflows';
-import { workerOptions } from './temporal/worker-options';
+import { workerOptions, workerWorkflowBundle } from './temporal/worker-options';
 import { temporalConnectionOptions } from './temporal/connection-options';
-import { workflowBundle } from './temporal/workflow-bundle';
+import { startTracing } from './tracing/provider';
 import { FAILURE_PROCESSOR_CREDENTIALS, workflowIdOfKey } from '../workflows/vocabulary';
 
 /**
@@ -84,6 +84,8 @@ async function main(): Promise<void> {
   const logger = createLogger('worker', config.logLevel);
   // The SDK's own lines (workflow and activity logs, retries, shutdown) go through the same JSON logger.
   Runtime.install({ logger: temporalLogger(logger), ...sdkTelemetry(config) });
+  // Before any client or worker exists: their interceptors use the provider registered here (docs/tracing.md).
+  const tracing = startTracing(config.tracing, 'worker');
   const mongo = await connectMongo(config, { appName: 'settleflow-worker' });
   const registry = createRegistry();
   const metrics = new WorkerMetrics(registry, mongo.db, { merchantLabel: config.metrics.merchantLabel });
@@ -94,8 +96,8 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
 
   const worker = await Worker.create({
-    ...workerOptions(config, connection),
-    workflowBundle: workflowBundle(),
+    ...workerOptions(config, connection, tracing),
+    workflowBundle: workerWorkflowBundle(tracing),
     activities: createActivities({
       db: mongo.db,
       config,
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
   await running;
   clearInterval(housekeeping);
   metricsServer?.close();
+  await tracing?.shutdown();
   await client.connection.close();
   await connection.close();
   await mongo.client.close();

@@ -185,6 +185,41 @@ export const prometheusSpec: BinarySpec = goInstalledSpec(
   `${PROMETHEUS_MODULE}/cmd/prometheus`,
   PROMETHEUS_VERSION,
 );
+/**
+ * Jaeger, the trace backend the embedded stack can run (docs/tracing.md): its all-in-one `jaeger` binary, which
+ * since v2 is an OpenTelemetry Collector build configured by a YAML file (tools/jaeger-server.ts writes one).
+ * Its go.mod carries a `replace`, so `go install module@version` refuses it; tools/jaeger/go.mod instead names it
+ * as a `tool` of a module of ours (same replace, every module checked against tools/jaeger/go.sum), built from there.
+ */
+export const JAEGER_MODULE = 'github.com/jaegertracing/jaeger';
+export const JAEGER_VERSION = 'v1.76.0';
+const jaegerToolDir = path.join(projectRoot, 'tools', 'jaeger');
+
+export function jaegerVersion(): string {
+  const goMod = readFileSync(path.join(jaegerToolDir, 'go.mod'), 'utf8');
+  const version = /^\s*github\.com\/jaegertracing\/jaeger\s+(v\S+)/m.exec(goMod)?.[1];
+  if (version !== JAEGER_VERSION)
+    throw new Error(`tools/jaeger/go.mod requires ${JAEGER_MODULE} ${version ?? '(none)'}, not ${JAEGER_VERSION}`);
+  return version;
+}
+
+export const jaegerSpec: BinarySpec = {
+  name: 'jaeger',
+  stamp: (go) => {
+    const hash = createHash('sha256');
+    for (const file of ['go.mod', 'go.sum']) hash.update(readFileSync(path.join(jaegerToolDir, file)));
+    return `${JAEGER_MODULE}/cmd/jaeger@${jaegerVersion()} mod ${hash.digest('hex').slice(0, 16)} ${goVersion(go)}`;
+  },
+  build: async (go, output, log) => {
+    await runGo(
+      go,
+      ['build', '-trimpath', '-o', output, `${JAEGER_MODULE}/cmd/jaeger`],
+      jaegerToolDir,
+      { ...goEnv(), GOFLAGS: '-mod=readonly -buildvcs=false' },
+      log,
+    );
+  },
+};
 
 /** Where the Go module cache holds a module's source (downloading it, checked against the checksum database, if needed). */
 export function goModuleDir(module: string, version: string): string {
@@ -408,6 +443,11 @@ export interface ClusterBinaries {
   server: string;
   sqlTool: string;
   uiServer: string;
+}
+
+/** Jaeger, for the stack's optional trace backend (docs/tracing.md). */
+export async function ensureJaegerBinary(log?: (line: string) => void): Promise<string> {
+  return ensureBinary(jaegerSpec, log);
 }
 
 /** The binaries of the production-shaped cluster profile (`npm run start:cluster`, SETTLEFLOW_STACK=cluster). */

@@ -6,7 +6,7 @@ import { Connection } from '@temporalio/client';
 import type { Config } from '../src/config';
 import { temporalConnectionOptions } from '../src/temporal/connection-options';
 import { ensureNamespace, ensureSearchAttributes } from '../src/temporal/setup';
-import { ensureBinary, stripeMockBundledFixtures, stripeMockSpec } from './binaries';
+import { ensureBinary, jaegerSpec, stripeMockBundledFixtures, stripeMockSpec } from './binaries';
 import { freePort } from './ports';
 import type { Postgres } from './postgres';
 import {
@@ -309,4 +309,83 @@ export async function startStripeMock(options: StripeMockOptions): Promise<Strip
     waitUntilReady(server, 'stripe-mock', async () => (await fetch(url)).headers.has('stripe-mock-version')),
   );
   return { url, host, port, server, stop: () => server.stop() };
+}
+
+/** A running Jaeger (docs/tracing.md): where spans go in and where traces are read. */
+export interface Jaeger {
+  /** OTLP over HTTP, the base URL that OTEL_EXPORTER_OTLP_ENDPOINT takes (`/v1/traces` is added by the exporter). */
+  otlpHttpUrl: string;
+  /** OTLP over gRPC, `host:port`. */
+  otlpGrpcAddress: string;
+  /** The UI, and the HTTP API under it (`/api/traces/{traceId}`, `/api/traces?service=…`, `/api/services`). */
+  uiUrl: string;
+  server: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export interface JaegerOptions {
+  /** A data dir: its config goes to `jaeger/config.yaml` and its log to `logs/jaeger.log` under it. */
+  dir: string;
+  /** Default: the cached build of tools/binaries.ts, built first if needed (with progress on `log`). */
+  binary?: string;
+  /** Default 127.0.0.1: every listener binds there. */
+  host?: string;
+  /** The UI's port; default a free one. */
+  uiPort?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * Starts Jaeger's all-in-one binary with traces in memory (gone when it stops) and resolves once its query API
+ * answers. Since v2 the binary is an OpenTelemetry Collector configured by a YAML file (its embedded all-in-one
+ * configuration binds fixed ports): ours binds only the OTLP receivers and the query service, each on a free port
+ * of `host`, and turns off the collector's own metrics listener (fixed port 8888), so that several stacks can run
+ * one each.
+ */
+export async function startJaeger(options: JaegerOptions): Promise<Jaeger> {
+  const host = options.host ?? '127.0.0.1';
+  const binary = options.binary ?? (await ensureBinary(jaegerSpec, options.log));
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  const [otlpGrpc, otlpHttp, queryGrpc] = [await freePort(), await freePort(), await freePort()];
+  const uiPort = options.uiPort ?? (await freePort());
+  const at = (port: number) => `${hostInUrl}:${port}`;
+  // JSON is YAML: the collector's file provider reads it as such.
+  const config = {
+    service: {
+      extensions: ['jaeger_storage', 'jaeger_query'],
+      pipelines: {
+        traces: { receivers: ['otlp'], processors: ['batch'], exporters: ['jaeger_storage_exporter'] },
+      },
+      telemetry: { metrics: { level: 'none' }, logs: { level: 'warn' } },
+    },
+    extensions: {
+      jaeger_storage: { backends: { memstore: { memory: { max_traces: 100_000 } } } },
+      jaeger_query: {
+        storage: { traces: 'memstore' },
+        http: { endpoint: at(uiPort) },
+        grpc: { endpoint: at(queryGrpc) },
+      },
+    },
+    receivers: { otlp: { protocols: { grpc: { endpoint: at(otlpGrpc) }, http: { endpoint: at(otlpHttp) } } } },
+    // A short batch window: a trace shows in the UI (and to a test) within a moment of its last span.
+    processors: { batch: { timeout: '200ms' } },
+    exporters: { jaeger_storage_exporter: { trace_storage: 'memstore' } },
+  };
+  const configFile = path.join(options.dir, 'jaeger', 'config.yaml');
+  mkdirSync(path.dirname(configFile), { recursive: true });
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  const server = startProcess('jaeger', binary, ['--config', `file:${configFile}`], {
+    logDir: path.join(options.dir, 'logs'),
+  });
+  const uiUrl = `http://${at(uiPort)}`;
+  await readyOrStopped(server, () =>
+    waitUntilReady(server, 'Jaeger', async () => (await fetch(`${uiUrl}/api/services`)).status === 200),
+  );
+  return {
+    otlpHttpUrl: `http://${at(otlpHttp)}`,
+    otlpGrpcAddress: at(otlpGrpc),
+    uiUrl,
+    server,
+    stop: () => server.stop(),
+  };
 }

@@ -1,15 +1,17 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type Config, configToEnv, displayMongoUrl, TEMPORAL_CONNECTION_VARIABLES } from '../src/config';
-import { ensureBinary, ensureClusterBinaries, ferretdbSpec, projectRoot, temporalSpec } from './binaries';
+import { ensureBinary, ensureClusterBinaries, ferretdbSpec, jaegerSpec, projectRoot, temporalSpec } from './binaries';
 import { freePort } from './ports';
 import { type ManagedProcess, readyOrStopped, splitHostPort, startProcess, waitUntilReady } from './process';
 import {
   type FerretdbBackend,
   type FerretdbOptions,
   ferretdbBackendFromEnv,
+  type Jaeger,
   prepareTemporal,
   startFerretdb,
+  startJaeger,
   startTemporalDevServer,
 } from './servers';
 import { startTemporalCluster, type TemporalCluster } from './temporal-cluster';
@@ -53,6 +55,8 @@ export interface Stack {
   ferretdbBackend?: FerretdbBackend;
   worker?: AppProcess;
   api?: AppProcess;
+  /** The trace backend the stack runs when asked (`jaeger` option; docs/tracing.md); the apps export to it. */
+  jaeger?: Jaeger;
   /** The embedded Temporal server's `/metrics`: the dev server's, or every cluster service's. */
   temporalMetricsUrls: string[];
   apiUrl: string;
@@ -80,6 +84,8 @@ export interface StackOptions {
   profile?: StackProfile;
   /** The embedded FerretDB's backend; default FERRETDB_BACKEND, else the profile's (ferretdbBackendFromEnv). */
   ferretdbBackend?: FerretdbBackend;
+  /** Run Jaeger and point the worker and API at it (OTEL_EXPORTER_OTLP_ENDPOINT), unless `appEnv` names another. */
+  jaeger?: boolean;
   /** How many worker and API processes (each); default 1. The APIs after the first listen on free ports. */
   replicas?: number;
   log?: (line: string) => void;
@@ -219,6 +225,8 @@ export async function startStack(requested: Config, options: StackOptions = {}):
   const apiUrl = `http://${config.host}:${config.port}`;
   // The dev server's metrics port, kept across its restarts.
   const temporalMetricsPort = await freePort();
+  // Every app's environment: the caller's, over the exporter settings of the stack's own Jaeger once it runs.
+  let appEnv: Record<string, string> = { ...options.appEnv };
 
   const stack: Stack = {
     config,
@@ -230,12 +238,12 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     apiUrls: [apiUrl],
     async startWorker(extraEnv = {}) {
       await stack.worker?.stop();
-      stack.worker = await startWorkerProcess(config, { ...options.appEnv, ...extraEnv });
+      stack.worker = await startWorkerProcess(config, { ...appEnv, ...extraEnv });
       return stack.worker;
     },
     async startApi(extraEnv = {}) {
       await stack.api?.stop();
-      stack.api = await startApiProcess(config, { ...options.appEnv, ...extraEnv });
+      stack.api = await startApiProcess(config, { ...appEnv, ...extraEnv });
       return stack.api;
     },
     async restartServer(which, downForMs = 0) {
@@ -259,7 +267,11 @@ export async function startStack(requested: Config, options: StackOptions = {}):
       await Promise.all(apps.flatMap((proc) => (proc ? [proc.stop()] : [])));
       // FerretDB on the cluster's PostgreSQL goes before it.
       if (ferretdbBackend === 'postgresql') await stack.ferretdb?.stop();
-      await Promise.all([stack.cluster ? stack.cluster.stop() : stack.temporal?.stop(), stack.ferretdb?.stop()]);
+      await Promise.all([
+        stack.cluster ? stack.cluster.stop() : stack.temporal?.stop(),
+        stack.ferretdb?.stop(),
+        stack.jaeger?.stop(),
+      ]);
     },
   };
 
@@ -274,6 +286,7 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     }
     const startFerret = (binary: string) =>
       startFerretdb(config, binary, ferretdbOptions()).then((proc) => (stack.ferretdb = proc));
+    const jaegerBinary = options.jaeger ? await ensureBinary(jaegerSpec, log) : undefined;
     const { host: temporalHost, port: temporalPort } = splitHostPort(config.temporal.address);
     // Settled, not raced: when one server fails to start, the others are up (or failed) before the stack stops
     // them, none is left running unseen.
@@ -285,6 +298,12 @@ export async function startStack(requested: Config, options: StackOptions = {}):
           })
         : undefined,
       binaries.ferretdb && ferretdbBackend === 'sqlite' ? startFerret(binaries.ferretdb) : undefined,
+      jaegerBinary
+        ? startJaeger({ dir: config.dataDir, binary: jaegerBinary }).then((jaeger) => {
+            stack.jaeger = jaeger;
+            appEnv = { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpUrl, ...appEnv };
+          })
+        : undefined,
       clusterBinaries
         ? startTemporalCluster({
             dir: path.join(config.dataDir, 'temporal-cluster'),
@@ -322,6 +341,7 @@ export async function startStack(requested: Config, options: StackOptions = {}):
       `[stack] MongoDB wire ${config.mongo.embedded ? `(FerretDB on ${ferretdbBackend}) started` : 'server'} at ${displayMongoUrl(config.mongo.url)}`,
     );
 
+    if (stack.jaeger) log(`[stack] Jaeger started: UI and API at ${stack.jaeger.uiUrl}`);
     const added = await prepareTemporalWithRetry(config, stack.cluster !== undefined);
     if (added.length > 0) log(`[stack] registered search attributes: ${added.join(', ')}`);
 
@@ -329,12 +349,12 @@ export async function startStack(requested: Config, options: StackOptions = {}):
       const replicas = options.replicas ?? 1;
       await stack.startWorker();
       for (let i = 2; i <= replicas; i++)
-        stack.moreWorkers.push(await startWorkerProcess(config, { ...options.appEnv }, `worker-${i}`));
+        stack.moreWorkers.push(await startWorkerProcess(config, { ...appEnv }, `worker-${i}`));
       log(`[stack] ${replicas === 1 ? 'worker' : `${replicas} workers`} polling`);
       await stack.startApi();
       for (let i = 2; i <= replicas; i++) {
         const port = await freePort();
-        stack.moreApis.push(await startApiProcess({ ...config, port }, { ...options.appEnv }, `api-${i}`));
+        stack.moreApis.push(await startApiProcess({ ...config, port }, { ...appEnv }, `api-${i}`));
         stack.apiUrls.push(`http://${config.host}:${port}`);
       }
       log(`[stack] API ready at ${stack.apiUrls.join(', ')}`);

@@ -11,6 +11,7 @@ import { type Stack, stackProfileFromEnv, startStack } from './stack';
  * `npm run start:cluster` (`--cluster`, or SETTLEFLOW_STACK=cluster): the same on the production-shaped Temporal
  * cluster (tools/temporal-cluster.ts), with two workers and two APIs, its data in `.data/cluster` unless DATA_DIR
  * says otherwise (the dev server's workflows and the cluster's must not share one MongoDB database).
+ * SETTLEFLOW_JAEGER=1 (or `--jaeger`): Jaeger too, with the worker and API tracing to it (docs/tracing.md).
  */
 async function main(): Promise<void> {
   const profile = process.argv.includes('--cluster') ? 'cluster' : stackProfileFromEnv();
@@ -20,7 +21,8 @@ async function main(): Promise<void> {
       : process.env,
   );
   const started = Date.now();
-  const stack = await startStack(config, { profile, replicas: profile === 'cluster' ? 2 : 1 });
+  const jaeger = process.argv.includes('--jaeger') || ['1', 'true'].includes(process.env.SETTLEFLOW_JAEGER ?? '');
+  const stack = await startStack(config, { profile, replicas: profile === 'cluster' ? 2 : 1, jaeger });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -48,7 +50,7 @@ SettleFlow is running (up in ${seconds}s). Ctrl-C stops everything; data stays i
   API                 ${stack.apiUrls.join('   ')}   (POST /v1/payment/direct, /v1/refund/direct, /v1/status/direct)
   Temporal Web UI     ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows
   Temporal gRPC       ${config.temporal.address}   namespace ${config.temporal.namespace}
-${clusterLines(stack)}  MongoDB wire        ${displayMongoUrl(config.mongo.url)}   database ${config.mongo.dbName}${stack.ferretdbBackend ? `   (FerretDB on ${stack.ferretdbBackend})` : ''}
+${clusterLines(stack)}${jaegerLine(stack)}  MongoDB wire        ${displayMongoUrl(config.mongo.url)}   database ${config.mongo.dbName}${stack.ferretdbBackend ? `   (FerretDB on ${stack.ferretdbBackend})` : ''}
   Logs                ${config.dataDir}/logs/
   Webhooks            ${webhookTargets}
 
@@ -63,6 +65,15 @@ Try it:
     -d Amount=1234 -d Uid=customer-42 -d Tid=order-$(date +%s) -d Email=jane@example.com \\
     -d CardNumber=4111111111111111 -d CardMonth=12 -d CardYear=2030 -d CardCVV=123
 `);
+}
+
+/** Where a payment's trace is seen, when the stack runs Jaeger. */
+function jaegerLine(stack: Stack): string {
+  if (!stack.jaeger) return '';
+  return (
+    `  Jaeger              ${stack.jaeger.uiUrl}/api/traces/{traceId}   (traces of settleflow-api and settleflow-worker, ` +
+    'in memory; a Go-module build has no web UI: docs/tracing.md)\n'
+  );
 }
 
 /** The cluster profile's processes, one line each: what runs where. */

@@ -17,6 +17,7 @@ import { authenticate, eproBoundary, type EproState, parseBody } from './epro-mi
 import { healthRoutes } from './health';
 import { type RequestState, requestContext } from './request-id';
 import { requestMetrics } from './request-metrics';
+import { requestTracing } from './request-tracing';
 import { RequestRateLimiter, requestRateLimit } from './request-rate-limit';
 import { paymentHandler } from './routes/payment';
 import { processorEventRoutes } from './routes/processor-events';
@@ -33,6 +34,8 @@ export interface AppDeps {
   verifier: ApiKeyVerifier;
   /** The API's metrics (docs/metrics.md); absent in tests that build the app alone. */
   metrics?: ApiMetrics;
+  /** A span per request, after the health probes (docs/tracing.md): on when the process traces. */
+  tracing?: boolean;
 }
 
 const OPENAPI_FILE = path.join(projectRoot, 'docs', 'openapi.yaml');
@@ -68,6 +71,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
     mongo: () => pingMongo(deps.db),
   });
   app.use(health.routes());
+  if (deps.tracing) app.use(requestTracing());
 
   const docs = new Router();
   const openapi = readFileSync(OPENAPI_FILE, 'utf8');

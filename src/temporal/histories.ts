@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Client, HistoryAndWorkflowId } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
+import { type ReplayWorkerOptions, Worker } from '@temporalio/worker';
 import { luhnValid, maskPan } from '../epro/card';
 import { historyFromJson, historyToJson } from './history-json';
 
@@ -62,12 +62,17 @@ function reasonOf(message: string): string {
 /**
  * Replays every history against the workflows at `workflowsPath` (bundled once for all of them) and yields a
  * verdict per history, in order. Nothing runs for real: activities and timers are answered from the history.
+ * `options`: workflow interceptor modules and sinks to replay with (the traced bundle's, docs/tracing.md).
  */
 export async function* replayHistories(
   histories: Iterable<HistoryAndWorkflowId> | AsyncIterable<HistoryAndWorkflowId>,
   workflowsPath = WORKFLOWS_PATH,
+  options: Pick<ReplayWorkerOptions, 'interceptors' | 'sinks'> = {},
 ): AsyncGenerator<ReplayVerdict> {
-  for await (const result of Worker.runReplayHistories({ workflowsPath, replayName: 'settleflow-replay' }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowsPath, replayName: 'settleflow-replay', ...options },
+    histories,
+  )) {
     yield {
       workflowId: result.workflowId,
       ok: result.error === undefined,

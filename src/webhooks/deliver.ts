@@ -1,5 +1,7 @@
 import type { Db } from 'mongodb';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { fetch } from 'undici';
+import { inSpan, SpanKind } from '../tracing/spans';
 import { activeWebhookSecrets } from '../auth/accounts';
 import type { Config } from '../config';
 import { randomBase62 } from '../crypto';
@@ -159,11 +161,27 @@ export async function deliverEvent(
 ): Promise<DeliveryOutcome> {
   const started = Date.now();
   const merchant = await findMerchant(deps.db, event.merchantId);
-  const { outcome, responsePrefix } = await sendSigned(deps, merchant, event.mode, event.url, {
-    event: event.event,
-    deliveryId: event._id,
-    body: event.body,
-  });
+  // A client span per attempt (docs/tracing.md): the event, the attempt and what came of it; not the URL, which
+  // is the merchant's to fill (a token in its query would otherwise land in the trace backend).
+  const { outcome, responsePrefix } = await inSpan(
+    'webhook deliver',
+    {
+      kind: SpanKind.CLIENT,
+      attributes: { 'settleflow.webhook.event': event.event, 'settleflow.webhook.attempt': attempt },
+    },
+    async (span) => {
+      const sent = await sendSigned(deps, merchant, event.mode, event.url, {
+        event: event.event,
+        deliveryId: event._id,
+        body: event.body,
+      });
+      span.setAttribute('settleflow.webhook.delivered', sent.outcome.delivered);
+      if (sent.outcome.httpStatus !== undefined)
+        span.setAttribute('http.response.status_code', sent.outcome.httpStatus);
+      if (!sent.outcome.delivered) span.setStatus({ code: SpanStatusCode.ERROR });
+      return sent;
+    },
+  );
 
   const nextRetryAt =
     outcome.delivered || outcome.permanent || nextRetryInMs === null ? null : new Date(Date.now() + nextRetryInMs);

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { replayHistories, type ReplayVerdict } from '../../src/temporal/histories';
+import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import { Resource } from '@opentelemetry/resources';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { replayHistories, type ReplayVerdict, WORKFLOWS_PATH } from '../../src/temporal/histories';
+import { TRACING_WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/temporal/workflow-bundle';
 import { cardDataIn, decodedHistory } from '../support/card-scan';
 import type { PaymentOutcome } from '../../workflows/vocabulary';
 import { type CommittedHistory, committedHistories, eventsOf, payloadValue } from './committed-histories';
@@ -127,4 +131,26 @@ it('every committed history replays against the current workflow code', async ()
   expect(verdicts.map((v) => v.workflowId)).toEqual(histories.map((h) => h.name));
   // Failing verdicts carry the SDK's explanation: show them, not just `false`.
   expect(verdicts.filter((v) => !v.ok)).toEqual([]);
+});
+
+/**
+ * A worker that traces runs the workflows with Temporal's OpenTelemetry interceptors in its bundle (docs/tracing.md):
+ * turning tracing on must not wedge a payment recorded without them. They add spans and activity headers, never a
+ * command, and on replay they export nothing.
+ */
+it('every committed history replays with the tracing interceptors in the bundle, exporting no span', async () => {
+  const exported = new InMemorySpanExporter();
+  const verdicts: ReplayVerdict[] = [];
+  for await (const verdict of replayHistories(
+    histories.map((h) => h.replayable),
+    WORKFLOWS_PATH,
+    {
+      interceptors: { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES, ...TRACING_WORKFLOW_INTERCEPTOR_MODULES] },
+      sinks: { exporter: makeWorkflowExporter(new SimpleSpanProcessor(exported), Resource.empty()) },
+    },
+  ))
+    verdicts.push(verdict);
+  expect(verdicts.map((v) => v.workflowId)).toEqual(histories.map((h) => h.name));
+  expect(verdicts.filter((v) => !v.ok)).toEqual([]);
+  expect(exported.getFinishedSpans()).toEqual([]);
 });

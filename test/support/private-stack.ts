@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { MongoClient } from 'mongodb';
 import { loadConfig, TEMPORAL_CONNECTION_VARIABLES } from '../../src/config';
 import { removeStaleRunDirs } from '../../tools/run-dirs';
-import { type Stack, stackProfileFromEnv, startStack } from '../../tools/stack';
+import { type Stack, type StackOptions, stackProfileFromEnv, startStack } from '../../tools/stack';
 import type { StackClients } from './stack-client';
 import { testEnv } from './test-env';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
@@ -13,7 +13,7 @@ import { temporalConnectionOptions } from '../../src/temporal/connection-options
  * A whole stack (Temporal, FerretDB, worker, API) for one test file, on ports and a data dir of its own: for a test
  * that must see everything a stack wrote (every collection, every log file) and nothing another file wrote. `env`
  * overrides the test settings (e.g. LOG_LEVEL). The stack the global setup started is not used; the profile is the
- * same (SETTLEFLOW_STACK: the dev server, or a cluster of its own).
+ * same (SETTLEFLOW_STACK: the dev server, or a cluster of its own). `options`: Jaeger too (docs/tracing.md).
  */
 export interface PrivateStack extends StackClients {
   stack: Stack;
@@ -25,7 +25,10 @@ export interface PrivateStack extends StackClients {
  */
 const PRIVATE_ROOT = path.resolve(__dirname, '..', '..', '.data', 'test-private');
 
-export async function startPrivateStack(env: Record<string, string> = {}): Promise<PrivateStack> {
+export async function startPrivateStack(
+  env: Record<string, string> = {},
+  options: Pick<StackOptions, 'jaeger'> = {},
+): Promise<PrivateStack> {
   const base: Record<string, string | undefined> = { ...process.env };
   // Set by the global setup for the shared stack: with them, this stack would reuse those servers.
   for (const name of [...TEMPORAL_CONNECTION_VARIABLES, 'MONGODB_URL', 'VAULT_KEY']) delete base[name];
@@ -35,6 +38,7 @@ export async function startPrivateStack(env: Record<string, string> = {}): Promi
   const stack = await startStack(loadConfig({ ...base, ...(await testEnv()), DATA_DIR: dataDir, ...env }), {
     log: () => undefined,
     profile: stackProfileFromEnv(),
+    ...options,
   });
   // The stack's own: on the cluster profile it carries the client certificate its frontend requires.
   const config = stack.config;
