@@ -2,10 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Connection, type TLSConfig } from '@temporalio/client';
+import type { TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { temporalConnectionOptions, temporalTlsOptions } from '../../src/temporal/connection-options';
 import { makeCertificates } from '../../tools/certificates';
+import { frontendAnswers } from '../support/temporal-reachability';
 import { findPostgresBinDir } from '../../tools/postgres';
 import { HISTORY_HOSTS, NUM_HISTORY_SHARDS } from '../../tools/temporal-cluster';
 import { SA_STATUS } from '../../workflows/search-attributes';
@@ -97,20 +98,8 @@ function sql(database: string, statement: string): string {
   });
 
   describe('its frontend, which requires mTLS', () => {
-    /** Whether a client with these TLS options gets an answer from the frontend (getSystemInfo, at connect). */
-    async function answers(tls: TLSConfig | undefined): Promise<boolean> {
-      const address = shop.stack.config.temporal.address;
-      const connection = await Connection.connect({ address, tls, connectTimeout: '3s' }).catch(() => undefined);
-      if (!connection) return false;
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return true;
-      } catch {
-        return false;
-      } finally {
-        await connection.close();
-      }
-    }
+    const answers = (tls: TLSConfig | undefined) =>
+      frontendAnswers({ address: shop.stack.config.temporal.address, ...(tls ? { tls } : {}) });
 
     it('answers a client with a certificate of the cluster CA, the one the stack gave its processes', async () => {
       const options = temporalConnectionOptions(shop.stack.config);

@@ -16,6 +16,7 @@ import type { ManagedProcess } from '../../tools/process';
 import { startTemporalDevServer } from '../../tools/servers';
 import { type Stack, startStack } from '../../tools/stack';
 import { settleflowJsonIn } from '../support/cli';
+import { frontendAnswers } from '../support/temporal-reachability';
 import { testEnv } from '../support/test-env';
 
 /**
@@ -135,19 +136,6 @@ function optionsWith(overrides: Record<string, string | undefined>) {
   return temporalConnectionOptions(loadConfig({ ...env, ...overrides }));
 }
 
-async function connects(options: ReturnType<typeof optionsWith>): Promise<boolean> {
-  const connection = await Connection.connect({ ...options, connectTimeout: '3s' }).catch(() => undefined);
-  if (!connection) return false;
-  try {
-    await connection.workflowService.getSystemInfo({});
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection.close();
-  }
-}
-
 describe('SettleFlow over mTLS', () => {
   it('runs a workflow: the client and the worker process both reach the frontend with the certificate', async () => {
     const connection = await Connection.connect(temporalConnectionOptions(config));
@@ -198,9 +186,9 @@ describe('SettleFlow over mTLS', () => {
 describe('a client without the right certificate', () => {
   it('is refused without a client certificate, at the handshake', async () => {
     const before = terminator!.refused();
-    expect(await connects(optionsWith({ TEMPORAL_TLS_CA: certs.ca, TEMPORAL_TLS_SERVER_NAME: 'localhost' }))).toBe(
-      false,
-    );
+    expect(
+      await frontendAnswers(optionsWith({ TEMPORAL_TLS_CA: certs.ca, TEMPORAL_TLS_SERVER_NAME: 'localhost' })),
+    ).toBe(false);
     expect(terminator!.refused()).toBeGreaterThan(before);
   });
 
@@ -212,12 +200,12 @@ describe('a client without the right certificate', () => {
       TEMPORAL_TLS_CERT: strangers.clientCert,
       TEMPORAL_TLS_KEY: strangers.clientKey,
     });
-    expect(await connects(options)).toBe(false);
+    expect(await frontendAnswers(options)).toBe(false);
     expect(terminator!.refused()).toBeGreaterThan(before);
   });
 
   it('is refused in plaintext', async () => {
-    expect(await connects(optionsWith({ TEMPORAL_TLS: 'false' }))).toBe(false);
+    expect(await frontendAnswers(optionsWith({ TEMPORAL_TLS: 'false' }))).toBe(false);
   });
 
   it('is refused by the worker’s connection type too', async () => {
@@ -232,6 +220,6 @@ describe('a client without the right certificate', () => {
       TEMPORAL_TLS_CERT: certs.clientCert,
       TEMPORAL_TLS_KEY: certs.clientKey,
     });
-    expect(await connects(options)).toBe(false);
+    expect(await frontendAnswers(options)).toBe(false);
   });
 });
