@@ -7,7 +7,7 @@ import { temporalTlsOptions } from '../src/temporal/connection-options';
 import { ensureNamespace } from '../src/temporal/setup';
 import { type ClusterBinaries, ensureClusterBinaries, temporalPostgresSchemaDirs } from './binaries';
 import { type CertificateFiles, makeCertificates } from './certificates';
-import { freePort, freePortBelow32768 } from './ports';
+import { freePort } from './ports';
 import { type Postgres, startPostgres } from './postgres';
 import { type ManagedProcess, portIsOpen, readyOrStopped, startProcess, waitUntilReady } from './process';
 import { TEMPORAL_DYNAMIC_CONFIG } from './servers';
@@ -348,7 +348,7 @@ export async function startTemporalCluster(options: TemporalClusterOptions): Pro
     const ports = async (grpcPort?: number): Promise<ServicePorts> => ({
       grpcPort: grpcPort ?? (await freePort()),
       // Kept in a SMALLINT column of the membership table: below 32768 (tools/ports.ts).
-      membershipPort: await freePortBelow32768(),
+      membershipPort: await freePort(),
       metricsPort: await freePort(),
     });
     const shared = {

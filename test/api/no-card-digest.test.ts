@@ -27,6 +27,7 @@ const RECORD_FIELDS = [
   'maskedPan',
   'brand',
   'workflowId',
+  'connector',
   'vaultToken',
   'status',
   'message',
@@ -39,6 +40,7 @@ const RECORD_FIELDS = [
   'refund',
   'webhookDeliveries',
   'seq',
+  'seqHistoryLength',
   'createdAt',
   'updatedAt',
 ];
