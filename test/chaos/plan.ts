@@ -252,6 +252,9 @@ export const DEFAULT_PAYMENTS: Record<StackProfile, { reduced: number; full: num
   cluster: { reduced: 150, full: 1000 },
 };
 
+/** Scenarios left after the last fault's: at least three per lane of the reduced rounds (concurrency 6). */
+const MIN_TAIL = 20;
+
 export function planRun(seed: number, count: number, faults: Fault[], profile: StackProfile = 'dev'): ChaosPlan {
   const misplaced = faults.filter((f) => (profile === 'cluster' ? DEV_FAULTS : CLUSTER_FAULTS).has(f));
   if (misplaced.length > 0) throw new Error(`${misplaced.join(', ')}: not a fault of the ${profile} profile`);
@@ -277,12 +280,18 @@ export function planRun(seed: number, count: number, faults: Fault[], profile: S
     return { index, kind, processor, tid: `chaos-${seed}-${index}`, card, amount };
   });
   const pickFault = generator(seed, 'faults');
+  // The faults are spread over the whole run, but the last comes at least MIN_TAIL scenarios before the end: a
+  // fault that waited for a slow one before it (a restart takes seconds) must still find the load running. A full
+  // round's last fault is far enough already (its plans and fingerprints are what they were); a short round's
+  // faults move closer together.
+  const lastAt = Math.floor((faults.length * count) / (faults.length + 1));
+  const span = lastAt <= count - MIN_TAIL ? count : ((count - MIN_TAIL) * (faults.length + 1)) / faults.length;
   let historyKills = 0;
   let firstHistoryHost = 0;
   const planned = faults.map((fault, i): PlannedFault => {
     const [min, max] = DOWN_MS[fault];
     // Spread evenly, none in the first or last stretch of the run: a fault must find payments in flight.
-    const at = Math.floor(((i + 1) * count) / (faults.length + 1));
+    const at = Math.floor(((i + 1) * span) / (faults.length + 1));
     const downMs = Math.round(min + pickFault() * (max - min));
     if (fault !== 'kill-history') return { fault, at, downMs };
     // The first host killed is drawn, after this fault's own draw (so the dev lists, which have no kill-history,

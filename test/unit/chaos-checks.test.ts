@@ -272,6 +272,27 @@ describe('the plan on the cluster profile', () => {
     ] as const)
       expect(planRun(seed, DEFAULT_PAYMENTS.dev.full, FAULT_LISTS.dev.full).fingerprint).toBe(fingerprint);
     expect(planRun(1234, 60, FAULT_LISTS.dev.reduced, 'dev')).toEqual(planRun(1234, 60, FAULT_LISTS.dev.reduced));
+    // And the cluster's full rounds recorded there, failures included.
+    for (const [seed, fingerprint] of [
+      [1130, '21e9a8909d8b'],
+      [271828, 'e1bc025ed421'],
+      [314159, '1f50cf27df86'],
+    ] as const)
+      expect(planRun(seed, DEFAULT_PAYMENTS.cluster.full, FAULT_LISTS.cluster.full, 'cluster').fingerprint).toBe(
+        fingerprint,
+      );
+  });
+
+  it('leaves at least 20 scenarios after the last fault, so that a fault delayed by the one before still finds load', () => {
+    for (const profile of ['dev', 'cluster'] as const)
+      for (const scale of ['reduced', 'full'] as const) {
+        const count = DEFAULT_PAYMENTS[profile][scale];
+        const { faults } = planRun(99, count, FAULT_LISTS[profile][scale], profile);
+        expect(count - faults.at(-1)!.at).toBeGreaterThanOrEqual(20);
+        // Still spread: in order, apart, none in the first stretch.
+        for (let i = 1; i < faults.length; i++) expect(faults[i]!.at).toBeGreaterThan(faults[i - 1]!.at);
+        expect(faults[0]!.at).toBeGreaterThan(0);
+      }
   });
 
   it("plans the cluster's faults only on the cluster, and the dev server's restart only on the dev server", () => {
