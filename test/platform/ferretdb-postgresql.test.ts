@@ -17,6 +17,7 @@ import { freePort } from '../../tools/ports';
 import { type Postgres, startPostgres } from '../../tools/postgres';
 import type { ManagedProcess } from '../../tools/process';
 import { FERRETDB_POSTGRES_DATABASE, startFerretdb } from '../../tools/servers';
+import { capturedPaymentDoc } from '../support/payment-docs';
 
 /**
  * FerretDB's PostgreSQL backend (FERRETDB_BACKEND=postgresql, docs/ferretdb-backends.md) end to end: a PostgreSQL
@@ -56,28 +57,9 @@ afterAll(async () => {
 
 const BASE = Date.UTC(2030, 0, 1);
 
+/** The n-th payment of a test: a minute after the one before, its amount telling them apart. */
 function paymentDoc(owner: Owner, tid: string, n: number, fields: Partial<PaymentDoc> = {}): PaymentDoc {
-  const at = new Date(BASE + n * 60_000);
-  return {
-    _id: paymentKey(owner.mode, owner.merchantId, tid),
-    mode: owner.mode,
-    merchantId: owner.merchantId,
-    tid,
-    reference: `pr_${randomUUID().replace(/-/g, '')}`,
-    uid: 'customer-42',
-    amount: 1000 + n,
-    currency: 'EUR',
-    maskedPan: '411111******1111',
-    brand: 'visa',
-    workflowId: `payment-${owner.mode}-${owner.merchantId}-${tid}`,
-    status: 'captured',
-    message: 'Payment captured',
-    threeDS: false,
-    seq: 0,
-    createdAt: at,
-    updatedAt: at,
-    ...fields,
-  };
+  return capturedPaymentDoc(owner, tid, new Date(BASE + n * 60_000), { amount: 1000 + n, ...fields });
 }
 
 /** As the payment workflow's first step records a payment: its record, its Reference, its listing documents. */

@@ -16,6 +16,7 @@ import {
   timeKey,
 } from '../../src/store/payment-listing';
 import { ferretdbOnSqlite } from '../support/ferretdb-backend';
+import { capturedPaymentDoc } from '../support/payment-docs';
 import { useRealPaymentActivities } from '../support/stack-client';
 
 /**
@@ -31,28 +32,7 @@ const newOwner = (mode: Mode = 'test'): Owner => ({ merchantId: `mer_list${rando
 
 const BASE = Date.UTC(2030, 0, 1);
 
-function paymentDoc(owner: Owner, tid: string, createdAt: Date, fields: Partial<PaymentDoc> = {}): PaymentDoc {
-  return {
-    _id: paymentKey(owner.mode, owner.merchantId, tid),
-    mode: owner.mode,
-    merchantId: owner.merchantId,
-    tid,
-    reference: `pr_${randomUUID().replace(/-/g, '')}`,
-    uid: 'customer-42',
-    amount: 1000,
-    currency: 'EUR',
-    maskedPan: '411111******1111',
-    brand: 'visa',
-    workflowId: `payment-${owner.mode}-${owner.merchantId}-${tid}`,
-    status: 'captured',
-    message: 'Payment captured',
-    threeDS: false,
-    seq: 0,
-    createdAt,
-    updatedAt: createdAt,
-    ...fields,
-  };
-}
+const paymentDoc = capturedPaymentDoc;
 
 async function store(doc: PaymentDoc): Promise<PaymentDoc> {
   await insertPayment(db(), doc);
