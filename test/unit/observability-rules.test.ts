@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ensureBinary, promtoolSpec } from '../../tools/binaries';
@@ -48,6 +49,20 @@ describe('promtool', () => {
     const result = runPromtool('check', 'config', '--lint=all', '--lint-fatal', scrapeConfigFile);
     expect(result.output).toContain('SUCCESS');
     expect(result.status).toBe(0);
+  });
+
+  it("finds the compose file's scrape configuration valid, with the rules mounted beside it", () => {
+    // In the container the rules are mounted next to the configuration (deploy/compose/docker-compose.yml).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'settleflow-prometheus-'));
+    try {
+      copyFileSync(path.join(root, 'deploy', 'compose', 'prometheus.yml'), path.join(dir, 'prometheus.yml'));
+      copyFileSync(rulesFile, path.join(dir, 'alerts.yml'));
+      const result = runPromtool('check', 'config', '--lint=all', '--lint-fatal', path.join(dir, 'prometheus.yml'));
+      expect(result.output).toContain('SUCCESS');
+      expect(result.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("passes the alerts' unit tests: each outage fires its alert, each normal series does not", () => {

@@ -1,9 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { configToEnv, loadConfig, TEMPORAL_CONNECTION_VARIABLES } from '../../src/config';
-import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../tools/binaries';
+import { PROMETHEUS_VERSION, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../tools/binaries';
 import { makeCertificates } from '../../tools/certificates';
 import { TEMPORAL_DYNAMIC_CONFIG } from '../../tools/servers';
 import { NUM_HISTORY_SHARDS } from '../../tools/temporal-cluster';
@@ -15,6 +15,12 @@ import {
   publishedPorts,
   readCompose,
 } from '../support/compose';
+import { scrapeConfigFile } from '../support/observability';
+
+interface ScrapeConfig {
+  rule_files: string[];
+  scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+}
 
 /**
  * deploy/compose/docker-compose.yml, the production-shaped compose file (docs/deploying.md), checked by reading it:
@@ -83,7 +89,7 @@ function tlsFilesOf(name: string): [string, string][] {
 const hostOf = (address: string) => address.split(':')[0] ?? '';
 
 describe('deploy/compose/docker-compose.yml', () => {
-  it.each(['postgres', 'temporal-schema', ...TEMPORAL_SERVICES, 'temporal-ui', 'mongo', ...APP_SERVICES])(
+  it.each(['postgres', 'temporal-schema', ...TEMPORAL_SERVICES, 'temporal-ui', 'mongo', ...APP_SERVICES, 'prometheus'])(
     'defines the %s service',
     (name) => {
       expect(compose.services).toHaveProperty([name]);
@@ -276,10 +282,9 @@ describe('deploy/compose/docker-compose.yml', () => {
     });
 
     it('sets only variables that src/config.ts reads', () => {
-      const known = [
-        ...Object.keys(configToEnv(loadConfig({ VAULT_KEY: VALID_VAULT_KEY }))),
-        ...TEMPORAL_CONNECTION_VARIABLES,
-      ];
+      // Tracing's variables are handed on only when set: read with an endpoint, as the file sets one.
+      const read = loadConfig({ VAULT_KEY: VALID_VAULT_KEY, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' });
+      const known = [...Object.keys(configToEnv(read)), ...TEMPORAL_CONNECTION_VARIABLES];
       const unknown = Object.keys(environmentOf(name)).filter((key) => !known.includes(key));
       expect(unknown).toEqual([]);
     });
@@ -352,13 +357,64 @@ describe('deploy/compose/docker-compose.yml', () => {
       expect(service(name).depends_on?.setup).toEqual({ condition: 'service_completed_successfully' });
   });
 
-  it('publishes only the API and the UI, on loopback', () => {
+  describe('metrics and traces', () => {
+    const composePrometheus = parse(readFileSync(path.join(composeDir, 'prometheus.yml'), 'utf8')) as ScrapeConfig;
+    const examplePrometheus = parse(readFileSync(scrapeConfigFile, 'utf8')) as ScrapeConfig;
+    const targetsOf = (config: ScrapeConfig, job: string) =>
+      config.scrape_configs.find((scrape) => scrape.job_name === job)?.static_configs.flatMap((s) => s.targets) ?? [];
+    /** What src/config.ts makes of the app services' environment (the certificates do not matter here). */
+    const appConfig = (host = HOST_ENV) =>
+      loadConfig({ ...interpolated('worker', host), TEMPORAL_TLS_CA: '', TEMPORAL_TLS_CERT: '', TEMPORAL_TLS_KEY: '' });
+
+    it("scrapes with the example configuration's job names, which the alerts and the dashboard use", () => {
+      const jobs = (config: ScrapeConfig) => config.scrape_configs.map((scrape) => scrape.job_name);
+      expect(jobs(composePrometheus)).toEqual(jobs(examplePrometheus));
+    });
+
+    it('scrapes the API and the worker at the ports src/config.ts gives them, listening beyond loopback', () => {
+      const { metrics } = appConfig();
+      expect(metrics.host).toBe('0.0.0.0');
+      expect(targetsOf(composePrometheus, 'settleflow-api')).toEqual([`api:${metrics.apiPort}`]);
+      expect(targetsOf(composePrometheus, 'settleflow-worker')).toEqual([`worker:${metrics.workerPort}`]);
+      expect(targetsOf(composePrometheus, 'settleflow-worker-sdk')).toEqual([`worker:${metrics.sdkPort}`]);
+    });
+
+    it('scrapes every Temporal service at the metrics endpoint it is given', () => {
+      const expected = TEMPORAL_SERVICES.map((name) => {
+        const endpoint = environmentOf(name).PROMETHEUS_ENDPOINT ?? '';
+        expect(endpoint).toMatch(/^0\.0\.0\.0:\d+$/);
+        return `${name}:${endpoint.split(':')[1]}`;
+      });
+      expect(targetsOf(composePrometheus, 'temporal')).toEqual(expected);
+    });
+
+    it("runs the Prometheus the project builds its tools from, with its config and deploy/observability's rules mounted side by side", () => {
+      const prometheus = service('prometheus');
+      expect(prometheus.image).toBe(`prom/prometheus:${PROMETHEUS_VERSION.replace(/^v0\.(\d)(\d\d)\./, 'v$1.$2.')}`);
+      const configFile = (prometheus.command ?? []).find((arg) => arg.startsWith('--config.file='))?.split('=')[1];
+      expect(mountAt('prometheus', configFile ?? '')).toMatchObject({ source: './prometheus.yml', read_only: true });
+      const rules = composePrometheus.rule_files.map((file) => path.posix.join(path.posix.dirname(configFile!), file));
+      expect(rules.map((target) => mountAt('prometheus', target))).toEqual([
+        { type: 'bind', source: '../observability/alerts.yml', target: rules[0], read_only: true },
+      ]);
+    });
+
+    it('traces only when the host gives an OTLP endpoint', () => {
+      expect(environmentOf('worker').OTEL_EXPORTER_OTLP_ENDPOINT).toBe('${OTEL_EXPORTER_OTLP_ENDPOINT:-}');
+      expect(appConfig().tracing.enabled).toBe(false);
+      const traced = appConfig({ ...HOST_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' });
+      expect(traced.tracing.enabled).toBe(true);
+    });
+  });
+
+  it('publishes only the API, the UI and Prometheus, on loopback', () => {
     const published = Object.entries(compose.services).flatMap(([name, svc]) =>
       publishedPorts(svc).map((port) => ({ name, ...port })),
     );
     expect(published).toEqual([
       { name: 'temporal-ui', hostIp: '127.0.0.1', published: 8233, target: 8080 },
       { name: 'api', hostIp: '127.0.0.1', published: 3000, target: 3000 },
+      { name: 'prometheus', hostIp: '127.0.0.1', published: 9090, target: 9090 },
     ]);
     expect(Object.values(compose.services).filter((svc) => svc.network_mode !== undefined)).toEqual([]);
   });
@@ -407,6 +463,15 @@ describe('deploy/compose/docker-compose.yml', () => {
       );
       expect(dynamicConfig).toEqual(expected);
     });
+  });
+
+  it('parses every YAML fragment of docs/deploying.md (Helm values, Kubernetes objects), so none is copied out broken', () => {
+    const deploying = readFileSync(path.join(root, 'docs', 'deploying.md'), 'utf8');
+    const blocks = [...deploying.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map(([, body]) => body ?? '');
+    expect(blocks.length).toBeGreaterThanOrEqual(5);
+    for (const block of blocks)
+      for (const document of parseAllDocuments(block))
+        expect(document.errors.map((error) => error.message)).toEqual([]);
   });
 
   it('is described in docs/deploying.md, down to each certificate file it mounts, and linked from the README', () => {
