@@ -39,7 +39,8 @@ export interface LedgerDoc {
 export const simulatorLedger = (db: Db) => db.collection<LedgerDoc>('simulator_ledger');
 const simulatorAttempts = (db: Db) => db.collection<{ _id: string; count: number }>('simulator_attempts');
 
-const DECLINES: Record<string, string> = {
+/** The test cards' declines (docs/sandbox.md); the metrics' decline reasons (docs/metrics.md) must know each. */
+export const DECLINES: Readonly<Record<string, string>> = {
   '4000000000000002': 'Card declined',
   '4000000000009995': 'Insufficient funds',
   '4000000000000069': 'Expired card',
@@ -47,7 +48,7 @@ const DECLINES: Record<string, string> = {
 /** Cards whose issuer demands 3-D Secure whatever the merchant asked. */
 const CHALLENGE_CARDS = new Set(['4000000000003220', '4000008400001629', '6759649826438453']);
 /** Approved only after authentication, then declined at authorization. */
-const DECLINED_AFTER_CHALLENGE: Record<string, string> = { '4000008400001629': 'Card declined' };
+export const DECLINED_AFTER_CHALLENGE: Readonly<Record<string, string>> = { '4000008400001629': 'Card declined' };
 /** Fails transiently on its first two authorization attempts. */
 const FLAKY_CARD = '4000000000000119';
 const FLAKY_FAILURES = 2;

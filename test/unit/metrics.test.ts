@@ -6,6 +6,8 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config';
 import { ApiMetrics, codeLabel, endpointLabel } from '../../src/metrics/api-metrics';
 import { ALLOWED_LABELS, createRegistry, serveMetrics } from '../../src/metrics/registry';
+import { DECLINED_AFTER_CHALLENGE, DECLINES as SIMULATOR_DECLINES } from '../../activities/psp/simulator';
+import { DECLINES as STRIPE_DECLINES } from '../../activities/psp/stripe/transformers';
 import { declineReason, WorkerMetrics } from '../../src/metrics/worker-metrics';
 import type { PriorState } from '../../src/store/payment-records';
 import type { ProjectionInput } from '../../workflows/vocabulary';
@@ -99,6 +101,14 @@ describe('labels made from requests stay bounded', () => {
     expect(declineReason('Payment could not be completed')).toBe('not_completed');
     expect(declineReason('3DSecure authentication failed')).toBe('authentication_failed');
     expect(declineReason('anything a processor may say one day')).toBe('other');
+  });
+
+  it.each([
+    ...Object.values(SIMULATOR_DECLINES),
+    ...Object.values(DECLINED_AFTER_CHALLENGE),
+    ...Object.values(STRIPE_DECLINES),
+  ])('reads the decline a connector can write, "%s", as a reason of its own, never other', (message) => {
+    expect(declineReason(message)).not.toBe('other');
   });
 });
 

@@ -249,7 +249,7 @@ const AUTHENTICATION_FAILURE = 'payment_intent_authentication_failure';
  * fraud-flagged cards read as a refusal not to retry, without the reason: Stripe asks not to tell the cardholder,
  * and the merchant may show the Message to them.
  */
-const DECLINES: Record<string, string> = {
+export const DECLINES: Readonly<Record<string, string>> = {
   generic_decline: MESSAGES.declined,
   card_declined: MESSAGES.declined,
   do_not_honor: 'Card declined by the issuer',
