@@ -157,15 +157,18 @@ export function createPaymentActivities(deps: PaymentActivityDeps) {
       };
       // Counted by the insert that created the record: a retried step finds it there and counts nothing.
       if (await insertPayment(deps.db, record)) deps.metrics?.paymentAccepted(record);
-      // The dashboard's lists (keys from the record's own createdAt, so a retry writes the same keys).
-      await recordListing(deps.db, record);
-      await recordReference(deps.db, {
-        _id: payment.reference,
-        kind: 'payment',
-        paymentKey: payment.paymentKey,
-        merchantId: payment.merchantId,
-        mode: payment.mode,
-      });
+      // The dashboard's lists (keys from the record's own createdAt, so a retry writes the same keys) and the
+      // Reference, side by side: each is idempotent and needs only the record to exist.
+      await Promise.all([
+        recordListing(deps.db, record),
+        recordReference(deps.db, {
+          _id: payment.reference,
+          kind: 'payment',
+          paymentKey: payment.paymentKey,
+          merchantId: payment.merchantId,
+          mode: payment.mode,
+        }),
+      ]);
     },
 
     /** Releases an authorization that will not be captured (the compensation of a failed capture). */
