@@ -40,6 +40,8 @@ const searchUrl = (service, lookback, tags) =>
   `api/traces?${new URLSearchParams({ service, lookback, limit: String(LIMIT), ...(tags ? { tags: JSON.stringify(tags) } : {}) })}`;
 
 async function search(params) {
+  // A page opened before the first trace arrived has no service to pick yet.
+  if (!$('service').value) await loadServices(params.get('service'));
   const service = params.get('service') ?? $('service').value;
   const lookback = params.get('lookback') ?? '1h';
   const query = classifyQuery(params.get('q') ?? '');
@@ -98,6 +100,12 @@ async function showTrace(traceId) {
 
 async function route() {
   const params = readHash();
+  // Back and forward change the hash: the form shows the search it names.
+  if (!params.has('trace')) {
+    $('q').value = params.get('q') ?? '';
+    if (params.has('lookback')) $('lookback').value = params.get('lookback');
+    if (params.has('service')) $('service').value = params.get('service');
+  }
   try {
     if (params.has('trace')) await showTrace(params.get('trace'));
     else await search(params);
@@ -107,11 +115,8 @@ async function route() {
 }
 
 async function main() {
-  const params = readHash();
-  $('q').value = params.get('q') ?? '';
-  $('lookback').value = params.get('lookback') ?? '1h';
   try {
-    await loadServices(params.get('service'));
+    await loadServices(readHash().get('service'));
   } catch (err) {
     status(`Failed: ${err.message}`);
   }

@@ -66,15 +66,15 @@ export function waterfall(trace, onSelect) {
         el('span', { style: { left: `${f * 100}%` } }, formatDuration(Math.round(f * axis.duration))),
       ),
     ),
+    el('div', { class: 'duration' }, formatDuration(axis.duration)),
   );
   const rows = waterfallRows(trace).map((row) => {
     const indent = { paddingLeft: `${row.depth * 1.1 + 0.3}em` };
     if (row.placeholder !== undefined)
       return el(
         'div',
-        { class: 'row placeholder', 'data-missing-span-id': row.placeholder },
-        el('div', { class: 'name', style: indent, title: row.label }, row.label),
-        el('div', { class: 'service' }, '—'),
+        { class: 'row placeholder', 'data-missing-span-id': row.placeholder, 'data-depth': row.depth },
+        el('div', { class: 'name', style: indent }, row.label),
         el(
           'div',
           { class: 'timeline' },
@@ -88,15 +88,21 @@ export function waterfall(trace, onSelect) {
     const error = isError(span);
     const node = el(
       'div',
-      { class: `row span${error ? ' error' : ''}`, 'data-span-id': span.spanID, tabindex: 0, role: 'button' },
+      {
+        class: `row span${error ? ' error' : ''}`,
+        'data-span-id': span.spanID,
+        'data-depth': row.depth,
+        tabindex: 0,
+        role: 'button',
+      },
       el('div', { class: 'name', style: indent, title: span.operationName }, error ? '⚠ ' : '', span.operationName),
       el('div', { class: 'service' }, serviceOf(trace, span)),
       el(
         'div',
         { class: 'timeline' },
         el('div', { class: 'bar', style: { left: pct(span.startTime - axis.start), width: pct(span.duration) } }),
-        el('span', { class: 'duration' }, formatDuration(span.duration)),
       ),
+      el('div', { class: 'duration' }, formatDuration(span.duration)),
     );
     const select = () => onSelect(span, node);
     node.addEventListener('click', select);
