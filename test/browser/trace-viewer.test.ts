@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { CreatedMerchant } from '../../src/auth/accounts';
 import { paymentWorkflowId } from '../../workflows/vocabulary';
@@ -195,4 +197,10 @@ it('shows span names and attributes as text, never as markup', async () => {
   } finally {
     await page.close();
   }
+});
+
+it('Jaeger serves the viewer without tracing itself to an OTLP receiver of its own (docs/tracing.md)', () => {
+  // The extension's own tracing, were it on, would have dialled localhost:4317 every few seconds by now.
+  const log = readFileSync(path.join(stack.config.dataDir, 'logs', 'jaeger.log'), 'utf8');
+  expect(log).not.toContain(':4317');
 });
