@@ -4,6 +4,7 @@ import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { Connection } from '@temporalio/client';
 import type { Config } from '../src/config';
+import { projectRoot } from '../src/paths';
 import { temporalConnectionOptions } from '../src/temporal/connection-options';
 import { ensureNamespace, ensureSearchAttributes } from '../src/temporal/setup';
 import { ensureBinary, jaegerSpec, stripeMockBundledFixtures, stripeMockSpec } from './binaries';
@@ -311,13 +312,19 @@ export async function startStripeMock(options: StripeMockOptions): Promise<Strip
   return { url, host, port, server, stop: () => server.stop() };
 }
 
+/**
+ * SettleFlow's trace viewer (docs/tracing.md): static files in the source tree, found from the project root, so
+ * that the compiled tools in dist/ serve the same ones.
+ */
+export const JAEGER_UI_DIR = path.join(projectRoot, 'tools', 'jaeger', 'ui');
+
 /** A running Jaeger (docs/tracing.md): where spans go in and where traces are read. */
 export interface Jaeger {
   /** OTLP over HTTP, the base URL that OTEL_EXPORTER_OTLP_ENDPOINT takes (`/v1/traces` is added by the exporter). */
   otlpHttpUrl: string;
   /** OTLP over gRPC, `host:port`. */
   otlpGrpcAddress: string;
-  /** The UI, and the HTTP API under it (`/api/traces/{traceId}`, `/api/traces?service=…`, `/api/services`). */
+  /** The trace viewer, and the HTTP API under it (`/api/traces/{traceId}`, `/api/traces?service=…`, `/api/services`). */
   uiUrl: string;
   server: ManagedProcess;
   stop(): Promise<void>;
@@ -340,7 +347,7 @@ export interface JaegerOptions {
  * answers. Since v2 the binary is an OpenTelemetry Collector configured by a YAML file (its embedded all-in-one
  * configuration binds fixed ports): ours binds only the OTLP receivers and the query service, each on a free port
  * of `host`, and turns off the collector's own metrics listener (fixed port 8888), so that several stacks can run
- * one each.
+ * one each. The query service serves SettleFlow's trace viewer (JAEGER_UI_DIR) and the query API on one origin.
  */
 export async function startJaeger(options: JaegerOptions): Promise<Jaeger> {
   const host = options.host ?? '127.0.0.1';
@@ -364,6 +371,11 @@ export async function startJaeger(options: JaegerOptions): Promise<Jaeger> {
         storage: { traces: 'memstore' },
         http: { endpoint: at(uiPort) },
         grpc: { endpoint: at(queryGrpc) },
+        // The Go module's build has no web UI: the query service serves SettleFlow's trace viewer instead.
+        ui: { assets_path: JAEGER_UI_DIR },
+        // On by default in the extension: it would trace its own queries to an OTLP receiver at the SDK's default
+        // address (localhost:4317), dialling every few seconds where nothing listens.
+        enable_tracing: false,
       },
     },
     receivers: { otlp: { protocols: { grpc: { endpoint: at(otlpGrpc) }, http: { endpoint: at(otlpHttp) } } } },

@@ -71,8 +71,8 @@ Try it:
 function jaegerLine(stack: Stack): string {
   if (!stack.jaeger) return '';
   return (
-    `  Jaeger              ${stack.jaeger.uiUrl}/api/traces/{traceId}   (traces of settleflow-api and settleflow-worker, ` +
-    'in memory; a Go-module build has no web UI: docs/tracing.md)\n'
+    `  Jaeger              ${stack.jaeger.uiUrl}   (trace viewer and /api/traces; traces of settleflow-api and ` +
+    'settleflow-worker, in memory: docs/tracing.md)\n'
   );
 }
 
