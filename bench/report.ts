@@ -610,8 +610,9 @@ Method:
   fall on all three alike. Per configuration: CPU per payment of SettleFlow's processes and of the whole stack (net
   of idle, as above; the same idle figure for all three, so their differences are of gross CPU), Jaeger's CPU
   apart (the backend's cost), p50 / p99 pooled over every answer, each against A. The run checks that each
-  configuration took: no metrics listener in A, every scrape answered in B and C, no trace in Jaeger from A's and
-  B's windows, and C's payments traced with the worker's spans; otherwise it stops.
+  configuration took, and stops otherwise: no metrics listener in A, metrics served in every window of B and C (a
+  failed scrape is noted), no trace in Jaeger from A's and B's windows, C's payments traced with the worker's spans
+  (under 95% of them is noted).
 - Baselines: **HTTP ceiling**, bare Koa \`POST /noop\`; **no-auth status**, the status chain with the merchant fixed;
   **uncached auth**, an API with \`KEY_CACHE_TTL=1\` (Argon2id per request); **engine ceiling**, a no-op workflow
   with the payment's five activities (store writes and card release local), started the same way by a worker with
@@ -626,8 +627,8 @@ idle CPU, engine ceiling, payments and their ratio, p50 / p95 / p99 at half rate
 engine workflow, how busy the machine was at each limit step); **What limits each** (the computed reading per
 profile and scenario, then the second profile against the first); **Sizing** (per history shard and per core:
 what docs/deploying.md sizes from); **CPU per payment, per process** (a table per profile, with each process's
-idle CPU and its load at the payments limit step); **Observability cost** (the three configurations side by side,
-their differences from A, each round's figure, and the checks); the ratios; then the step tables: payments on each profile,
-status and store (once), refunds on each profile, the baselines, the engine ceiling on each profile.
+idle CPU and its load at the payments limit step); **Observability cost** (the three configurations side by
+side, their differences from A, each round's figure, and the checks); the ratios; then the step tables: payments on
+each profile, status and store (once), refunds on each profile, the baselines, the engine ceiling on each profile.
 
 `;
