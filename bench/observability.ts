@@ -171,8 +171,9 @@ export async function runObservability(options: {
       const listening = apps.some((app) => app?.metricsUrl !== undefined || app?.sdkMetricsUrl !== undefined);
       if (config === 'A' && listening)
         throw new Error('observability A: a metrics listener is on with every port at 0');
-      // Fresh processes: JIT, pools and caches warm first, as in every other scenario.
-      await runAtRate(stack.apiUrls, spec, Math.max(2, stack.apiUrls.length), WARM_UP_SECONDS);
+      // Fresh processes: JIT, pools and caches warm first, at the window's rate (in C, the warm-up's last spans may
+      // leave during the window, as some always do in a steady state).
+      await runAtRate(stack.apiUrls, spec, Math.max(rate, stack.apiUrls.length), WARM_UP_SECONDS);
       await sleep(SETTLE_MS);
       await bench.quiet();
       const scraping = config === 'A' ? undefined : startScraping(stack);
