@@ -358,7 +358,7 @@ export function obsReading(costs: ObsCost[]): string {
   );
   return [
     `Metrics (B against A): ${against(b, a)}.`,
-    `Tracing on top (C against B): ${against(c, b)}; Jaeger, the backend, took ${signed(c.jaegerMs - a.jaegerMs)} ms per payment more than when idle (its own cost, not SettleFlow's).`,
+    `Tracing on top (C against B): ${against(c, b)}; Jaeger, the backend, used ${c.jaegerMs} ms of CPU per payment receiving them, against ${a.jaegerMs} ms idle in A's windows (its own cost, not SettleFlow's).`,
     `Both (C against A): ${signed(c.settleflowMs - a.settleflowMs)} ms in SettleFlow's processes (×${a.settleflowMs > 0 ? (c.settleflowMs / a.settleflowMs).toFixed(2) : '—'}).`,
     `Round to round, one configuration's SettleFlow CPU per payment moved by up to ${round1(spread)} ms: differences within that are noise.`,
   ].join(' ');

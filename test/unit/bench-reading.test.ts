@@ -203,7 +203,7 @@ describe('observability cost', () => {
     expect(text).toContain('Tracing on top (C against B): +7 ms');
     expect(text).toContain('p99 +8 ms');
     // Jaeger: 2 ms per payment in C, 0.1 in A.
-    expect(text).toContain('Jaeger, the backend, took +1.9 ms per payment');
+    expect(text).toContain('Jaeger, the backend, used 2 ms of CPU per payment receiving them, against 0.1 ms idle');
     expect(text).toContain('(×1.55)');
     // A's rounds: 15 and 16.
     expect(text).toContain('moved by up to 1 ms');
