@@ -146,6 +146,8 @@ export async function runAtRate(
   spec: RequestSpec,
   rate: number,
   seconds: number,
+  /** Every answer's latency (ms) is appended here too: for percentiles pooled over several runs. */
+  record?: number[],
 ): Promise<LoadResult> {
   const collector = new Collector();
   const groups = Math.min(10, rate);
@@ -173,6 +175,7 @@ export async function runAtRate(
     );
   }
   await Promise.all(runs);
+  record?.push(...collector.latencies);
   const elapsedS = (performance.now() - started) / 1000;
   // A request counts as sent on time if it left within the window (plus the last group's start offset).
   const lateBound = windowEnd + 1000 / groups;

@@ -1,3 +1,5 @@
+import type { LatencySummary } from './load';
+import { summarize } from './load';
 import type { Measured, SteppedScenario } from './report';
 import type { ProcessUsage } from './resources';
 
@@ -35,6 +37,8 @@ const ROLES: { role: string; label: string; node: boolean; bench?: boolean; matc
   { role: 'api-status', label: 'status API', node: true, bench: true, matches: (k) => k === 'api-status' },
   { role: 'api-uncached', label: 'uncached API', node: true, bench: true, matches: (k) => k === 'api-uncached' },
   { role: 'load', label: 'load tool', node: true, bench: true, matches: (k) => k === 'load' },
+  // The trace backend of the observability-cost section: its cost is the backend's, never SettleFlow's.
+  { role: 'jaeger', label: 'Jaeger', node: false, bench: true, matches: (k) => k === 'jaeger' },
 ];
 
 export function roleOf(key: string): (typeof ROLES)[number] | undefined {
@@ -241,4 +245,121 @@ export function comparisonReading(
     );
   }
   return parts.join(' ');
+}
+
+// ── Observability cost ──────────────────────────────────────────────────────────────────────────────────
+
+/** The configurations the observability-cost section compares, in the order each round runs them. */
+export const OBS_CONFIGS = [
+  { config: 'A', label: 'metrics off, tracing off' },
+  { config: 'B', label: 'metrics on, tracing off' },
+  { config: 'C', label: 'metrics on, tracing on (Jaeger)' },
+] as const;
+export type ObsConfigName = (typeof OBS_CONFIGS)[number]['config'];
+
+/** One configuration's figures over all its windows (every round). */
+export interface ObsCost {
+  config: ObsConfigName;
+  label: string;
+  windows: number;
+  completed: number;
+  errors: number;
+  /** Pooled over every answer of every window, not averaged per window. */
+  latencyMs: LatencySummary;
+  /** CPU ms per payment of each process, net of its idle (see obsCost). */
+  perProcess: Record<string, number>;
+  /** SettleFlow's processes: every API and worker. */
+  settleflowMs: number;
+  apiMs: number;
+  workerMs: number;
+  /** Every process of the stack (SettleFlow's, Temporal's, its stores), not the bench's own nor Jaeger. */
+  stackMs: number;
+  /** The trace backend, gross (it was not running when the stack was watched idle). */
+  jaegerMs: number;
+  /** SettleFlow's CPU ms per payment in each window, in round order: how much the figure moves between rounds. */
+  perRound: number[];
+}
+
+const isSettleFlow = (key: string) => ['api', 'worker'].includes(roleOf(key)?.role ?? '');
+const isStack = (key: string) => roleOf(key)?.bench !== true;
+
+/**
+ * A configuration's CPU per payment, summed over its windows: each process's CPU time less what it uses idle over
+ * as long (the stack's idle figure, the same for every configuration: the differences between configurations are
+ * then differences of gross CPU, background work included), over the payments completed. Latency percentiles are
+ * of every answer pooled.
+ */
+export function obsCost(
+  config: ObsConfigName,
+  windows: Measured[],
+  latencies: number[],
+  idle: Record<string, ProcessUsage>,
+): ObsCost {
+  const net = (key: string, m: Measured) => {
+    const u = m.usage[key];
+    if (u?.cpuMs === undefined || u.wallMs === undefined) return 0;
+    return u.cpuMs - ((idle[key]?.avgCpu ?? 0) / 100) * u.wallMs;
+  };
+  const completed = windows.reduce((sum, m) => sum + m.completed, 0);
+  const keys = [...new Set(windows.flatMap((m) => Object.keys(m.usage)))].filter((key) => key !== 'load');
+  const perProcess: Record<string, number> = {};
+  for (const key of keys) {
+    const ms = windows.reduce((sum, m) => sum + net(key, m), 0);
+    perProcess[key] = completed > 0 ? round1(Math.max(0, ms) / completed) : 0;
+  }
+  const sum = (only: (key: string) => boolean) =>
+    round1(
+      Object.entries(perProcess)
+        .filter(([key]) => only(key))
+        .reduce((total, [, ms]) => total + ms, 0),
+    );
+  return {
+    config,
+    label: OBS_CONFIGS.find((c) => c.config === config)!.label,
+    windows: windows.length,
+    completed,
+    errors: windows.reduce((total, m) => total + m.errors, 0),
+    latencyMs: summarize(latencies),
+    perProcess,
+    settleflowMs: sum(isSettleFlow),
+    apiMs: sum((key) => roleOf(key)?.role === 'api'),
+    workerMs: sum((key) => roleOf(key)?.role === 'worker'),
+    stackMs: sum(isStack),
+    jaegerMs: sum((key) => roleOf(key)?.role === 'jaeger'),
+    perRound: windows.map((m) =>
+      m.completed > 0
+        ? round1(
+            Object.keys(m.usage)
+              .filter(isSettleFlow)
+              .reduce((total, key) => total + net(key, m), 0) / m.completed,
+          )
+        : 0,
+    ),
+  };
+}
+
+/** "+1.2" / "−0.4": a difference, signed. */
+export const signed = (n: number) => `${n < 0 ? '−' : '+'}${Math.abs(round1(n))}`;
+
+/**
+ * What the three configurations say, computed from them: what metrics cost (B against A), what tracing adds on top
+ * (C against B), what the backend took, and how far one configuration's rounds spread (differences within that
+ * spread are noise).
+ */
+export function obsReading(costs: ObsCost[]): string {
+  const [a, b, c] = (['A', 'B', 'C'] as const).map((name) => costs.find((x) => x.config === name));
+  if (!a || !b || !c || a.completed === 0) return 'Observability cost: not every configuration ran.';
+  const against = (x: ObsCost, y: ObsCost) =>
+    `${signed(x.settleflowMs - y.settleflowMs)} ms CPU per payment in SettleFlow's API and worker ` +
+    `(${y.settleflowMs} → ${x.settleflowMs} ms), ${signed(x.stackMs - y.stackMs)} ms in the whole stack; ` +
+    `p50 ${signed(x.latencyMs.p50 - y.latencyMs.p50)} ms, p99 ${signed(x.latencyMs.p99 - y.latencyMs.p99)} ms`;
+  const spread = Math.max(
+    ...costs.map((x) => (x.perRound.length > 1 ? Math.max(...x.perRound) - Math.min(...x.perRound) : 0)),
+  );
+  return [
+    `Metrics (B against A): ${against(b, a)}.`,
+    `Tracing on top (C against B): ${against(c, b)}; Jaeger, the backend, used ${c.jaegerMs} ms of CPU per payment receiving them, against ${a.jaegerMs} ms idle in A's windows (its own cost, not SettleFlow's).`,
+    `Both (C against A): ${signed(c.settleflowMs - a.settleflowMs)} ms in SettleFlow's processes (×${a.settleflowMs > 0 ? (c.settleflowMs / a.settleflowMs).toFixed(2) : '—'}).`,
+    `Round to round, one configuration's SettleFlow CPU per payment moved by up to ${round1(spread)} ms: differences within that are noise.`,
+  ].join(' ');
 }

@@ -1,6 +1,6 @@
 import type { LoadResult } from './load';
-import type { Cost, Sizing } from './reading';
-import { limitStep, processOrder, roleOf } from './reading';
+import type { Cost, ObsConfigName, ObsCost, Sizing } from './reading';
+import { limitStep, processOrder, roleOf, signed } from './reading';
 import type { MachineUsage, ProcessUsage } from './resources';
 import { MAX_EXAMINED } from '../src/store/payment-listing';
 import type { DashboardProbe, StoreProbe } from './store-probe';
@@ -62,6 +62,33 @@ export interface ProfileResults {
   /** What limited each scenario, computed from the figures (bench/reading.ts). */
   limits: { payments: string; engine: string };
   sizing: Sizing;
+  /** Metrics and tracing off and on at one payment rate, in interleaved rounds (when run on this profile). */
+  observability?: ObservabilityResults;
+}
+
+/** One measured window of the observability-cost section, and what was checked in it. */
+export interface ObsWindow extends Measured {
+  config: ObsConfigName;
+  round: number;
+  /** Scrapes of every metrics listener during the window that answered with SettleFlow's (or the SDK's) metrics. */
+  metricsScrapes: number;
+  /** Payments of the window whose trace Jaeger holds (the API's span), and of those the ones with worker spans. */
+  traced: number;
+  tracedWithWorker: number;
+}
+
+export interface ObservabilityResults {
+  /** Payments per second, open model, the same for every window. */
+  rate: number;
+  /** How the rate was chosen: half the profile's sustainable payments rate, or BENCH_OBS_RATE. */
+  rateFrom: string;
+  seconds: number;
+  rounds: number;
+  scrapeIntervalS: number;
+  costs: ObsCost[];
+  windows: ObsWindow[];
+  /** Computed from the costs (bench/reading.ts, obsReading). */
+  reading: string;
 }
 
 export interface BenchResults {
@@ -337,6 +364,71 @@ function costTable(p: ProfileResults): string[] {
   ];
 }
 
+/**
+ * The observability-cost table: a column per configuration, each figure with its difference from A (and the ratio
+ * for CPU), then the checks that the configuration was what it claims (metrics served, traces recorded).
+ */
+export function observabilitySection(profile: string, o: ObservabilityResults): string[] {
+  const a = o.costs.find((c) => c.config === 'A');
+  const windowsOf = (c: ObsCost) => o.windows.filter((w) => w.config === c.config);
+  const vsA = (value: number, base: number | undefined, ratio: boolean) => {
+    if (base === undefined) return fmt(value);
+    const times = ratio && base > 0 ? `, ×${(value / base).toFixed(2)}` : '';
+    return `${fmt(value)} (${signed(value - base)}${times})`;
+  };
+  const row = (name: string, cell: (c: ObsCost) => string) => `| ${name} | ${o.costs.map(cell).join(' | ')} |`;
+  const delta = (pick: (c: ObsCost) => number, ratio: boolean) => (c: ObsCost) =>
+    c.config === 'A' || !a ? fmt(pick(c)) : vsA(pick(c), pick(a), ratio);
+  return [
+    `#### Observability cost: ${profile}`,
+    '',
+    `The same open-model payment rate, **${o.rate}/s** (${o.rateFrom}), in ${o.rounds} rounds of A, B, C, ${o.seconds} s ` +
+      'each, the API and worker restarted with the configuration before each window. A: every metrics listener at port ' +
+      '0 (API, worker, Temporal SDK exporter) and `OTEL_SDK_DISABLED=true`; B: the listeners on, scraped every ' +
+      `${o.scrapeIntervalS} s as a Prometheus would; C: B and tracing, every payment traced, exported over OTLP to a ` +
+      "Jaeger the bench started. CPU per payment is net of each process's idle (the same figure subtracted for " +
+      'every configuration, so the differences are of gross CPU, background work included); latencies are pooled ' +
+      "over every answer of a configuration's windows. Differences are against A.",
+    '',
+    `| | ${o.costs.map((c) => `${c.config}: ${c.label}`).join(' | ')} |`,
+    `|---|${o.costs.map(() => '---:|').join('')}`,
+    row('payments measured (errors)', (c) => `${c.completed} (${c.errors})`),
+    row("**SettleFlow's API + worker, CPU ms per payment**", (c) => `**${delta((x) => x.settleflowMs, true)(c)}**`),
+    row(
+      '… of it the API',
+      delta((x) => x.apiMs, true),
+    ),
+    row(
+      '… of it the worker',
+      delta((x) => x.workerMs, true),
+    ),
+    row("… SettleFlow's, each round", (c) => c.perRound.map(fmt).join(' · ')),
+    row(
+      'every stack process (not the load tool, not Jaeger), CPU ms per payment',
+      delta((x) => x.stackMs, true),
+    ),
+    row(
+      'Jaeger (the trace backend, apart), CPU ms per payment',
+      delta((x) => x.jaegerMs, false),
+    ),
+    row(
+      'p50 ms',
+      delta((x) => x.latencyMs.p50, false),
+    ),
+    row('**p99 ms**', (c) => `**${delta((x) => x.latencyMs.p99, false)(c)}**`),
+    row('metrics scrapes answered', (c) =>
+      c.config === 'A' ? '— (listeners off)' : String(windowsOf(c).reduce((n, w) => n + w.metricsScrapes, 0)),
+    ),
+    row('payments traced in Jaeger (with worker spans)', (c) => {
+      const ws = windowsOf(c);
+      return `${ws.reduce((n, w) => n + w.traced, 0)} (${ws.reduce((n, w) => n + w.tracedWithWorker, 0)})`;
+    }),
+    '',
+    o.reading,
+    '',
+  ];
+}
+
 export function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   const baselineRows = [
@@ -381,6 +473,7 @@ export function renderMarkdown(r: BenchResults): string {
     `Each process's CPU over the half-rate run (a steady state below the ceiling), less what it uses with no load over as long (measured for ${r.profiles[0]?.idle.seconds ?? '—'} s after the stack started), divided by the requests completed in the run. PostgreSQL is its postmaster's whole process tree (every backend and helper).`,
     '',
     ...r.profiles.flatMap((p) => [`##### ${p.profile}`, '', ...costTable(p), '']),
+    ...r.profiles.flatMap((p) => (p.observability ? observabilitySection(p.profile, p.observability) : [])),
     '#### Ratios',
     '',
     '| ratio | value | target | met |',
@@ -473,10 +566,13 @@ number goes to \`bench/results/<date>.json\`, and the run's section is appended 
 Knobs: \`BENCH_PROFILES\` (\`dev,cluster\`), \`BENCH_STEP_SECONDS\` (10), \`BENCH_HALF_SECONDS\` (30),
 \`BENCH_CLOSED_SECONDS\` (10), \`BENCH_IDLE_SECONDS\` (10), \`BENCH_BUDGET_SCALE\` (1; the stepped scenarios' time
 budgets are 170 s for the engine and payments, 150 s for refunds), \`BENCH_REFUNDS=0\` (no refunds),
-\`BENCH_STORE_SIZES\` (1000,10000,100000), \`BENCH_CONNECTIONS\` (16), \`BENCH_SKIP_REPORT=1\` (JSON only). A short run
-that checks the bench itself, not the figures (about 9 minutes): \`npm run build && BENCH_STEP_SECONDS=5
-BENCH_HALF_SECONDS=10 BENCH_CLOSED_SECONDS=3 BENCH_IDLE_SECONDS=5 BENCH_BUDGET_SCALE=0.35
-BENCH_STORE_SIZES=1000,10000 BENCH_SKIP_REPORT=1 node dist/bench/run.js\`.
+\`BENCH_STORE_SIZES\` (1000,10000,100000), \`BENCH_CONNECTIONS\` (16), \`BENCH_OBS_SECONDS\` (20 s per
+observability-cost window; 0 skips the section), \`BENCH_OBS_ROUNDS\` (3), \`BENCH_OBS_RATE\` (payments/s; default half
+the profile's sustainable rate), \`BENCH_OBS_PROFILES\` (\`dev\`; \`dev,cluster\` runs it on both),
+\`BENCH_SKIP_REPORT=1\` (JSON only). A short run that checks the bench itself, not the figures (about 11 minutes):
+\`npm run build && BENCH_STEP_SECONDS=5 BENCH_HALF_SECONDS=10 BENCH_CLOSED_SECONDS=3 BENCH_IDLE_SECONDS=5
+BENCH_BUDGET_SCALE=0.35 BENCH_STORE_SIZES=1000,10000 BENCH_OBS_SECONDS=8 BENCH_OBS_ROUNDS=2 BENCH_SKIP_REPORT=1 node
+dist/bench/run.js\`.
 
 Method:
 
@@ -505,6 +601,18 @@ Method:
   machine other work took); else a Node process (API, worker, baseline) at ≥ 85% of one core is its event loop;
   else the time went to waiting (latency grew with CPU to spare). A ladder ended by its time budget says so: its
   ceiling was not found.
+- **Observability cost** (issue 18), on the dev profile: three configurations of SettleFlow's API and worker at
+  one open-model payment rate (half the sustainable rate found just before): A, metrics and tracing off (every
+  metrics listener at port 0, \`OTEL_SDK_DISABLED=true\`); B, metrics on (the listeners scraped every 15 s, as
+  \`deploy/observability/prometheus.yml\` does); C, metrics and tracing on, every payment traced and exported over
+  OTLP to a Jaeger the bench starts. They take turns in rounds (A, B, C, A, B, C…), the API and worker restarted
+  with the configuration's environment and warmed up before each window, so drift and other work on the machine
+  fall on all three alike. Per configuration: CPU per payment of SettleFlow's processes and of the whole stack (net
+  of idle, as above; the same idle figure for all three, so their differences are of gross CPU), Jaeger's CPU
+  apart (the backend's cost), p50 / p99 pooled over every answer, each against A. The run checks that each
+  configuration took, and stops otherwise: no metrics listener in A, metrics served in every window of B and C (a
+  failed scrape is noted), no trace in Jaeger from A's and B's windows, C's payments traced with the worker's spans
+  (under 95% of them is noted).
 - Baselines: **HTTP ceiling**, bare Koa \`POST /noop\`; **no-auth status**, the status chain with the merchant fixed;
   **uncached auth**, an API with \`KEY_CACHE_TTL=1\` (Argon2id per request); **engine ceiling**, a no-op workflow
   with the payment's five activities (store writes and card release local), started the same way by a worker with
@@ -519,7 +627,8 @@ idle CPU, engine ceiling, payments and their ratio, p50 / p95 / p99 at half rate
 engine workflow, how busy the machine was at each limit step); **What limits each** (the computed reading per
 profile and scenario, then the second profile against the first); **Sizing** (per history shard and per core:
 what docs/deploying.md sizes from); **CPU per payment, per process** (a table per profile, with each process's
-idle CPU and its load at the payments limit step); the ratios; then the step tables: payments on each profile,
-status and store (once), refunds on each profile, the baselines, the engine ceiling on each profile.
+idle CPU and its load at the payments limit step); **Observability cost** (the three configurations side by
+side, their differences from A, each round's figure, and the checks); the ratios; then the step tables: payments on
+each profile, status and store (once), refunds on each profile, the baselines, the engine ceiling on each profile.
 
 `;

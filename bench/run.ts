@@ -20,6 +20,7 @@ import {
   startStack,
 } from '../tools/stack';
 import { runConnections } from './load';
+import { observabilityOn, OBS_ROUNDS, OBS_SECONDS, runObservability } from './observability';
 import { populateTo, type StoredPayment } from './populate';
 import { costPerRequest, comparisonReading, limitReading, sizing } from './reading';
 import { probeDashboard, probeStore, type DashboardProbe, type StoreProbe } from './store-probe';
@@ -64,7 +65,8 @@ import { removeStaleRunDirs } from '../tools/run-dirs';
  * See BENCHMARKS.md for the method. Knobs (environment): BENCH_PROFILES (dev,cluster), BENCH_STEP_SECONDS (10),
  * BENCH_HALF_SECONDS (30), BENCH_CLOSED_SECONDS (10), BENCH_IDLE_SECONDS (10), BENCH_BUDGET_SCALE (1),
  * BENCH_REFUNDS (set to 0: none), BENCH_STORE_SIZES (1000,10000,100000), BENCH_CONNECTIONS (16),
- * BENCH_SKIP_REPORT (set: no BENCHMARKS.md).
+ * BENCH_OBS_SECONDS (20; 0: no observability-cost section), BENCH_OBS_ROUNDS (3), BENCH_OBS_RATE (half the
+ * sustainable payments rate), BENCH_OBS_PROFILES (dev), BENCH_SKIP_REPORT (set: no BENCHMARKS.md).
  */
 
 const BENCH_ROOT = path.join(projectRoot, '.data', 'bench');
@@ -395,6 +397,20 @@ async function runProfile(ctx: ProfileContext): Promise<{ results: ProfileResult
         })
       : undefined;
 
+    // ── 5. Observability cost: last, as it restarts the stack's API and worker for every window ──
+    const observability = observabilityOn(profile)
+      ? await runObservability({
+          profile,
+          stack,
+          bench,
+          extra,
+          spec: paymentSpec(payer.testKey, `${ctx.runTag}${profile[0]}o`, captured, made),
+          sustainableRate: payments.sustainableRate,
+          idle: idle.usage,
+          notes: ctx.notes,
+        })
+      : undefined;
+
     const cost = { payments: costPerRequest(payments, idle.usage), engine: costPerRequest(engine, idle.usage) };
     const results: ProfileResults = {
       profile: stackConfig.temporal.embedded ? profile : 'configured',
@@ -412,6 +428,7 @@ async function runProfile(ctx: ProfileContext): Promise<{ results: ProfileResult
         engine: limitReading('engine ceiling', engine, cost.engine),
       },
       sizing: sizing(shards, payments, engine, cost.payments, stack.cluster !== undefined),
+      ...(observability ? { observability } : {}),
     };
     for (const line of [results.limits.payments, results.limits.engine]) log(`${profile}: ${line}`);
     return { results, statusPart };
@@ -630,6 +647,10 @@ async function main(): Promise<void> {
       idleSeconds: IDLE_SECONDS,
       budgetsS: `engine ${BUDGETS.engine}, payments ${BUDGETS.payments}, refunds ${REFUNDS ? BUDGETS.refunds : 'not run'}`,
       connections: CONNECTIONS,
+      observability:
+        OBS_SECONDS > 0 && OBS_ROUNDS > 0
+          ? `${process.env.BENCH_OBS_PROFILES ?? 'dev'}: ${OBS_ROUNDS} rounds × ${OBS_SECONDS} s${process.env.BENCH_OBS_RATE ? ` at ${process.env.BENCH_OBS_RATE}/s` : ''}`
+          : 'not run',
       mongo: process.env.MONGODB_URL ? 'configured' : 'embedded FerretDB (SQLite) per profile',
       SIMULATOR_LATENCY: process.env.SIMULATOR_LATENCY ?? '0',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',

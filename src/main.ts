@@ -35,7 +35,7 @@ function main(): void {
   });
 
   // Metrics on a listener of their own (docs/metrics.md), never on the merchant-facing port.
-  const registry = createRegistry();
+  const registry = createRegistry({ defaultMetrics: config.metrics.apiPort !== 0 });
   const metrics = new ApiMetrics(registry);
   const metricsServer =
     config.metrics.apiPort === 0

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
   // Before any client or worker exists: their interceptors use the provider registered here (docs/tracing.md).
   const tracing = startTracing(config.tracing, 'worker');
   const mongo = await connectMongo(config, { appName: 'settleflow-worker' });
-  const registry = createRegistry();
+  const registry = createRegistry({ defaultMetrics: config.metrics.workerPort !== 0 });
   const metrics = new WorkerMetrics(registry, mongo.db, { merchantLabel: config.metrics.merchantLabel });
   const metricsServer =
     config.metrics.workerPort === 0

@@ -32,10 +32,14 @@ export const ALLOWED_LABELS = [
 
 export type MetricsRegistry = Registry;
 
-/** One registry per process, with Node's default metrics (CPU, memory, event loop lag, GC) on it. */
-export function createRegistry(): Registry {
+/**
+ * One registry per process, with Node's default metrics (CPU, memory, event loop lag, GC) on it unless
+ * `defaultMetrics` is false: a process whose listener is off (port 0, docs/metrics.md) has no one to read them, and
+ * their event-loop delay histogram and GC observer would run for nothing.
+ */
+export function createRegistry({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  if (defaultMetrics) collectDefaultMetrics({ register: registry });
   return registry;
 }
 

@@ -1,6 +1,12 @@
 import { spawn } from 'node:child_process';
-import { costPerRequest, limitReading, sizing } from '../../bench/reading';
-import type { Measured, Step, SteppedScenario } from '../../bench/report';
+import { costPerRequest, limitReading, obsCost, obsReading, sizing } from '../../bench/reading';
+import {
+  type Measured,
+  observabilitySection,
+  type ObsWindow,
+  type Step,
+  type SteppedScenario,
+} from '../../bench/report';
 import { cpuMsOf, type ProcessUsage, ResourceSampler } from '../../bench/resources';
 
 /**
@@ -149,6 +155,97 @@ describe('sizing', () => {
     expect(z.historyMsPerPayment).toBeUndefined();
     expect(z.temporalMsPerPayment).toBe(50);
     expect(z.paymentsPerShard).toBe(32);
+  });
+});
+
+describe('observability cost', () => {
+  // One window: 100 payments; the API and worker at 10 s of wall time; the load tool left out of every figure.
+  const window = (api: number, worker: number, jaeger: number) =>
+    run(
+      'w',
+      10,
+      100,
+      {
+        api: usage(0, api),
+        worker: usage(0, worker),
+        temporal: usage(0, 1000),
+        jaeger: usage(0, jaeger),
+        load: usage(0, 9000),
+      },
+      50,
+    );
+  const idle = { api: usage(1, 100), worker: usage(2, 200), temporal: usage(5, 500) };
+
+  it('sums the windows, subtracts idle over each, pools the latencies, and keeps Jaeger apart', () => {
+    const c = obsCost('C', [window(600, 1200, 300), window(800, 1400, 500)], [10, 20, 30, 400], idle);
+    // api: (600 + 800 - 2 × 1% of 10 s) / 200 = 6.0 ms; worker: (1200 + 1400 - 2 × 200) / 200 = 11.0 ms.
+    expect(c).toMatchObject({ apiMs: 6, workerMs: 11, settleflowMs: 17, completed: 200, windows: 2 });
+    // Temporal: (2000 - 2 × 500) / 200 = 5 ms; the stack is SettleFlow's and Temporal's, not Jaeger or the load tool.
+    expect(c.stackMs).toBe(22);
+    expect(c.jaegerMs).toBe(4);
+    expect(c.perProcess.load).toBeUndefined();
+    // Each window on its own: (600 - 100 + 1200 - 200) / 100 and (800 - 100 + 1400 - 200) / 100.
+    expect(c.perRound).toEqual([15, 19]);
+    expect(c.latencyMs.p50).toBe(20);
+    expect(c.latencyMs.p99).toBe(400);
+    expect(c.label).toBe('metrics on, tracing on (Jaeger)');
+  });
+
+  it('reads B against A for metrics and C against B for tracing, and names the spread between rounds', () => {
+    const a = obsCost('A', [window(600, 1200, 10), window(600, 1300, 10)], [10, 20], idle);
+    const b = obsCost('B', [window(700, 1300, 10), window(700, 1300, 10)], [10, 22], idle);
+    const c = obsCost('C', [window(900, 1800, 200), window(900, 1800, 200)], [15, 30], idle);
+    const text = obsReading([a, b, c]);
+    // A: (1200 - 200 + 2500 - 400) / 200 = 15.5; B: (1400 - 200 + 2600 - 400) / 200 = 17; C: 24.
+    expect(text).toContain(
+      "Metrics (B against A): +1.5 ms CPU per payment in SettleFlow's API and worker (15.5 → 17 ms)",
+    );
+    expect(text).toContain('Tracing on top (C against B): +7 ms');
+    expect(text).toContain('p99 +8 ms');
+    // Jaeger: 2 ms per payment in C, 0.1 in A.
+    expect(text).toContain('Jaeger, the backend, used 2 ms of CPU per payment receiving them, against 0.1 ms idle');
+    expect(text).toContain('(×1.55)');
+    // A's rounds: 15 and 16.
+    expect(text).toContain('moved by up to 1 ms');
+    expect(obsReading([a, b])).toContain('not every configuration ran');
+  });
+
+  it('renders a column per configuration with its difference from A, and the checks', () => {
+    const windows = (['A', 'B', 'C'] as const).map((config): ObsWindow => ({
+      ...window(600, 1200, 10),
+      config,
+      round: 1,
+      metricsScrapes: config === 'A' ? 0 : 2,
+      traced: config === 'C' ? 100 : 0,
+      tracedWithWorker: config === 'C' ? 99 : 0,
+    }));
+    const costs = [
+      obsCost('A', [windows[0]!], [10, 100], idle),
+      obsCost('B', [windows[1]!], [10, 110], idle),
+      obsCost('C', [{ ...windows[2]!, usage: window(660, 1500, 300).usage }], [12, 150], idle),
+    ];
+    const text = observabilitySection('dev', {
+      rate: 10,
+      rateFrom: 'BENCH_OBS_RATE',
+      seconds: 10,
+      rounds: 1,
+      scrapeIntervalS: 15,
+      costs,
+      windows,
+      reading: obsReading(costs),
+    }).join('\n');
+    expect(text).toContain('#### Observability cost: dev');
+    expect(text).toContain(
+      '| | A: metrics off, tracing off | B: metrics on, tracing off | C: metrics on, tracing on (Jaeger) |',
+    );
+    // SettleFlow: A and B 15 ms, C (660 - 100 + 1500 - 200) / 100 = 18.6.
+    expect(text).toContain(
+      "| **SettleFlow's API + worker, CPU ms per payment** | **15** | **15 (+0, ×1.00)** | **18.6 (+3.6, ×1.24)** |",
+    );
+    expect(text).toContain('| **p99 ms** | **100** | **110 (+10)** | **150 (+50)** |');
+    expect(text).toContain('| metrics scrapes answered | — (listeners off) | 2 | 2 |');
+    expect(text).toContain('| payments traced in Jaeger (with worker spans) | 0 (0) | 0 (0) | 100 (99) |');
+    expect(text).toContain('**10/s** (BENCH_OBS_RATE)');
   });
 });
 
