@@ -32,6 +32,8 @@ export interface StoreSize {
   populateMs: number;
   byReference: Measured;
   byTid: Measured;
+  /** The store's own `_id` read rate at this size: a bare driver loop (bench/store-reader.ts); older runs lack it. */
+  storeRead?: Measured;
 }
 
 export interface Ratio {
@@ -304,6 +306,11 @@ function sideBySide(profiles: ProfileResults[]): string[] {
     row('refunds (sustainable)', (p) => (p.refunds ? `${p.refunds.sustainableRate}/s` : 'not run')),
     row('CPU per payment, every process, ms (net of idle)', (p) => orDash(p.cost.payments?.totalMs)),
     row('CPU per engine workflow, every process, ms', (p) => orDash(p.cost.engine?.totalMs)),
+    row('CPU per payment / per engine workflow (target ≤ 1.2)', (p) =>
+      p.cost.payments && p.cost.engine && p.cost.engine.totalMs > 0
+        ? `×${fmt(Math.round((p.cost.payments.totalMs / p.cost.engine.totalMs) * 100) / 100)}`
+        : '—',
+    ),
     row('machine busy at the payments limit step', (p) => limitMachine(p.payments)),
     row('machine busy at the engine limit step', (p) => limitMachine(p.engine)),
   ];
@@ -437,6 +444,7 @@ export function renderMarkdown(r: BenchResults): string {
     r.baselines.statusCached,
     r.baselines.statusUncached,
   ];
+  const statusRows = r.status.sizes.flatMap((s) => [s.byReference, s.byTid, ...(s.storeRead ? [s.storeRead] : [])]);
   const stepSeconds = `${r.settings.stepSeconds} s`;
   const engineProcesses = (key: string) => !['api', 'worker', 'ferretdb'].includes(roleOf(key)?.role ?? '');
   const lines: string[] = [
@@ -497,12 +505,9 @@ export function renderMarkdown(r: BenchResults): string {
       r.status.sizes.map((s) => `${s.populateMs} ms to reach ${s.stored.toLocaleString('en')}`).join(', ') +
       '. These read FerretDB only: they run once, whichever Temporal is beside it.',
     '',
-    ...closedTable(r.status.sizes.flatMap((s) => [s.byReference, s.byTid])),
+    ...closedTable(statusRows),
     '',
-    peakRss(
-      r.status.sizes.flatMap((s) => [s.byReference, s.byTid]),
-      (key) => key === 'api-status' || key === 'ferretdb',
-    ),
+    peakRss(statusRows, (key) => key === 'api-status' || key === 'ferretdb' || key === 'store-reader'),
     '',
     'Store operations timed directly against the database at each size (median ms; the guarded update is the projection write, `{_id, seq: {$lt}}`):',
     '',
@@ -617,7 +622,13 @@ Method:
   **uncached auth**, an API with \`KEY_CACHE_TTL=1\` (Argon2id per request); **engine ceiling**, a no-op workflow
   with the payment's five activities (store writes and card release local), started the same way by a worker with
   the same settings (\`src/temporal/worker-options.ts\`) on the same server, as many baseline servers and engine
-  workers as the profile has APIs and workers.
+  workers as the profile has APIs and workers; **the store's own \`_id\` read**, at each store size, a bare driver
+  loop (bench/store-reader.ts, a process of its own with the API's client settings) of \`findOne({_id})\` over the
+  records the status scenario reads, with as many reads in flight as it has connections: no HTTP, no auth.
+- **Targets** (the ratios table): payments ≥ 0.8 of the engine ceiling; p99 at half rate ≤ 150 ms on the dev
+  server (250 ms on the cluster); CPU per payment, every process, ≤ 1.2× the engine workflow's; refunds ≥ the
+  engine ceiling's rate; status by Tid and by Reference ≥ 0.8 of the store's own \`_id\` read rate at the same size,
+  and flat across sizes (≥ 0.9).
 - The status store holds synthetic payments (record, Reference and listing documents shaped as the workflow writes
   them, bench/populate.ts): status reads only the two \`_id\`-keyed documents; the dashboard queries read the
   listing ranges.

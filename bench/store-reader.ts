@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { MongoClient } from 'mongodb';
 import { loadConfig } from '../src/config';
 import { payments } from '../src/store/payment-records';
+import { type LoadResult, summarize } from './load';
 
 /**
  * The store's own `_id` read rate, the baseline that status reads are judged against (BENCHMARKS.md, "Method"): a
@@ -10,7 +11,8 @@ import { payments } from '../src/store/payment-records';
  * reads. No HTTP, no auth, no envelope: what is left is the driver and the server.
  *
  * Environment: the stack's (MONGODB_URL, MONGODB_DB), BENCH_READER_KEYS (a JSON file: the payment keys to read),
- * BENCH_READER_CONNECTIONS, BENCH_READER_SECONDS. Prints one JSON line: `{"reads":N,"errors":N,"seconds":S}`.
+ * BENCH_READER_CONNECTIONS, BENCH_READER_SECONDS, BENCH_READER_RESULT (where the closed-model LoadResult goes, as
+ * the HTTP scenarios report theirs: a read that found nothing counts as an error).
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -30,16 +32,17 @@ async function main(): Promise<void> {
   // Warm the pool to the concurrency the loop uses, as the API's is after its warm-up requests.
   await Promise.all(keys.slice(0, inFlight).map((key) => records.findOne({ _id: key })));
 
-  let reads = 0;
+  const latencies: number[] = [];
   let errors = 0;
   let next = 0;
-  const started = process.hrtime.bigint();
-  const deadline = Date.now() + seconds * 1000;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
   const loop = async () => {
-    while (Date.now() < deadline) {
+    while (performance.now() < deadline) {
       const key = keys[next++ % keys.length]!;
+      const sent = performance.now();
       try {
-        if (await records.findOne({ _id: key })) reads++;
+        if (await records.findOne({ _id: key })) latencies.push(performance.now() - sent);
         else errors++;
       } catch {
         errors++;
@@ -47,8 +50,20 @@ async function main(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: inFlight }, loop));
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-  process.stdout.write(`${JSON.stringify({ reads, errors, seconds: Math.round(elapsed * 1000) / 1000 })}\n`);
+  const durationS = (performance.now() - started) / 1000;
+  const result: LoadResult = {
+    model: 'closed',
+    connections: inFlight,
+    durationS: Math.round(durationS * 1000) / 1000,
+    sent: latencies.length + errors,
+    achievedRate: Math.round((latencies.length / durationS) * 100) / 100,
+    completed: latencies.length,
+    throughput: Math.round((latencies.length / durationS) * 100) / 100,
+    latencyMs: summarize(latencies),
+    errors,
+    errorKinds: errors > 0 ? { 'not found or failed': errors } : {},
+  };
+  writeFileSync(process.env.BENCH_READER_RESULT ?? '', `${JSON.stringify(result)}\n`);
   await client.close();
 }
 
