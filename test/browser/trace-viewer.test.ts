@@ -6,6 +6,7 @@ import { paymentWorkflowId } from '../../workflows/vocabulary';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
 import { launchChromium } from '../support/chromium';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
+import { PAYMENT_SPANS_EXPORTED_AT_ONCE, RUN_WORKFLOW_SPAN } from '../support/observability';
 import { type PrivateStack, startPrivateStack } from '../support/private-stack';
 
 /**
@@ -89,17 +90,6 @@ async function waterfallUntil(
 }
 
 const has = (rows: { name: string }[], pattern: RegExp) => rows.some((row) => pattern.test(row.name));
-const ACTIVITY_SPANS = [
-  /^POST \/v1\/payment\/direct$/,
-  /^UpdateWithStartWorkflow:/,
-  /^StartActivity:authorizePayment$/,
-  /^RunActivity:authorizePayment$/,
-  /^processor authorize$/,
-  /^RunActivity:capturePayment$/,
-  /^processor capture$/,
-  /^RunActivity:deliverWebhook$/,
-  /^webhook deliver$/,
-];
 
 it('finds a running payment by its Tid and shows its spans under a placeholder for the open workflow span', async () => {
   const tid = await capturedPayment(openMerchant);
@@ -108,7 +98,7 @@ it('finds a running payment by its Tid and shows its spans under a placeholder f
     await findOne(page, tid);
     expect(await page.textContent('#traces tr')).toContain('POST /v1/payment/direct');
     await page.click('#traces tr a');
-    const rows = await waterfallUntil(page, (r) => ACTIVITY_SPANS.every((name) => has(r, name)));
+    const rows = await waterfallUntil(page, (r) => PAYMENT_SPANS_EXPORTED_AT_ONCE.every((name) => has(r, name)));
     expect(new Set(rows.map((r) => r.service))).toEqual(new Set(['settleflow-api', 'settleflow-worker']));
     expect(has(rows, /^RunWorkflow:/)).toBe(false);
 
@@ -148,8 +138,8 @@ it('finds a payment by its workflow id; once the workflow closes, its span takes
   try {
     await findOne(page, paymentWorkflowId('test', closingMerchant.merchantId, tid));
     await page.click('#traces tr a');
-    const rows = await waterfallUntil(page, (r) => has(r, /^RunWorkflow:paymentWorkflow$/));
-    for (const name of ACTIVITY_SPANS) expect(has(rows, name)).toBe(true);
+    const rows = await waterfallUntil(page, (r) => has(r, RUN_WORKFLOW_SPAN));
+    for (const name of PAYMENT_SPANS_EXPORTED_AT_ONCE) expect(has(rows, name)).toBe(true);
     expect(await page.locator('#waterfall .row.placeholder').count()).toBe(0);
   } finally {
     await page.close();

@@ -3,6 +3,7 @@ import type { CreatedMerchant } from '../../src/auth/accounts';
 import { WebhookReceiver } from '../../tools/webhook-receiver';
 import { findCardData } from '../support/card-scan';
 import { eventually, newMerchant, paymentBody, post } from '../support/factories';
+import { PAYMENT_SPANS_EXPORTED_AT_ONCE, RUN_WORKFLOW_SPAN } from '../support/observability';
 import { type PrivateStack, startPrivateStack } from '../support/private-stack';
 
 /**
@@ -67,18 +68,7 @@ async function traceWith(traceId: string, names: RegExp[]): Promise<JaegerTrace>
   );
 }
 
-const WHOLE_PAYMENT = [
-  /^POST \/v1\/payment\/direct$/,
-  /^UpdateWithStartWorkflow:/,
-  /^RunWorkflow:paymentWorkflow$/,
-  /^StartActivity:authorizePayment$/,
-  /^RunActivity:authorizePayment$/,
-  /^processor authorize$/,
-  /^RunActivity:capturePayment$/,
-  /^processor capture$/,
-  /^RunActivity:deliverWebhook$/,
-  /^webhook deliver$/,
-];
+const WHOLE_PAYMENT = [...PAYMENT_SPANS_EXPORTED_AT_ONCE, RUN_WORKFLOW_SPAN];
 
 /**
  * What a trace says, for the card-data scan: names, tags, logs and the processes' tags. Not the span timestamps

@@ -75,3 +75,22 @@ export function selectedMetrics(expr: string): { metrics: string[]; errors: numb
   });
   return { metrics: [...metrics], errors };
 }
+
+/**
+ * The spans of a captured sandbox payment with a CallbackUrl that are exported as soon as they end (docs/tracing.md,
+ * "What a payment's trace holds"): all but the workflow's own, which ends with the refund window.
+ */
+export const PAYMENT_SPANS_EXPORTED_AT_ONCE = [
+  /^POST \/v1\/payment\/direct$/,
+  /^UpdateWithStartWorkflow:/,
+  /^StartActivity:authorizePayment$/,
+  /^RunActivity:authorizePayment$/,
+  /^processor authorize$/,
+  /^RunActivity:capturePayment$/,
+  /^processor capture$/,
+  /^RunActivity:deliverWebhook$/,
+  /^webhook deliver$/,
+];
+
+/** The payment workflow's span, exported when the workflow closes. */
+export const RUN_WORKFLOW_SPAN = /^RunWorkflow:paymentWorkflow$/;
