@@ -71,6 +71,16 @@ export interface Cost {
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /**
+ * CPU per payment over CPU per engine workflow, every process (issue 19's target: at most 1.2), to three
+ * significant figures as the ratios table shows it; undefined while either cost is missing.
+ */
+export function cpuAgainstEngine(cost: { payments?: Cost; engine?: Cost }): number | undefined {
+  const { payments, engine } = cost;
+  if (!payments || !engine || engine.totalMs <= 0) return undefined;
+  return Number((payments.totalMs / engine.totalMs).toPrecision(3));
+}
+
+/**
  * CPU per request: the CPU each process used over the run, less what it uses with no load over as long (measured
  * before the scenarios), over the requests completed. The run is the half-rate one (a steady state, not
  * saturated), else the last good step.

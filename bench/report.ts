@@ -1,6 +1,6 @@
 import type { LoadResult } from './load';
 import type { Cost, ObsConfigName, ObsCost, Sizing } from './reading';
-import { limitStep, processOrder, roleOf, signed } from './reading';
+import { cpuAgainstEngine, limitStep, processOrder, roleOf, signed } from './reading';
 import type { MachineUsage, ProcessUsage } from './resources';
 import { MAX_EXAMINED } from '../src/store/payment-listing';
 import type { DashboardProbe, StoreProbe } from './store-probe';
@@ -306,11 +306,10 @@ function sideBySide(profiles: ProfileResults[]): string[] {
     row('refunds (sustainable)', (p) => (p.refunds ? `${p.refunds.sustainableRate}/s` : 'not run')),
     row('CPU per payment, every process, ms (net of idle)', (p) => orDash(p.cost.payments?.totalMs)),
     row('CPU per engine workflow, every process, ms', (p) => orDash(p.cost.engine?.totalMs)),
-    row('CPU per payment / per engine workflow (target ≤ 1.2)', (p) =>
-      p.cost.payments && p.cost.engine && p.cost.engine.totalMs > 0
-        ? `×${fmt(Math.round((p.cost.payments.totalMs / p.cost.engine.totalMs) * 100) / 100)}`
-        : '—',
-    ),
+    row('CPU per payment / per engine workflow (target ≤ 1.2)', (p) => {
+      const cpu = cpuAgainstEngine(p.cost);
+      return cpu === undefined ? '—' : `×${cpu}`;
+    }),
     row('machine busy at the payments limit step', (p) => limitMachine(p.payments)),
     row('machine busy at the engine limit step', (p) => limitMachine(p.engine)),
   ];

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { costPerRequest, limitReading, obsCost, obsReading, sizing } from '../../bench/reading';
+import { costPerRequest, cpuAgainstEngine, limitReading, obsCost, obsReading, sizing } from '../../bench/reading';
 import {
   type Measured,
   observabilitySection,
@@ -58,6 +58,19 @@ describe('CPU per request', () => {
     expect(cost.perProcess).toEqual({ worker: 90, api: 20 });
     expect(cost.totalMs).toBe(110);
     expect(cost.run).toBe('half rate');
+  });
+});
+
+describe('CPU per payment against the engine workflow', () => {
+  const cost = (totalMs: number) => ({ run: 'half rate', rate: 5, completed: 100, perProcess: {}, totalMs });
+
+  it('is their quotient to three significant figures, the one figure the side-by-side table and the ratios show', () => {
+    expect(cpuAgainstEngine({ payments: cost(130.7), engine: cost(88.3) })).toBe(1.48);
+  });
+
+  it('is undefined while either is missing or the engine cost nothing', () => {
+    expect(cpuAgainstEngine({ payments: cost(130.7) })).toBeUndefined();
+    expect(cpuAgainstEngine({ payments: cost(130.7), engine: cost(0) })).toBeUndefined();
   });
 });
 
