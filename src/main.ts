@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config';
 import { createApp } from './http/app';
 import { createLogger } from './logger';
 import { ApiMetrics } from './metrics/api-metrics';
-import { createRegistry, serveMetrics } from './metrics/registry';
+import { processMetrics } from './metrics/registry';
 import { temporalConnectionOptions } from './temporal/connection-options';
 import { startTracing } from './tracing/provider';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
@@ -35,12 +35,8 @@ function main(): void {
   });
 
   // Metrics on a listener of their own (docs/metrics.md), never on the merchant-facing port.
-  const registry = createRegistry({ defaultMetrics: config.metrics.apiPort !== 0 });
+  const { registry, server: metricsServer } = processMetrics(config.metrics.host, config.metrics.apiPort, logger);
   const metrics = new ApiMetrics(registry);
-  const metricsServer =
-    config.metrics.apiPort === 0
-      ? undefined
-      : serveMetrics(registry, config.metrics.host, config.metrics.apiPort, logger);
   const verifier = createApiKeyVerifier(db, config, metrics);
   const app = createApp({
     config,

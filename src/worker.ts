@@ -10,7 +10,7 @@ import {
 } from './auth/processor-credentials';
 import { type Config, ConfigError, loadConfig } from './config';
 import { createLogger, temporalLogger } from './logger';
-import { createRegistry, serveMetrics } from './metrics/registry';
+import { processMetrics } from './metrics/registry';
 import { WorkerMetrics } from './metrics/worker-metrics';
 import { connectMongo } from './store/mongo';
 import { type OrphanCardPorts, releaseOrphanCards } from './commands/release-orphan-cards';
@@ -87,12 +87,8 @@ async function main(): Promise<void> {
   // Before any client or worker exists: their interceptors use the provider registered here (docs/tracing.md).
   const tracing = startTracing(config.tracing, 'worker');
   const mongo = await connectMongo(config, { appName: 'settleflow-worker' });
-  const registry = createRegistry({ defaultMetrics: config.metrics.workerPort !== 0 });
+  const { registry, server: metricsServer } = processMetrics(config.metrics.host, config.metrics.workerPort, logger);
   const metrics = new WorkerMetrics(registry, mongo.db, { merchantLabel: config.metrics.merchantLabel });
-  const metricsServer =
-    config.metrics.workerPort === 0
-      ? undefined
-      : serveMetrics(registry, config.metrics.host, config.metrics.workerPort, logger);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
 
   const worker = await Worker.create({

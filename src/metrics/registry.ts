@@ -70,3 +70,17 @@ export function serveMetrics(registry: Registry, host: string, port: number, log
   server.unref();
   return server;
 }
+
+/**
+ * A process's metrics as its configuration asks (docs/metrics.md): the registry, and the listener serving it,
+ * unless the port is 0, which turns both the listener and Node's default metrics off (no one would read them).
+ */
+export function processMetrics(
+  host: string,
+  port: number,
+  logger: Logger,
+): { registry: Registry; server?: http.Server } {
+  const on = port !== 0;
+  const registry = createRegistry({ defaultMetrics: on });
+  return { registry, server: on ? serveMetrics(registry, host, port, logger) : undefined };
+}
