@@ -7,6 +7,7 @@ import type { Config } from '../src/config';
 import { projectRoot } from '../src/paths';
 import { temporalConnectionOptions } from '../src/temporal/connection-options';
 import { ensureNamespace, ensureSearchAttributes } from '../src/temporal/setup';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { ensureBinary, jaegerSpec, stripeMockBundledFixtures, stripeMockSpec } from './binaries';
 import { freePort } from './ports';
 import type { Postgres } from './postgres';
@@ -42,9 +43,19 @@ export const TEMPORAL_DYNAMIC_CONFIG = {
   // shard, and the transfer queue is read at most 20 times a second by default: past ~5 payments/s each hop
   // waited for the next read (~25–40 ms per task in the recorded histories, +150 ms per payment).
   'history.transferProcessorMaxPollRPS': 1000,
-  // Search attributes added at runtime are usable at once, not after a cache refresh.
-  'system.forceSearchAttributesCacheRefreshOnRead': true,
 } as const;
+
+/**
+ * Whether every search attribute lookup re-reads the namespace and the attributes from the database: on, search
+ * attributes that `setup` adds at runtime are usable at once; off, once each service's cache is refreshed (up to a
+ * minute). Each payment's start and status upserts look them up, and on the dev server those reads were about a
+ * tenth of its CPU (BENCHMARKS.md, issue 19). The dev server is started with our search attributes in its namespace,
+ * so it runs without (the CLI turns it on by default); the cluster profile's services get them from `setup` a second
+ * after they start, so it keeps it. Production leaves it unset (docs/deploying.md).
+ */
+const FORCE_SEARCH_ATTRIBUTE_REFRESH = 'system.forceSearchAttributesCacheRefreshOnRead';
+export const DEV_SERVER_DYNAMIC_CONFIG = { ...TEMPORAL_DYNAMIC_CONFIG, [FORCE_SEARCH_ATTRIBUTE_REFRESH]: false };
+export const CLUSTER_DYNAMIC_CONFIG = { ...TEMPORAL_DYNAMIC_CONFIG, [FORCE_SEARCH_ATTRIBUTE_REFRESH]: true };
 
 /** `metricsPort`: where its Prometheus `/metrics` answers, on the host it listens on (docs/metrics.md). */
 export async function startTemporalDevServer(
@@ -81,12 +92,14 @@ export async function startTemporalDevServer(
       'synchronous=NORMAL',
       '--namespace',
       config.temporal.namespace,
+      // Created with the namespace (an existing one is left as it is: see startStack), so every cache has them.
+      ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type}`]),
       '--log-level',
       'warn',
       // Left unset it would listen on a random port nobody knows: set, so the stack can say where it is.
       '--metrics-port',
       String(metricsPort ?? (await freePort())),
-      ...Object.entries(TEMPORAL_DYNAMIC_CONFIG).flatMap(([key, value]) => [
+      ...Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([key, value]) => [
         '--dynamic-config-value',
         `${key}=${String(value)}`,
       ]),

@@ -344,6 +344,12 @@ export async function startStack(requested: Config, options: StackOptions = {}):
     if (stack.jaeger) log(`[stack] Jaeger started: UI and API at ${stack.jaeger.uiUrl}`);
     const added = await prepareTemporalWithRetry(config, stack.cluster !== undefined);
     if (added.length > 0) log(`[stack] registered search attributes: ${added.join(', ')}`);
+    // A dev server whose namespace predates them (a data dir of an older version) caches search attributes for up to
+    // a minute: started again, every service reads them afresh (tools/servers.ts, FORCE_SEARCH_ATTRIBUTE_REFRESH).
+    if (added.length > 0 && binaries.temporal) {
+      await stack.restartServer('temporal');
+      log('[stack] Temporal dev server restarted, so that every service knows them');
+    }
 
     if (options.apps !== false) {
       const replicas = options.replicas ?? 1;

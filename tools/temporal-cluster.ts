@@ -10,7 +10,7 @@ import { type CertificateFiles, makeCertificates } from './certificates';
 import { freePort } from './ports';
 import { type Postgres, startPostgres } from './postgres';
 import { type ManagedProcess, portIsOpen, readyOrStopped, startProcess, waitUntilReady } from './process';
-import { TEMPORAL_DYNAMIC_CONFIG } from './servers';
+import { CLUSTER_DYNAMIC_CONFIG } from './servers';
 
 /**
  * The cluster profile's Temporal: the server of the same version as the dev server, run as production runs it —
@@ -80,9 +80,9 @@ interface ServicePorts {
   metricsPort: number;
 }
 
-/** Dynamic config shared by every service: the dev server's settings (TEMPORAL_DYNAMIC_CONFIG, tools/servers.ts). */
+/** Dynamic config shared by every service (CLUSTER_DYNAMIC_CONFIG, tools/servers.ts). */
 function dynamicConfig(): Record<string, { value: unknown }[]> {
-  return Object.fromEntries(Object.entries(TEMPORAL_DYNAMIC_CONFIG).map(([key, value]) => [key, [{ value }]]));
+  return Object.fromEntries(Object.entries(CLUSTER_DYNAMIC_CONFIG).map(([key, value]) => [key, [{ value }]]));
 }
 
 function sqlStore(postgres: Postgres, databaseName: string, maxConns: number) {

@@ -5,7 +5,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { configToEnv, loadConfig, TEMPORAL_CONNECTION_VARIABLES } from '../../src/config';
 import { PROMETHEUS_VERSION, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../tools/binaries';
 import { makeCertificates } from '../../tools/certificates';
-import { TEMPORAL_DYNAMIC_CONFIG } from '../../tools/servers';
+import { CLUSTER_DYNAMIC_CONFIG, DEV_SERVER_DYNAMIC_CONFIG, TEMPORAL_DYNAMIC_CONFIG } from '../../tools/servers';
 import { NUM_HISTORY_SHARDS } from '../../tools/temporal-cluster';
 import {
   type ComposeMount,
@@ -452,16 +452,21 @@ describe('deploy/compose/docker-compose.yml', () => {
     const dynamicConfig = parse(
       readFileSync(path.join(composeDir, 'dynamicconfig', 'settleflow.yaml'), 'utf8'),
     ) as Record<string, { value: unknown }[]>;
-    /** Turned on by the local stacks only: Temporal's description of it says not in production. */
+    /** Turned on by the local cluster profile only: Temporal's description of it says not in production. */
     const LOCAL_ONLY = 'system.forceSearchAttributesCacheRefreshOnRead';
 
-    it('holds the settings of the local stacks (TEMPORAL_DYNAMIC_CONFIG), with their values, but the local-only one', () => {
+    it('holds the settings of the local stacks (TEMPORAL_DYNAMIC_CONFIG), with their values', () => {
       const expected = Object.fromEntries(
-        Object.entries(TEMPORAL_DYNAMIC_CONFIG)
-          .filter(([key]) => key !== LOCAL_ONLY)
-          .map(([key, value]) => [key, [{ value }]]),
+        Object.entries(TEMPORAL_DYNAMIC_CONFIG).map(([key, value]) => [key, [{ value }]]),
       );
       expect(dynamicConfig).toEqual(expected);
+    });
+
+    it('leaves the forced search attribute refresh to the local stacks', () => {
+      expect(TEMPORAL_DYNAMIC_CONFIG).not.toHaveProperty([LOCAL_ONLY]);
+      expect(CLUSTER_DYNAMIC_CONFIG).toHaveProperty([LOCAL_ONLY], true);
+      expect(DEV_SERVER_DYNAMIC_CONFIG).toHaveProperty([LOCAL_ONLY], false);
+      expect(dynamicConfig).not.toHaveProperty([LOCAL_ONLY]);
     });
   });
 
