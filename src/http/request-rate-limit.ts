@@ -20,11 +20,16 @@ const LEASE_SHARE = 1 / 4;
 // The rate is read over at least this long: a burst between two close store calls is not taken for a trend.
 const MIN_RATE_WINDOW_MS = 100;
 
+/** A request waiting for the store call: it learns the seconds to wait (undefined: admitted), or the store's error. */
+interface Waiter {
+  resolve: (retryAfter: number | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
 /** One key (at one limit) in this process: the requests waiting for the store call, and the points leased. */
 interface KeyCount {
   limiter: RateLimiterMongoById;
-  waiting: ((retryAfter: number | undefined) => void)[];
-  failed: ((err: unknown) => void)[];
+  waiting: Waiter[];
   draining: boolean;
   /** Points already counted in the shared count for this process's next requests, until `leaseUntil`. */
   lease: number;
@@ -71,8 +76,7 @@ export class RequestRateLimiter {
       return Promise.resolve(undefined);
     }
     return new Promise((resolve, reject) => {
-      count.waiting.push(resolve);
-      count.failed.push(reject);
+      count.waiting.push({ resolve, reject });
       if (!count.draining) void this.drain(keyId, count);
     });
   }
@@ -85,7 +89,6 @@ export class RequestRateLimiter {
       count = {
         limiter: this.limiterFor(perMinute),
         waiting: [],
-        failed: [],
         draining: false,
         lease: 0,
         leaseUntil: 0,
@@ -103,7 +106,7 @@ export class RequestRateLimiter {
     if (count.left === undefined) return 0;
     const elapsed = Math.max(MIN_RATE_WINDOW_MS, this.now() - count.seenSince);
     const expected = Math.floor((count.seen * LEASE_HORIZON_MS) / elapsed);
-    return Math.max(0, Math.min(expected, Math.floor(count.left * LEASE_SHARE)));
+    return Math.min(expected, Math.floor(count.left * LEASE_SHARE));
   }
 
   private async drain(keyId: string, count: KeyCount): Promise<void> {
@@ -114,12 +117,10 @@ export class RequestRateLimiter {
       if (this.now() >= count.leaseUntil) count.lease = 0;
       while (count.lease > 0 && count.waiting.length > 0) {
         count.lease--;
-        count.failed.shift();
-        count.waiting.shift()!(undefined);
+        count.waiting.shift()!.resolve(undefined);
       }
       if (count.waiting.length === 0) break;
       const waiting = count.waiting.splice(0);
-      const failed = count.failed.splice(0);
       const ahead = this.leaseWanted(count);
       count.seen = 0;
       count.seenSince = this.now();
@@ -127,17 +128,17 @@ export class RequestRateLimiter {
       try {
         const res = await count.limiter.consume(keyId, asked);
         this.lease(count, ahead, res);
-        for (const resolve of waiting) resolve(undefined);
+        for (const waiter of waiting) waiter.resolve(undefined);
       } catch (err) {
         if (!(err instanceof RateLimiterRes)) {
-          for (const reject of failed) reject(err);
+          for (const waiter of waiting) waiter.reject(err);
           continue;
         }
         // A refusal from memory carries no count: none of the batch fits. From the store, the first ones may.
         const fits = err.consumedPoints === 0 ? 0 : Math.max(0, count.limiter.points - (err.consumedPoints - asked));
         const admitted = Math.min(waiting.length, fits);
         this.lease(count, fits - admitted, err);
-        waiting.forEach((resolve, i) => resolve(i < admitted ? undefined : retryAfterSeconds(err)));
+        waiting.forEach((waiter, i) => waiter.resolve(i < admitted ? undefined : retryAfterSeconds(err)));
       }
     }
     count.draining = false;
