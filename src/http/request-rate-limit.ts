@@ -85,7 +85,7 @@ export class RequestRateLimiter {
     const id = `${perMinute}:${keyId}`;
     let count = this.keys.get(id);
     if (!count) {
-      if (this.keys.size >= MAX_TRACKED_KEYS) this.keys.delete(this.keys.keys().next().value!);
+      if (this.keys.size >= MAX_TRACKED_KEYS) this.forgetOldestIdleKey();
       count = {
         limiter: this.limiterFor(perMinute),
         waiting: [],
@@ -99,6 +99,18 @@ export class RequestRateLimiter {
       this.keys.set(id, count);
     }
     return count;
+  }
+
+  /**
+   * Makes room past MAX_TRACKED_KEYS. A key whose store call is in flight stays: forgotten, its next request would
+   * start a second call for the same key beside the first, and this process's count would no longer be exact.
+   */
+  private forgetOldestIdleKey(): void {
+    for (const [id, count] of this.keys)
+      if (!count.draining) {
+        this.keys.delete(id);
+        return;
+      }
   }
 
   /** The points to lease beyond the requests waiting: none before the key's headroom is known. */
