@@ -90,10 +90,13 @@ const recordStore = proxyLocalActivities<Pick<PaymentActivities, 'recordPayment'
 });
 
 /**
- * Payments recorded before the change wrote through regular activities, and replay that way; every run past that
- * point writes locally (docs/changing-the-workflow.md).
+ * The changes made to the workflow while payments of the first type were open, each behind `patched()` there
+ * (docs/changing-the-workflow.md, "A new workflow type"):
+ * - `store-writes-as-local-activities`: projection writes and the card's release as local activities;
+ * - `record-written-by-workflow`: the payment's record written by the workflow, not the API;
+ * - `void-after-failed-capture`: a capture that failed for good is followed by a void.
  */
-const store = () => (patched('store-writes-as-local-activities') ? localStore : paymentActivities);
+type Change = 'store-writes-as-local-activities' | 'record-written-by-workflow' | 'void-after-failed-capture';
 
 const MAX_WEBHOOK_BACKOFF_MS = 60 * 60_000;
 
@@ -139,9 +142,29 @@ const FINAL_EVENTS: Partial<Record<PaymentStatus, WebhookEvent>> = {
  * as retryable activities carrying idempotency keys derived from the workflow id. While it exists, Temporal
  * guards the Tid (a second start of the same workflow id is refused); its record guards it after that
  * (docs/architecture.md). Deterministic code only: no I/O, no Node APIs.
+ *
+ * The type every payment starts as: every change listed under `Change` taken, and no `patched()` call, which would
+ * cost each payment a marker and a `TemporalChangeVersion` search attribute upsert in its history for a question
+ * only the first type's payments need asked (docs/changing-the-workflow.md, "A new workflow type").
+ */
+export async function paymentWorkflowV2(input: PaymentInput): Promise<PaymentOutcome> {
+  return runPayment(input, () => true);
+}
+
+/**
+ * The first type, for payments started before paymentWorkflowV2 existed: each change is asked of `patched()`,
+ * which answers from the payment's history. Registered until no payment of this type is open
+ * (docs/changing-the-workflow.md, "Retiring the first type").
  */
 export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
+  return runPayment(input, patched);
+}
+
+/** The payment itself; `takes(change)` says whether this run takes a change (see `Change`). */
+async function runPayment(input: PaymentInput, takes: (change: Change) => boolean): Promise<PaymentOutcome> {
   const { workflowId } = workflowInfo();
+  // Payments of the first type recorded before the change wrote through regular activities, and replay that way.
+  const store = () => (takes('store-writes-as-local-activities') ? localStore : paymentActivities);
   // Whose processor account every call goes to (the sandbox simulator ignores it).
   const account = { merchantId: input.merchantId, mode: input.mode };
   /** A capture, void or refund of the payment's whole amount on one of the processor's authorizations. */
@@ -546,7 +569,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
 
   // ── The payment's record ─────────────────────────────────────────────────────────────────────────────────
   // Payments started before this step existed had their record written by the API (docs/changing-the-workflow.md).
-  if (patched('record-written-by-workflow')) {
+  if (takes('record-written-by-workflow')) {
     await recordStore.recordPayment({ payment: input, workflowId, message, date: new Date().toISOString() });
   }
 
@@ -572,7 +595,7 @@ export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutco
     if (outcome.kind === 'approved') {
       await transition('authorized', MESSAGES.authorized, { processorReference: outcome.pspReference });
       pspReference = outcome.pspReference;
-      if (patched('void-after-failed-capture')) {
+      if (takes('void-after-failed-capture')) {
         const captured = await captureOrVoid(outcome.pspReference);
         await settle(captured.status, captured.message);
       } else {

@@ -147,6 +147,15 @@ export function paymentWorkflowId(mode: Mode, merchantId: string, tid: string): 
   return `payment-${mode}-${merchantId}-${tid}`;
 }
 
+/** The workflow type every payment starts as (workflows/payment-workflow.ts). */
+export const PAYMENT_WORKFLOW_TYPE = 'paymentWorkflowV2';
+
+/**
+ * What finds payments of every type in a visibility query, as ops paste it into the Temporal UI: the current type
+ * and the first, registered while any of its payments is open (docs/changing-the-workflow.md).
+ */
+export const PAYMENT_WORKFLOW_TYPES_CLAUSE = `WorkflowType IN ("paymentWorkflow", "${PAYMENT_WORKFLOW_TYPE}")`;
+
 /** The workflow id of a payment key (a Tid may itself contain colons; a mode and a merchant id never do). */
 export function workflowIdOfKey(key: string): string {
   const [mode, merchantId] = key.split(':', 2) as [Mode, string];

@@ -6,7 +6,7 @@ import {
   WorkflowUpdateStage,
 } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import type { paymentWorkflow } from '../../workflows/payment-workflow';
+import type { paymentWorkflowV2 } from '../../workflows/payment-workflow';
 import {
   challengeResultUpdate,
   challengeReturnedUpdate,
@@ -22,6 +22,7 @@ import {
   type PaymentMemo,
   type ProcessorNudge,
   type RefundAnswer,
+  PAYMENT_WORKFLOW_TYPE,
   paymentWorkflowId,
 } from '../../workflows/vocabulary';
 import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../../workflows/search-attributes';
@@ -68,7 +69,7 @@ export async function startPayment(
   memo: PaymentMemo,
 ): Promise<StartResult> {
   const workflowId = paymentWorkflowId(input.mode, input.merchantId, input.tid);
-  const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflow>('paymentWorkflow', {
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof paymentWorkflowV2>(PAYMENT_WORKFLOW_TYPE, {
     ...paymentStartOptions(workflowId, taskQueue, input, memo),
     workflowIdConflictPolicy: 'FAIL',
   });

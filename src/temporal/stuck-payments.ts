@@ -1,7 +1,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { google } from '@temporalio/proto';
 import { stateQuery } from '../../workflows/messages';
-import type { PaymentState, PaymentStatus } from '../../workflows/vocabulary';
+import { type PaymentState, type PaymentStatus, PAYMENT_WORKFLOW_TYPES_CLAUSE } from '../../workflows/vocabulary';
 import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../../workflows/search-attributes';
 
 /**
@@ -29,7 +29,7 @@ function quoted(value: string): string {
 /** The visibility query, also what ops paste into the Temporal UI's filter box (see docs/runbook.md). */
 export function stuckPaymentsQuery(filter: StuckFilter = {}): string {
   const clauses = [
-    'WorkflowType = "paymentWorkflow"',
+    PAYMENT_WORKFLOW_TYPES_CLAUSE,
     'ExecutionStatus = "Running"',
     `${SA_STATUS.name} IN (${NON_FINAL_STATUSES.map(quoted).join(', ')})`,
   ];

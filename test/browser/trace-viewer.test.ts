@@ -106,7 +106,7 @@ it('finds a running payment by its Tid and shows its spans under a placeholder f
     const placeholder = page.locator('#waterfall .row.placeholder');
     await expect(placeholder.count()).resolves.toBe(1);
     expect(await placeholder.textContent()).toMatch(
-      /RunWorkflow:paymentWorkflow span not received yet: the workflow payment-test-.* is still running/,
+      /RunWorkflow:paymentWorkflowV2 span not received yet: the workflow payment-test-.* is still running/,
     );
     const rowsInOrder = page.locator('#waterfall .row[data-depth]');
     const order: { name: string; depth: number }[] = [];
@@ -116,7 +116,7 @@ it('finds a running payment by its Tid and shows its spans under a placeholder f
         depth: Number(await rowsInOrder.nth(i).getAttribute('data-depth')),
       });
     // Its subtree: the rows after it, up to the next one at its depth.
-    const at = order.findIndex((r) => r.name.startsWith('RunWorkflow:paymentWorkflow span not received'));
+    const at = order.findIndex((r) => r.name.startsWith('RunWorkflow:paymentWorkflowV2 span not received'));
     const end = order.findIndex((r, i) => i > at && r.depth <= order[at]!.depth);
     const subtree = order.slice(at + 1, end === -1 ? undefined : end).map((r) => r.name);
     for (const name of ['StartActivity:authorizePayment', 'processor authorize', 'webhook deliver'])

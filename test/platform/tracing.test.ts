@@ -113,7 +113,7 @@ it('one payment is one trace, API → workflow → activities → processor → 
   expect(parentName(named(trace, 'processor authorize')[0])).toBe('RunActivity:authorizePayment');
   expect(parentName(named(trace, 'webhook deliver')[0])).toBe('RunActivity:deliverWebhook');
   expect(parentName(named(trace, 'RunActivity:authorizePayment')[0])).toBe('StartActivity:authorizePayment');
-  expect(parentName(named(trace, 'RunWorkflow:paymentWorkflow')[0])).toMatch(/^UpdateWithStartWorkflow:/);
+  expect(parentName(named(trace, 'RunWorkflow:paymentWorkflowV2')[0])).toMatch(/^UpdateWithStartWorkflow:/);
 
   // Both processes, as services of their own.
   expect(new Set(Object.values(trace.processes).map((p) => p.serviceName))).toEqual(

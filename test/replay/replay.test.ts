@@ -7,7 +7,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { replayHistories, type ReplayVerdict, WORKFLOWS_PATH } from '../../src/temporal/histories';
 import { TRACING_WORKFLOW_INTERCEPTOR_MODULES, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/temporal/workflow-bundle';
 import { cardDataIn, decodedHistory } from '../support/card-scan';
-import type { PaymentOutcome } from '../../workflows/vocabulary';
+import { type PaymentOutcome, PAYMENT_WORKFLOW_TYPE } from '../../workflows/vocabulary';
 import { type CommittedHistory, committedHistories, eventsOf, payloadValue } from './committed-histories';
 
 /**
@@ -99,6 +99,24 @@ describe('committed histories', () => {
   it('cover every lifecycle branch, nothing else', () => {
     expect([...byBranch.keys()].sort()).toEqual(Object.keys(BRANCHES).sort());
     expect(histories.filter((h) => !(h.branch in BRANCHES)).map((h) => h.name)).toEqual([]);
+  });
+
+  it('current recordings are of the type payments start as, with no patch; older ones of the first type', () => {
+    const typeOf = (h: CommittedHistory) =>
+      (attributes(ofType(h, 'WORKFLOW_EXECUTION_STARTED')[0]!) as { workflowType?: { name: string } }).workflowType
+        ?.name;
+    const patches = (h: CommittedHistory) =>
+      ofType(h, 'MARKER_RECORDED').filter(
+        (e) => (attributes(e) as { markerName?: string }).markerName === 'core_patch',
+      );
+    for (const history of byBranch.values()) {
+      expect([history.name, typeOf(history)]).toEqual([history.name, PAYMENT_WORKFLOW_TYPE]);
+      expect([history.name, patches(history)]).toEqual([history.name, []]);
+      expect([history.name, history.json.includes('TemporalChangeVersion')]).toEqual([history.name, false]);
+    }
+    const older = histories.filter((h) => h.name !== h.branch);
+    expect(older.length).toBeGreaterThan(0);
+    for (const history of older) expect([history.name, typeOf(history)]).toEqual([history.name, 'paymentWorkflow']);
   });
 
   it.each(Object.entries(BRANCHES))('%s: ran to its end with the expected outcome', (branch, expected) => {

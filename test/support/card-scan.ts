@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Db } from 'mongodb';
 import { luhnValid } from '../../src/epro/card';
+import { PAYMENT_WORKFLOW_TYPES_CLAUSE } from '../../workflows/vocabulary';
 
 /**
  * PCI-DSS scan: no PAN and no CVV in anything the system wrote. ONE rule, used by the card-data test, the chaos
@@ -166,7 +167,7 @@ export async function scanForCardData(
   const note = (where: string, text: string) => report.findings.push(...cardDataIn(where, text));
 
   const workflowIds = new Set(options.workflowIds);
-  for await (const execution of temporal.workflow.list({ query: 'WorkflowType = "paymentWorkflow"' }))
+  for await (const execution of temporal.workflow.list({ query: PAYMENT_WORKFLOW_TYPES_CLAUSE }))
     workflowIds.add(execution.workflowId);
   for (const workflowId of workflowIds) {
     const text = decodedHistory(await temporal.workflow.getHandle(workflowId).fetchHistory());

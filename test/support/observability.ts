@@ -93,4 +93,4 @@ export const PAYMENT_SPANS_EXPORTED_AT_ONCE = [
 ];
 
 /** The payment workflow's span, exported when the workflow closes. */
-export const RUN_WORKFLOW_SPAN = /^RunWorkflow:paymentWorkflow$/;
+export const RUN_WORKFLOW_SPAN = /^RunWorkflow:paymentWorkflowV2$/;

@@ -145,7 +145,7 @@ describe('a workflow span', () => {
     const info = {
       workflowId: 'payment-test-m1-order-1',
       runId: 'run-1',
-      workflowType: 'paymentWorkflow',
+      workflowType: 'paymentWorkflowV2',
       taskQueue: 'settleflow',
       namespace: 'settleflow',
       attempt: 1,
@@ -154,7 +154,7 @@ describe('a workflow span', () => {
       startTime: new Date(),
     } as unknown as WorkflowInfo;
     const span = {
-      name: 'RunWorkflow:paymentWorkflow',
+      name: 'RunWorkflow:paymentWorkflowV2',
       kind: 0,
       spanContext: { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 1 },
       startTime: [0, 0],
@@ -175,7 +175,7 @@ describe('a workflow span', () => {
     expect(exported!.attributes).toEqual({
       workflowId: 'payment-test-m1-order-1',
       runId: 'run-1',
-      workflowType: 'paymentWorkflow',
+      workflowType: 'paymentWorkflowV2',
       taskQueue: 'settleflow',
       namespace: 'settleflow',
       attempt: 1,

@@ -11,8 +11,13 @@ import {
   refundUpdate,
   stateQuery,
 } from '../../workflows/messages';
-import { type Decision, type PaymentOutcome, type RefundAnswer } from '../../workflows/vocabulary';
-import type { paymentWorkflow } from '../../workflows/payment-workflow';
+import {
+  type Decision,
+  type PaymentOutcome,
+  type RefundAnswer,
+  PAYMENT_WORKFLOW_TYPE,
+} from '../../workflows/vocabulary';
+import type { paymentWorkflowV2 } from '../../workflows/payment-workflow';
 import {
   SA_AMOUNT,
   SA_MERCHANT_ID,
@@ -78,10 +83,10 @@ function gate(): Gate {
   return g;
 }
 
-type PaymentHandle = WorkflowHandle<typeof paymentWorkflow>;
+type PaymentHandle = WorkflowHandle<typeof paymentWorkflowV2>;
 
 function handleOf(payment: TestPayment): PaymentHandle {
-  return env.client.workflow.getHandle<typeof paymentWorkflow>(payment.workflowId);
+  return env.client.workflow.getHandle<typeof paymentWorkflowV2>(payment.workflowId);
 }
 
 /** Starts the payment as the API does (update-with-start, typed search attributes) and returns its first answer. */
@@ -257,7 +262,7 @@ describe('payment workflow', () => {
         },
       });
       await env.client.workflow.start(
-        'paymentWorkflow',
+        PAYMENT_WORKFLOW_TYPE,
         paymentStartOptions(payment.workflowId, taskQueue, payment.input),
       );
       const handle = handleOf(payment);
@@ -480,7 +485,7 @@ describe('payment workflow', () => {
       });
       // A plain start, no decision awaited: the test holds the processor while it sends the refund.
       await env.client.workflow.start(
-        'paymentWorkflow',
+        PAYMENT_WORKFLOW_TYPE,
         paymentStartOptions(payment.workflowId, taskQueue, payment.input),
       );
       const handle = handleOf(payment);
@@ -903,6 +908,34 @@ describe('payment workflow', () => {
       expect(decision.status).toBe('captured');
       expect(await handle.result()).toMatchObject({ status: 'captured' });
       expect(world.attempts(payment)).toHaveLength(0);
+    });
+  });
+
+  describe('workflow types', () => {
+    const patchMarkers = async (handle: PaymentHandle) =>
+      ((await handle.fetchHistory()).events ?? []).filter(
+        (e) => e.markerRecordedEventAttributes?.markerName === 'core_patch',
+      ).length;
+
+    it('a payment of the first type, as started before paymentWorkflowV2, still runs to its end, asking its patches', async () => {
+      const payment = world.payment('first-type');
+      await env.client.workflow.start(
+        'paymentWorkflow',
+        paymentStartOptions(payment.workflowId, taskQueue, payment.input),
+      );
+      const handle = handleOf(payment);
+      expect(await handle.result()).toEqual<PaymentOutcome>({ status: 'captured', message: 'Payment was successful' });
+      expect(world.captureCalls(payment)).toHaveLength(1);
+      expect(statusesWritten(payment)).toEqual(['authorized', 'captured']);
+      expect(await patchMarkers(handle)).toBe(3);
+    });
+
+    it('a payment of the current type records no patch', async () => {
+      const payment = world.payment('current-type');
+      const { handle } = await decide(payment);
+      expect(await handle.result()).toMatchObject({ status: 'captured' });
+      expect((await handle.describe()).type).toBe(PAYMENT_WORKFLOW_TYPE);
+      expect(await patchMarkers(handle)).toBe(0);
     });
   });
 

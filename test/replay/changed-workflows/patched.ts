@@ -1,6 +1,6 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
 import { type PaymentInput, type PaymentOutcome, paymentKey } from '../../../workflows/vocabulary';
-import { paymentWorkflow as currentPaymentWorkflow } from '../../../workflows/payment-workflow';
+import * as current from '../../../workflows/payment-workflow';
 
 /**
  * Test-only: the same new fraud screening step as ./unversioned.ts, guarded by `patched()` as
@@ -11,7 +11,13 @@ const { screenPayment } = proxyActivities<{ screenPayment(input: { paymentKey: s
   startToCloseTimeout: '10 seconds',
 });
 
+// Both payment workflow types, each with the step in front (the committed histories hold both).
 export async function paymentWorkflow(input: PaymentInput): Promise<PaymentOutcome> {
   if (patched('fraud-screening')) await screenPayment({ paymentKey: input.paymentKey });
-  return currentPaymentWorkflow(input);
+  return current.paymentWorkflow(input);
+}
+
+export async function paymentWorkflowV2(input: PaymentInput): Promise<PaymentOutcome> {
+  if (patched('fraud-screening')) await screenPayment({ paymentKey: input.paymentKey });
+  return current.paymentWorkflowV2(input);
 }
