@@ -34,6 +34,13 @@ const ROLES: { role: string; label: string; node: boolean; bench?: boolean; matc
     bench: true,
     matches: (k) => /^engine-worker(-\d+)?$/.test(k),
   },
+  {
+    role: 'payment-work',
+    label: "bench: a payment's work outside Temporal",
+    node: true,
+    bench: true,
+    matches: (k) => k === 'payment-work',
+  },
   { role: 'api-status', label: 'status API', node: true, bench: true, matches: (k) => k === 'api-status' },
   { role: 'api-uncached', label: 'uncached API', node: true, bench: true, matches: (k) => k === 'api-uncached' },
   { role: 'load', label: 'load tool', node: true, bench: true, matches: (k) => k === 'load' },
@@ -71,6 +78,16 @@ export interface Cost {
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
 /**
+ * The least the CPU ratio can be: (CPU per engine workflow + CPU of the payment's own work outside Temporal) over CPU
+ * per engine workflow. A payment does at least both; what it spends beyond is the integration's.
+ */
+export function cpuFloorAgainstEngine(cost: { engine?: Cost; work?: Cost }): number | undefined {
+  const { work, engine } = cost;
+  if (!work || !engine || engine.totalMs <= 0) return undefined;
+  return Number(((engine.totalMs + work.totalMs) / engine.totalMs).toPrecision(3));
+}
+
+/**
  * CPU per payment over CPU per engine workflow, every process (issue 19's target: at most 1.2), to three
  * significant figures as the ratios table shows it; undefined while either cost is missing.
  */
@@ -87,7 +104,12 @@ export function cpuAgainstEngine(cost: { payments?: Cost; engine?: Cost }): numb
  */
 export function costPerRequest(s: SteppedScenario, idle: Record<string, ProcessUsage>): Cost | undefined {
   const run: Measured | undefined = s.half ?? s.steps.filter((x) => x.verdict === 'ok').at(-1) ?? s.steps[0];
-  if (!run || run.completed === 0) return undefined;
+  return run && costOfRun(run, idle);
+}
+
+/** CPU per request over one measured run, net of each process's idle. */
+export function costOfRun(run: Measured, idle: Record<string, ProcessUsage>): Cost | undefined {
+  if (run.completed === 0) return undefined;
   const perProcess: Record<string, number> = {};
   for (const [key, u] of Object.entries(run.usage)) {
     if (key === 'load' || u.cpuMs === undefined || u.wallMs === undefined) continue;

@@ -1,6 +1,6 @@
 import type { LoadResult } from './load';
 import type { Cost, ObsConfigName, ObsCost, Sizing } from './reading';
-import { cpuAgainstEngine, limitStep, processOrder, roleOf, signed } from './reading';
+import { cpuAgainstEngine, cpuFloorAgainstEngine, limitStep, processOrder, roleOf, signed } from './reading';
 import type { MachineUsage, ProcessUsage } from './resources';
 import { MAX_EXAMINED } from '../src/store/payment-listing';
 import type { DashboardProbe, StoreProbe } from './store-probe';
@@ -60,7 +60,13 @@ export interface ProfileResults {
   engine: SteppedScenario;
   payments: SteppedScenario;
   refunds?: SteppedScenario & { precreated: number };
-  cost: { payments?: Cost; engine?: Cost };
+  /**
+   * `work`: a payment's own work with Temporal taken out (bench/payment-work.ts), at the payments' half rate; older
+   * runs lack it.
+   */
+  cost: { payments?: Cost; engine?: Cost; work?: Cost };
+  /** The run `cost.work` comes from. */
+  work?: Measured;
   /** What limited each scenario, computed from the figures (bench/reading.ts). */
   limits: { payments: string; engine: string };
   sizing: Sizing;
@@ -309,6 +315,13 @@ function sideBySide(profiles: ProfileResults[]): string[] {
     row('CPU per payment / per engine workflow (target ≤ 1.2)', (p) => {
       const cpu = cpuAgainstEngine(p.cost);
       return cpu === undefined ? '—' : `×${cpu}`;
+    }),
+    row("CPU of a payment's own work outside Temporal, ms (bench/payment-work.ts)", (p) =>
+      orDash(p.cost.work?.totalMs),
+    ),
+    row('the least the ratio above can be: (engine workflow + that work) / engine workflow', (p) => {
+      const floor = cpuFloorAgainstEngine(p.cost);
+      return floor === undefined ? '—' : `×${floor}`;
     }),
     row('machine busy at the payments limit step', (p) => limitMachine(p.payments)),
     row('machine busy at the engine limit step', (p) => limitMachine(p.engine)),
@@ -623,7 +636,12 @@ Method:
   the same settings (\`src/temporal/worker-options.ts\`) on the same server, as many baseline servers and engine
   workers as the profile has APIs and workers; **the store's own \`_id\` read**, at each store size, a bare driver
   loop (bench/store-reader.ts, a process of its own with the API's client settings) of \`findOne({_id})\` over the
-  records the status scenario reads, with as many reads in flight as it has connections: no HTTP, no auth.
+  records the status scenario reads, with as many reads in flight as it has connections: no HTTP, no auth;
+  **a payment's own work outside Temporal**, on each profile, bench/payment-work.ts in a process of its own at the
+  payments' half rate for as long: the API's Tid check and vault write, then the worker's activity code called as
+  the workflow calls it (record, authorize through the simulator, two projections, capture, card released) against
+  the stack's FerretDB, with no HTTP, workflow, request log or metrics. Engine workflow plus that work is the least
+  a payment can cost, so (engine + work) / engine is the least the CPU ratio can be.
 - **Targets** (the ratios table): payments ≥ 0.8 of the engine ceiling; p99 at half rate ≤ 150 ms on the dev
   server (250 ms on the cluster); CPU per payment, every process, ≤ 1.2× the engine workflow's; refunds ≥ the
   engine ceiling's rate; status by Tid and by Reference ≥ 0.8 of the store's own \`_id\` read rate at the same size,

@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { costPerRequest, cpuAgainstEngine, limitReading, obsCost, obsReading, sizing } from '../../bench/reading';
+import {
+  costPerRequest,
+  cpuAgainstEngine,
+  cpuFloorAgainstEngine,
+  limitReading,
+  obsCost,
+  obsReading,
+  sizing,
+} from '../../bench/reading';
 import {
   type Measured,
   observabilitySection,
@@ -66,6 +74,12 @@ describe('CPU per payment against the engine workflow', () => {
 
   it('is their quotient to three significant figures, the one figure the side-by-side table and the ratios show', () => {
     expect(cpuAgainstEngine({ payments: cost(130.7), engine: cost(88.3) })).toBe(1.48);
+  });
+
+  it("has a floor: the engine's workflow and the payment's own work outside Temporal, over the engine's workflow", () => {
+    expect(cpuFloorAgainstEngine({ engine: cost(120), work: cost(48) })).toBe(1.4);
+    expect(cpuFloorAgainstEngine({ engine: cost(120) })).toBeUndefined();
+    expect(cpuFloorAgainstEngine({ engine: cost(0), work: cost(48) })).toBeUndefined();
   });
 
   it('is undefined while either is missing or the engine cost nothing', () => {
