@@ -11,6 +11,8 @@ import { requestContext } from '../src/http/request-id';
 import { statusHandler } from '../src/http/routes/status';
 import { createLogger } from '../src/logger';
 import { findMerchant } from '../src/store/merchants';
+import { findPayment } from '../src/store/payment-records';
+import { paymentKey } from '../workflows/vocabulary';
 import { SA_AMOUNT, SA_MERCHANT_ID, SA_MODE, SA_STATUS, SA_TID } from '../workflows/search-attributes';
 import { BENCH_TASK_QUEUE, benchDecisionUpdate, type benchNoopWorkflow } from './workflows';
 import { temporalConnectionOptions } from '../src/temporal/connection-options';
@@ -19,6 +21,8 @@ import { temporalConnectionOptions } from '../src/temporal/connection-options';
  * The baselines of the benchmark, in a process of their own (so the API's numbers are not shared with them):
  *
  *   POST /noop           bare Koa answering {"Code":0}: the HTTP ceiling of Node + Koa on this machine.
+ *   POST /read           bare Koa: the body parsed and the record read by Tid, nothing else. The most any status
+ *                        answer through Koa can reach here.
  *   POST /status-noauth  the real status chain (request log, envelope, body parsing, the projection `_id` read) with
  *                        the merchant fixed instead of authenticated: the reference for what auth costs.
  *   POST /engine         update-with-start of the no-op workflow (bench/workflows.ts) waiting for its decision,
@@ -48,6 +52,12 @@ async function main(): Promise<void> {
     ctx.state.principal = principal;
     await next();
   };
+  // The status read and nothing around it: no request log, no envelope boundary, no auth, no validation.
+  router.post('/read', parseBody, async (ctx) => {
+    const record = await findPayment(db, paymentKey('test', merchantId, String(ctx.state.body.Tid)));
+    ctx.body = record ? { Code: 0, Result: { Status: record.status } } : { Code: 6, Error: 'not found' };
+  });
+
   router.post(
     '/status-noauth',
     requestContext(logger) as Koa.Middleware<EproState>,

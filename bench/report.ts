@@ -124,6 +124,8 @@ export interface BenchResults {
     statusNoAuth: Measured;
     statusCached: Measured;
     statusUncached: Measured;
+    /** A bare Koa route reading the record by Tid, no chain around it (`POST /read`); older runs lack it. */
+    bareRead?: Measured;
   };
   ratios: Ratio[];
   /** The second profile against the first, when two ran. */
@@ -455,6 +457,7 @@ export function renderMarkdown(r: BenchResults): string {
     r.baselines.statusNoAuth,
     r.baselines.statusCached,
     r.baselines.statusUncached,
+    ...(r.baselines.bareRead ? [r.baselines.bareRead] : []),
   ];
   const statusRows = r.status.sizes.flatMap((s) => [s.byReference, s.byTid, ...(s.storeRead ? [s.storeRead] : [])]);
   const stepSeconds = `${r.settings.stepSeconds} s`;
@@ -630,7 +633,9 @@ Method:
   configuration took, and stops otherwise: no metrics listener in A, metrics served in every window of B and C (a
   failed scrape is noted), no trace in Jaeger from A's and B's windows, C's payments traced with the worker's spans
   (under 95% of them is noted).
-- Baselines: **HTTP ceiling**, bare Koa \`POST /noop\`; **no-auth status**, the status chain with the merchant fixed;
+- Baselines: **HTTP ceiling**, bare Koa \`POST /noop\`; **bare read**, bare Koa \`POST /read\` parsing the body and
+  reading the record by Tid, nothing around it: the most any Koa status answer can reach on this machine, so bare
+  read / store read is the most status / store read can be; **no-auth status**, the status chain with the merchant fixed;
   **uncached auth**, an API with \`KEY_CACHE_TTL=1\` (Argon2id per request); **engine ceiling**, a no-op workflow
   with the payment's five activities (store writes and card release local), started the same way by a worker with
   the same settings (\`src/temporal/worker-options.ts\`) on the same server, as many baseline servers and engine

@@ -575,7 +575,7 @@ async function statusSections(
   const sizes: BenchResults['status']['sizes'] = [];
   const probes: StoreProbe[] = [];
   const dashboard: DashboardProbe[] = [];
-  let auth: { noAuth: Measured; uncached: Measured } | undefined;
+  let auth: { noAuth: Measured; uncached: Measured; bareRead: Measured } | undefined;
   for (const size of STORE_SIZES) {
     const populateMs = await populateTo(statusDb, merchant, stored, size);
     log(`status store holds ${stored.length} payments (inserted in ${populateMs} ms)`);
@@ -617,6 +617,12 @@ async function statusSections(
         `by Tid, Argon2id per request (KEY_CACHE_TTL=1), ${label}`,
         uncachedUrl,
         statusSpec('/v1/status/direct', options.statusKey, stored, 'tid'),
+      ),
+      bareRead: await closed(
+        bench,
+        `by Tid, bare Koa read (baseline /read), ${label}`,
+        baselineUrl,
+        statusSpec('/read', undefined, stored, 'tid'),
       ),
     };
   }
@@ -676,6 +682,14 @@ async function statusSections(
       0.9,
       '≥ 0.9',
     ),
+    {
+      name: `the most status can reach: bare Koa read / the store's own \`_id\` read, ${smallest.stored.toLocaleString('en')} stored`,
+      numerator: `${auth!.bareRead.throughput}/s`,
+      denominator: `${smallest.storeRead!.throughput}/s`,
+      value: Number((auth!.bareRead.throughput / smallest.storeRead!.throughput).toPrecision(3)),
+      target: '≥ 0.8, or the status target is out of reach',
+      met: auth!.bareRead.throughput >= 0.8 * smallest.storeRead!.throughput,
+    },
     ratio(
       'cached auth / no auth',
       `${statusCached.throughput}/s`,
@@ -697,7 +711,13 @@ async function statusSections(
   ];
   return {
     status: { sizes, connections: CONNECTIONS, probes, dashboard },
-    baselines: { http, statusNoAuth: auth!.noAuth, statusCached, statusUncached: auth!.uncached },
+    baselines: {
+      http,
+      statusNoAuth: auth!.noAuth,
+      statusCached,
+      statusUncached: auth!.uncached,
+      bareRead: auth!.bareRead,
+    },
     ratios,
   };
 }
