@@ -5,9 +5,9 @@ import { randomBase62 } from '../src/crypto';
 import { loadConfig } from '../src/config';
 import { findPayment } from '../src/store/payment-records';
 import { connectMongo } from '../src/store/mongo';
-import { vaultCard } from '../src/store/vault';
-import { type PaymentInput, paymentKey, paymentWorkflowId } from '../workflows/vocabulary';
+import { paymentKey, paymentWorkflowId } from '../workflows/vocabulary';
 import { type LoadResult, summarize } from './load';
+import { vaultedTestPayment } from './synthetic-payment';
 
 /**
  * A sandbox payment's own work with Temporal taken out, the floor under the CPU a payment can cost (BENCHMARKS.md,
@@ -44,32 +44,8 @@ async function main(): Promise<void> {
     const workflowId = paymentWorkflowId('test', merchantId, tid);
     // The API: the Tid not used before, the card into the vault.
     if (await findPayment(db, key)) throw new Error(`Tid ${tid} already used`);
-    const vaultToken = await vaultCard(
-      db,
-      config.vaultKeys,
-      key,
-      { number: '4111111111111111', cvv: '123', month: 12, year: 2030 },
-      60_000,
-    );
-    const payment: PaymentInput = {
-      paymentKey: key,
-      mode: 'test',
-      merchantId,
-      tid,
-      reference: `pr_${randomBase62(24)}`,
-      uid: 'bench-customer',
-      amount: 1234,
-      currency: 'EUR',
-      maskedPan: '411111******1111',
-      brand: 'visa',
-      vaultToken,
-      connector: 'simulator',
-      threeDSRequested: false,
-      threeDSUrl: 'https://bench.invalid/v1/3ds',
-      threeDSTimeoutMs: 60_000,
-      refundWindowMs: 60_000,
-      webhook: { attemptTimeoutMs: 10_000, initialBackoffMs: 1_000, retryForMs: 3_600_000 },
-    };
+    const payment = await vaultedTestPayment(db, config, merchantId, tid);
+    const { vaultToken } = payment;
     const account = { merchantId, mode: 'test' as const };
     // The worker: the workflow's activities, in its order, with its inputs.
     await activities.recordPayment({ payment, workflowId, message: 'Payment is being processed', date: now() });
