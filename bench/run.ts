@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { type Db, MongoClient } from 'mongodb';
 import { createMerchant } from '../src/auth/accounts';
-import { type Config, ConfigError, loadConfig } from '../src/config';
+import { type Config, ConfigError } from '../src/config';
 import { projectRoot } from '../src/paths';
 import { findMerchant, type MerchantDoc } from '../src/store/merchants';
 import { temporalConnectionOptions } from '../src/temporal/connection-options';
@@ -22,6 +22,7 @@ import {
 import { type LoadResult, runConnections } from './load';
 import { observabilityOn, OBS_ROUNDS, OBS_SECONDS, runObservability } from './observability';
 import { populateTo, type StoredPayment } from './populate';
+import { benchStackConfig } from './stack-config';
 import {
   costOfRun,
   costPerRequest,
@@ -257,19 +258,7 @@ interface ProfileContext {
 }
 
 async function profileConfig(profile: StackProfile, dataDir: string): Promise<Config> {
-  const [apiPort, temporalPort, uiPort, ferretPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  return loadConfig({
-    ...process.env,
-    PORT: String(apiPort),
-    TEMPORAL_PORT: String(temporalPort),
-    TEMPORAL_UI_PORT: String(uiPort),
-    FERRETDB_PORT: String(ferretPort),
-    DATA_DIR: dataDir,
+  return benchStackConfig(dataDir, {
     // A database per profile: with MONGODB_URL both profiles' workflows would otherwise write the same one.
     MONGODB_DB: `${process.env.BENCH_MONGODB_DB ?? 'settleflow_bench'}_${profile}`,
     // One key drives each scenario far past the default request limit; the limiter still counts every request.
@@ -461,6 +450,31 @@ async function runProfile(ctx: ProfileContext): Promise<{ results: ProfileResult
 }
 
 /**
+ * Runs dist/bench/<name>.js to its end as a sampled process of its own (in `extra` while it runs) and reads the
+ * LoadResult it wrote to `resultFile`.
+ */
+async function runToResult(
+  extra: Record<string, ManagedProcess>,
+  name: string,
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  resultFile: string,
+): Promise<LoadResult> {
+  const child = startProcess(name, process.execPath, [path.join(DIST_BENCH, `${name}.js`)], {
+    logDir: path.join(config.dataDir, 'logs'),
+    env,
+  });
+  extra[name] = child;
+  try {
+    const code = await child.exited;
+    if (code !== 0) throw new Error(`${name} exited with ${code}: see ${child.logFile}`);
+  } finally {
+    delete extra[name];
+  }
+  return JSON.parse(await readFile(resultFile, 'utf8')) as LoadResult;
+}
+
+/**
  * The store's own `_id` read rate on the status store as it stands: bench/store-reader.ts in a process of its own,
  * sampled like the stack's, with as many reads in flight as the status scenario has connections, over the same
  * payment records (the status reads' keys).
@@ -484,20 +498,9 @@ async function storeReadBaseline(
     BENCH_READER_CONNECTIONS: String(CONNECTIONS),
     BENCH_READER_SECONDS: String(CLOSED_SECONDS),
   });
-  const m = await measured(bench, `store \`_id\` read (driver loop, no HTTP), ${label}`, async () => {
-    const reader = startProcess('store-reader', process.execPath, [path.join(DIST_BENCH, 'store-reader.js')], {
-      logDir: path.join(statusConfig.dataDir, 'logs'),
-      env,
-    });
-    extra['store-reader'] = reader;
-    try {
-      const code = await reader.exited;
-      if (code !== 0) throw new Error(`store-reader exited with ${code}: see ${reader.logFile}`);
-    } finally {
-      delete extra['store-reader'];
-    }
-    return JSON.parse(await readFile(resultFile, 'utf8')) as LoadResult;
-  });
+  const m = await measured(bench, `store \`_id\` read (driver loop, no HTTP), ${label}`, () =>
+    runToResult(extra, 'store-reader', statusConfig, env, resultFile),
+  );
   log(
     `${m.label}: ${m.throughput}/s, p50 ${m.latencyMs.p50} ms, p99 ${m.latencyMs.p99} ms, errors ${describeErrors(m)}`,
   );
@@ -525,20 +528,9 @@ async function paymentWorkBaseline(
     BENCH_WORK_SECONDS: String(HALF_SECONDS),
     BENCH_WORK_RESULT: resultFile,
   });
-  const m = await measured(bench, `a payment's own work outside Temporal, ${rate}/s`, async () => {
-    const worker = startProcess('payment-work', process.execPath, [path.join(DIST_BENCH, 'payment-work.js')], {
-      logDir: path.join(config.dataDir, 'logs'),
-      env,
-    });
-    extra['payment-work'] = worker;
-    try {
-      const code = await worker.exited;
-      if (code !== 0) throw new Error(`payment-work exited with ${code}: see ${worker.logFile}`);
-    } finally {
-      delete extra['payment-work'];
-    }
-    return JSON.parse(await readFile(resultFile, 'utf8')) as LoadResult;
-  });
+  const m = await measured(bench, `a payment's own work outside Temporal, ${rate}/s`, () =>
+    runToResult(extra, 'payment-work', config, env, resultFile),
+  );
   log(
     `${m.label}: ${m.completed} payments, p50 ${m.latencyMs.p50} ms, p99 ${m.latencyMs.p99} ms, errors ${describeErrors(m)}`,
   );

@@ -2,16 +2,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection, WithStartWorkflowOperation, WorkflowUpdateStage } from '@temporalio/client';
 import { createMerchant } from '../src/auth/accounts';
-import { loadConfig } from '../src/config';
 import { projectRoot } from '../src/paths';
 import { connectMongo } from '../src/store/mongo';
 import { temporalConnectionOptions } from '../src/temporal/connection-options';
 import { paymentStartOptions } from '../src/temporal/payment-workflows';
-import { freePort } from '../tools/ports';
 import { startStack } from '../tools/stack';
 import { decisionUpdate } from '../workflows/messages';
 import { PAYMENT_WORKFLOW_TYPE, paymentWorkflowId } from '../workflows/vocabulary';
 import { ResourceSampler } from './resources';
+import { benchStackConfig } from './stack-config';
 import { vaultedTestPayment } from './synthetic-payment';
 
 /**
@@ -37,22 +36,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 async function main(): Promise<void> {
   const dataDir = path.join(projectRoot, '.data', 'bench', `workflow-types-${process.pid}`);
   mkdirSync(dataDir, { recursive: true });
-  const [apiPort, temporalPort, uiPort, ferretPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
-  // Free ports and a data dir of its own, as the bench's stacks (bench/run.ts).
-  const requested = loadConfig({
-    ...process.env,
-    PORT: String(apiPort),
-    TEMPORAL_PORT: String(temporalPort),
-    TEMPORAL_UI_PORT: String(uiPort),
-    FERRETDB_PORT: String(ferretPort),
-    DATA_DIR: dataDir,
-  });
-  const stack = await startStack(requested, { profile: 'dev' });
+  const stack = await startStack(await benchStackConfig(dataDir), { profile: 'dev' });
   const config = stack.config;
   const mongo = await connectMongo(config, { appName: 'settleflow-bench-workflow-types' });
   const connection = await Connection.connect(temporalConnectionOptions(config));
