@@ -137,6 +137,25 @@ function run(options: autocannon.Options, collector: Collector, hardLimitMs: num
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Open model without HTTP: starts `count` tasks at `rate` per second, each on schedule whatever the earlier ones are
+ * doing, and resolves with their promises once the last has started (bench/payment-work.ts, bench/workflow-types.ts).
+ */
+export async function startAtRate<T>(
+  rate: number,
+  count: number,
+  task: (n: number) => Promise<T>,
+): Promise<Promise<T>[]> {
+  const started = performance.now();
+  const tasks: Promise<T>[] = [];
+  for (let n = 0; n < count; n++) {
+    const wait = started + (n * 1000) / rate - performance.now();
+    if (wait > 0) await sleep(wait);
+    tasks.push(task(n));
+  }
+  return tasks;
+}
+
+/**
  * Open model: `rate` requests per second for `seconds`, each answer's latency recorded. Given several base URLs
  * (a stack with two APIs), the staggered groups go to them in turn, as a load balancer would spread them: the
  * arrival pattern is the same as with one.

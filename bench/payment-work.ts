@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config';
 import { findPayment } from '../src/store/payment-records';
 import { connectMongo } from '../src/store/mongo';
 import { paymentKey, paymentWorkflowId } from '../workflows/vocabulary';
-import { type LoadResult, summarize } from './load';
+import { type LoadResult, startAtRate, summarize } from './load';
 import { vaultedTestPayment } from './synthetic-payment';
 
 /**
@@ -94,29 +94,23 @@ async function main(): Promise<void> {
   // Open model, as the payments scenario: one payment starts every 1/rate s whatever the others are doing.
   const latencies: number[] = [];
   const errorKinds: Record<string, number> = {};
-  const inFlight: Promise<void>[] = [];
   let open = 0;
   let mostOpen = 0;
   const started = performance.now();
   const total = Math.round(rate * seconds);
-  for (let n = 0; n < total; n++) {
-    const due = started + (n * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  const inFlight = await startAtRate(rate, total, (n) => {
     const sent = performance.now();
     mostOpen = Math.max(mostOpen, ++open);
-    inFlight.push(
-      onePayment(n)
-        .finally(() => open--)
-        .then(
-          () => void latencies.push(performance.now() - sent),
-          (err: unknown) => {
-            const kind = err instanceof Error ? err.message : String(err);
-            errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
-          },
-        ),
-    );
-  }
+    return onePayment(n)
+      .finally(() => open--)
+      .then(
+        () => void latencies.push(performance.now() - sent),
+        (err: unknown) => {
+          const kind = err instanceof Error ? err.message : String(err);
+          errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+        },
+      );
+  });
   await Promise.all(inFlight);
   const durationS = (performance.now() - started) / 1000;
   const errors = Object.values(errorKinds).reduce((a, b) => a + b, 0);

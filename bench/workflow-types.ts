@@ -9,6 +9,7 @@ import { paymentStartOptions } from '../src/temporal/payment-workflows';
 import { startStack } from '../tools/stack';
 import { decisionUpdate } from '../workflows/messages';
 import { PAYMENT_WORKFLOW_TYPE, paymentWorkflowId } from '../workflows/vocabulary';
+import { startAtRate } from './load';
 import { ResourceSampler } from './resources';
 import { benchStackConfig } from './stack-config';
 import { vaultedTestPayment } from './synthetic-payment';
@@ -70,14 +71,7 @@ async function main(): Promise<void> {
 
     /** `count` payments of `type` at `rate` per second, each started on time whatever the others are doing. */
     async function window(type: string, count: number): Promise<string[]> {
-      const started = performance.now();
-      const payments: Promise<string>[] = [];
-      for (let n = 0; n < count; n++) {
-        const wait = started + (n * 1000) / rate - performance.now();
-        if (wait > 0) await sleep(wait);
-        payments.push(pay(type));
-      }
-      return Promise.all(payments);
+      return Promise.all(await startAtRate(rate, count, () => pay(type)));
     }
 
     // Warm both types (JIT, caches, pools), then the processes' idle CPU, as the bench measures it.
